@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "error.h"
+
+void nm_seterr(char *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, NM_ERRLEN, fmt, ap);
+	va_end(ap);
+}

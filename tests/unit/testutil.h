@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef NM_TESTUTIL_H
+#define NM_TESTUTIL_H
+
+/* Helpers shared by the unit tests (cmocka). */
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "lib/error.h"
+#include "lib/job.h"
+#include "lib/planner.h"
+#include "lib/topology.h"
+
+static inline struct nm_topology *load_topo(const char *name)
+{
+	char path[512], err[NM_ERRLEN] = "";
+	struct nm_topology *t;
+
+	snprintf(path, sizeof(path), "%s/%s", TESTDATA, name);
+	t = nm_topology_load(path, err);
+	if (!t)
+		fail_msg("%s: %s", path, err);
+	return t;
+}
+
+static inline struct nm_job *parse_job(const char *json,
+				       const struct nm_topology *t)
+{
+	char err[NM_ERRLEN] = "";
+	struct nm_job *job = nm_job_from_json(json, strlen(json), t, err);
+
+	if (!job)
+		fail_msg("job: %s", err);
+	return job;
+}
+
+/* Small deterministic PRNG for property tests (xorshift64*). */
+static inline uint64_t rng_next(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * UINT64_C(2685821657736338717);
+}
+
+static inline unsigned int rng_below(uint64_t *s, unsigned int n)
+{
+	return (unsigned int)(rng_next(s) % n);
+}
+
+#endif
