@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "bitmap.h"
+#include "error.h"
 #include "topology.h"
 
 /*

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "error.h"
+
 /*
  * Byte counts as people write them: "4096", "512M", "1.5G" is NOT accepted
  * (a byte count is an integer); suffixes K, M, G, T, P are binary (KiB...)
