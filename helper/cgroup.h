@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef NM_CGROUP_H
+#define NM_CGROUP_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "lib/bitmap.h"
+#include "lib/error.h"
+
+/*
+ * A process's cgroups, v1 (per-controller hierarchies: cpuset, freezer, as
+ * Slurm's cgroup/v1 uses them) and v2 (unified).  Paths are absolute
+ * directories under /sys/fs/cgroup, "" when the process is in that
+ * hierarchy's root or the hierarchy is not mounted.
+ */
+struct nm_cgroups {
+	char v1_cpuset[512];
+	char v1_freezer[512];
+	char v2[512];
+	bool v2_has_cpuset;	/* cpuset controller enabled for v2 */
+};
+
+int nm_cgroup_of(pid_t pid, struct nm_cgroups *out, char *err);
+
+/* cpuset.mems / cpuset.cpus (v1: cpuset.mems; v2: cpuset.mems) */
+int nm_cgroup_get_list(const char *dir, const char *file,
+		       struct nm_bitmap *out, char *err);
+int nm_cgroup_set_list(const char *dir, const char *file,
+		       const struct nm_bitmap *val, char *err);
+
+/* Every pid in a cgroup directory (cgroup.procs), for --cgroup PATH. */
+int nm_cgroup_pids(const char *dir, pid_t **pids, int *npids, char *err);
+
+#endif

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef NM_SCAN_H
+#define NM_SCAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "error.h"
+#include "topology.h"
+
+/*
+ * Placement scan: for each resident page of a process, which node holds
+ * it.  Pages are reported as runs of virtually contiguous pages on one
+ * node with the same attributes.
+ */
+
+#define NM_RUN_THP	0x1u	/* part of a transparent huge page */
+#define NM_RUN_SHARED	0x2u	/* mapped by more than one process */
+#define NM_RUN_FILE	0x4u	/* file-backed (page cache) */
+#define NM_RUN_HUGETLB	0x8u	/* hugetlbfs */
+
+struct nm_run {
+	uintptr_t start;	/* page-aligned virtual address */
+	uint32_t npages;	/* base (4 KiB) pages */
+	int16_t node;		/* OS node number */
+	uint16_t flags;		/* NM_RUN_* */
+};
+
+struct nm_scan {
+	pid_t pid;
+	size_t nruns, cap;
+	struct nm_run *runs;
+	uint64_t pages_per_node[NM_MAX_NODES];	/* base pages */
+};
+
+enum nm_scan_method {
+	NM_SCAN_AUTO,		/* pagemap when readable, else move_pages */
+	NM_SCAN_PAGEMAP,	/* /proc/PID/pagemap PFNs -> nodes (root) */
+	NM_SCAN_MOVE_PAGES,	/* move_pages(2) with nodes == NULL */
+};
+
+/*
+ * Scans every VMA of @pid that can hold migratable pages (skips [vsyscall],
+ * [vvar], VM_IO/PFNMAP mappings).  Fills @out (zeroed first).  Errors:
+ * process gone, permission.  nm_scan_release() frees the runs.
+ */
+int nm_scan_process(pid_t pid, enum nm_scan_method method,
+		    struct nm_scan *out, char *err);
+void nm_scan_release(struct nm_scan *scan);
+
+#endif
