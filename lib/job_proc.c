@@ -54,6 +54,25 @@ static int read_cpus(pid_t pid, struct nm_bitmap *cpus, char *err)
 }
 
 /*
+ * The job's memory is what it allocated: anonymous memory (heap, stacks,
+ * private copies of file data) and shared memory segments.  The page cache
+ * of its executables, libraries and input files is shared with everyone
+ * else and stays where it is.
+ */
+static bool is_job_memory(const char *line)
+{
+	const char *file = strstr(line, " file=");
+
+	if (!file || strstr(line, " anon="))
+		return true;
+	file += 6;
+	return strncmp(file, "/dev/shm/", 9) == 0 ||
+	       strncmp(file, "/SYSV", 5) == 0 ||
+	       strncmp(file, "/memfd:", 7) == 0 ||
+	       strstr(line, " huge ") != NULL;
+}
+
+/*
  * /proc/PID/numa_maps gives, per mapping, "N<node>=<pages>" and the page
  * size of those counts ("kernelpagesize_kB=").  THP are counted in base
  * pages, hugetlbfs pages in huge pages: multiplying by the size is right
@@ -74,6 +93,8 @@ static int read_numa_maps(pid_t pid, uint64_t *bytes,
 		unsigned long long kb = 4;
 		char *save = NULL;
 
+		if (!is_job_memory(line))
+			continue;
 		for (char *tok = strtok_r(line, " \n", &save); tok;
 		     tok = strtok_r(NULL, " \n", &save)) {
 			int node;

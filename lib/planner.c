@@ -231,6 +231,17 @@ static int check_explicit_map(const struct nm_topology *t,
 	return 0;
 }
 
+static bool cpu_targets(const struct nm_topology *t,
+			const struct nm_bitmap *targets)
+{
+	int n;
+
+	nm_bitmap_foreach(n, targets)
+		if (!t->nodes[n].memory_only)
+			return true;
+	return false;
+}
+
 static int plan_search(const struct nm_topology *t, const struct nm_job *job,
 		       const uint64_t *free_bytes,
 		       const struct nm_target *target,
@@ -303,10 +314,14 @@ static int plan_search(const struct nm_topology *t, const struct nm_job *job,
 				  "have room for %s",
 				  nm_format_bytes(need, a, sizeof(a)), list,
 				  nm_format_bytes(room, b, sizeof(b)));
+		else if (!opts->memory_only_targets && !cpu_targets(t, &s.targets))
+			nm_seterr(plan->reason, "nodes %s have no CPUs, and the "
+				  "job's CPUs can only move to nodes with CPUs",
+				  list);
 		else
 			nm_seterr(plan->reason, "no map of the job's nodes "
-				  "onto nodes %s fits each node's free memory "
-				  "(or keeps CPUs on nodes with CPUs)", list);
+				  "onto nodes %s fits each node's free memory",
+				  list);
 		return 1;
 	}
 	return 0;

@@ -34,5 +34,5 @@ if [ "$nodes" -ge 2 ]; then
 	"$live" "$nm"
 else
 	echo "== 2. Real processes on a real 4-node kernel (QEMU guest: this machine has $nodes NUMA node)"
-	tests/vm/numa-vm --nodes 4 --cpus 2 --mem-per-node 512 --timeout 300 -- "$live" "$nm"
+	tests/vm/numa-vm --nodes 4 --cpus 4 --mem-per-node 512 --timeout 300 -- "$live" "$nm"
 fi
