@@ -32,4 +32,32 @@ int nm_cgroup_set_list(const char *dir, const char *file,
 /* Every pid in a cgroup directory (cgroup.procs), for --cgroup PATH. */
 int nm_cgroup_pids(const char *dir, pid_t **pids, int *npids, char *err);
 
+/*
+ * Added.  Where the hierarchies are mounted, from a mountinfo file
+ * (/proc/self/mountinfo): mount points, "" when not mounted.  The roots are
+ * the mounts' ROOT fields ("/" unless a container mounted a subtree).
+ */
+struct nm_cgroup_mounts {
+	char v1_cpuset[512], v1_cpuset_root[512];
+	char v1_freezer[512], v1_freezer_root[512];
+	char v2[512], v2_root[512];
+};
+
+int nm_cgroup_mounts(const char *mountinfo_path, struct nm_cgroup_mounts *m,
+		     char *err);
+
+/*
+ * Added: nm_cgroup_of() on given files (mountinfo, a /proc/PID/cgroup),
+ * so that tests can describe v1, hybrid and v2 hosts.
+ */
+int nm_cgroup_of_files(const char *mountinfo_path, const char *cgroup_path,
+		       struct nm_cgroups *out, char *err);
+
+/*
+ * Added: pids in @dir and every cgroup below it (a v2 freeze or a v1
+ * FROZEN state covers the whole subtree).  Same contract as
+ * nm_cgroup_pids().
+ */
+int nm_cgroup_tree_pids(const char *dir, pid_t **pids, int *npids, char *err);
+
 #endif

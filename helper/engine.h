@@ -35,6 +35,11 @@ struct nm_engine_opts {
 	/* Called between batches from the coordinating thread; may be NULL. */
 	void (*progress)(void *arg, uint64_t bytes_done, uint64_t bytes_total);
 	void *progress_arg;
+	/*
+	 * Added, for measurement: hand every base page of a THP to the kernel
+	 * instead of one address per folio (see engine.c for the figures).
+	 */
+	bool thp_subpages;
 };
 
 /* A failed page, for the page-exact report (the first NM_ENGINE_MAX_FAILS). */
@@ -55,6 +60,14 @@ struct nm_engine_result {
 	size_t nfails;				/* <= NM_ENGINE_MAX_FAILS */
 	struct nm_failed_page fails[NM_ENGINE_MAX_FAILS];
 	double seconds;
+	/* Added. */
+	uint64_t pages_attempted;	/* base pages handed to the kernel */
+	int steps_unpinned;	/* steps whose workers could not be pinned
+				   (the destination's CPUs are outside ours) */
+	char first_error[NM_ERRLEN];	/* first whole-call move_pages error,
+					   "" when none (e.g. EACCES: the
+					   node is outside the job's
+					   cpuset.mems) */
 };
 
 /*
@@ -67,6 +80,18 @@ struct nm_engine_result {
  * step.  Returns 0 when it ran to the end (pages may still have failed:
  * see @res), -1 with @err when it could not run at all.  Never loses data:
  * the kernel moves a page or leaves it.
+ *
+ * Added details.  The last non-parked step of each from -> to pair takes
+ * every page still bound that way, whatever its byte figure: the plan's
+ * bytes are a snapshot, and pages left behind would be stranded.  A step
+ * with from == to hands its pages to the kernel, which leaves them where
+ * they are: a no-op through the whole path, for single-node tests.
+ * pages_moved counts page moves the kernel confirmed (a parked page moves
+ * twice, as in plan->bytes_moved); pages_failed counts scanned pages not
+ * on their destination at the end, unmapped ones (NM_FAIL_GONE) included;
+ * those are dropped from the scans.  A THP run goes to the kernel as one
+ * address, so the kernel moves the folio whole (or splits it when the
+ * destination has no free huge page).
  */
 int nm_engine_run(const struct nm_topology *t, const struct nm_plan *plan,
 		  const pid_t *pids, struct nm_scan *scans, int npids,

@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "cli.h"
+#include "cli_daemon.h"
 #include "lib/error.h"
 
 static const struct {
@@ -16,6 +17,10 @@ static const struct {
 	const char *summary;
 } commands[] = {
 	{ "plan", nm_cmd_plan, "show how a job would move (dry run)" },
+	{ "move", nm_cmd_move, "move a job through numamigrated" },
+	{ "status", nm_cmd_status, "registered jobs and moves in progress" },
+	{ "register", nm_cmd_register, "register a job's tasks and ranks" },
+	{ "unregister", nm_cmd_unregister, "forget registered tasks" },
 };
 
 void nm_cli_error(const char *fmt, ...)

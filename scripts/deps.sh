@@ -8,6 +8,7 @@ packages=(
 	autoconf automake autoconf-archive libtool pkg-config make gcc
 	clang libclang-rt-14-dev
 	libnuma-dev numactl hwloc libhwloc-dev libjansson-dev libcmocka-dev
+	libinih-dev util-linux passwd
 	libmunge-dev munge libslurm-dev
 	python3
 	# the multi-node NUMA guest (tests/vm) and the kernel module

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef NM_CLI_DAEMON_H
+#define NM_CLI_DAEMON_H
+
+#include <jansson.h>
+
+/* The numamigrate subcommands that talk to numamigrated. */
+int nm_cmd_move(int argc, char **argv);
+int nm_cmd_status(int argc, char **argv);
+int nm_cmd_register(int argc, char **argv);
+int nm_cmd_unregister(int argc, char **argv);
+
+/* A decimal number 0..@max, else a one-line error naming @what. */
+int nm_cli_parse_uint(const char *s, unsigned long long max,
+		      unsigned long long *out, const char *what);
+/* The exit status for an error reply: 2 for a bad request, else 1. */
+int nm_cli_exit_for(json_t *reply);
+
+#endif

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef NM_DAEMON_CONFIG_H
+#define NM_DAEMON_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "lib/error.h"
+#include "lib/protocol.h"
+
+#define NM_DEFAULT_CONFIG SYSCONFDIR "/numamigrate.conf"
+#define NM_DEFAULT_SOCKET "/run/numamigrate/numamigrated.sock"
+#define NM_DEFAULT_JOURNAL "/run/numamigrate"
+#define NM_DEFAULT_TCP_PORT 6827
+
+/* numamigrated's settings; etc/numamigrate.conf documents every key. */
+struct nm_config {
+	/* [daemon] */
+	char socket[108];		/* sun_path's size */
+	unsigned int socket_mode;
+	char socket_group[64];		/* "" : root's */
+	char slurm_user[64];		/* "" : none */
+	uid_t slurm_uid;		/* resolved; (uid_t)-1 when none */
+	char journal_dir[512];
+	int log_level;			/* syslog priority: LOG_ERR..LOG_DEBUG */
+	int max_clients;
+	/* [move] */
+	int threads;			/* engine workers; 0: the engine's choice */
+	enum nm_engine_kind engine;
+	int freeze_timeout_ms;		/* to get the job frozen */
+	int frozen_deadline_ms;		/* longest a job may stay frozen */
+	/* [tcp] */
+	bool tcp;
+	char tcp_address[64];
+	int tcp_port;
+	char munge_socket[512];		/* "" : libmunge's default */
+	/* [testing]: knobs for the test suite only */
+	int test_delay_ms;		/* sleep while frozen, before moving */
+	char test_topology[512];	/* plan on this hwloc XML */
+	char test_free[256];		/* NODE=BYTES overrides of free memory */
+};
+
+void nm_config_defaults(struct nm_config *cfg);
+/*
+ * Reads @path over the defaults.  Unknown sections or keys, bad values,
+ * a Slurm user or group that does not exist: an error naming the line.
+ * @must_exist false: a missing file is not an error (the default path).
+ */
+int nm_config_load(struct nm_config *cfg, const char *path, bool must_exist,
+		   char *err);
+
+#endif

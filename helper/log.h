@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef NM_LOG_H
+#define NM_LOG_H
+
+#include <stdbool.h>
+#include <syslog.h>
+
+/*
+ * numamigrated's log: syslog (facility daemon), and stderr as well when
+ * running in the foreground.  Messages below @level are dropped.
+ */
+void nm_log_open(bool foreground, int level);
+void nm_log(int priority, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,876 @@
+/* SPDX-License-Identifier: MIT */
+/* One move of a job, from request to thawed job and page-exact report. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "authz.h"
+#include "cgroup.h"
+#include "engine.h"
+#include "freezer.h"
+#include "journal.h"
+#include "lib/job.h"
+#include "lib/plan_json.h"
+#include "lib/planner.h"
+#include "lib/scan.h"
+#include "log.h"
+#include "migrate.h"
+#include "proc.h"
+#include "rebind.h"
+#include "watchdog.h"
+
+#define PAGE_BYTES 4096u
+
+/* The move in progress, for status requests. */
+static pthread_mutex_t move_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t active_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	bool on;
+	unsigned long id;
+	uid_t caller;
+	char what[128];
+	const char *phase;
+	int npids;
+	uint64_t done, total;
+	struct timespec start;
+} active;
+static unsigned long next_id;
+
+/* A cpuset whose memory nodes the move widened. */
+struct widened {
+	char dir[512];
+	const char *file;		/* "cpuset.mems" */
+	struct nm_bitmap orig;
+};
+
+struct move {
+	const struct nm_config *cfg;
+	const struct nm_move_req *req;
+	unsigned long id;
+	pid_t *pids;
+	int npids;
+	struct nm_topology *t;
+	struct nm_job *job;
+	struct nm_plan *plan;
+	struct nm_scan *scans;
+	bool *gone;
+	struct nm_freeze fz;
+	bool frozen, thawed;
+	pthread_mutex_t thaw_lock;
+	char thaw_err[NM_ERRLEN];
+	struct nm_journal journal;
+	bool journaled;
+	struct widened *wid;
+	int nwid;
+	struct nm_engine_result *res;
+	int *eff_map;
+	double t_start, t_freeze, t_thaw;
+	struct timespec last_progress;
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+const char *nm_move_status_code(enum nm_move_status s)
+{
+	switch (s) {
+	case NM_MOVE_OK: return "ok";
+	case NM_MOVE_BAD: return "bad_request";
+	case NM_MOVE_DENIED: return "denied";
+	case NM_MOVE_REFUSED: return "refused";
+	case NM_MOVE_FAILED: return "failed";
+	}
+	return "internal";
+}
+
+static void set_phase(const char *phase)
+{
+	pthread_mutex_lock(&active_lock);
+	active.phase = phase;
+	pthread_mutex_unlock(&active_lock);
+}
+
+json_t *nm_migrate_active(uid_t uid)
+{
+	json_t *a = json_array();
+	struct timespec now;
+
+	pthread_mutex_lock(&active_lock);
+	if (a && active.on && (uid == (uid_t)-1 || uid == active.caller)) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		json_array_append_new(a, json_pack(
+			"{s:I, s:I, s:s, s:s, s:i, s:I, s:I, s:f}",
+			"id", (json_int_t)active.id,
+			"uid", (json_int_t)active.caller,
+			"what", active.what, "phase", active.phase,
+			"processes", active.npids,
+			"bytes_done", (json_int_t)active.done,
+			"bytes_total", (json_int_t)active.total,
+			"seconds", (double)(now.tv_sec - active.start.tv_sec) +
+				(double)(now.tv_nsec - active.start.tv_nsec) *
+				1e-9));
+	}
+	pthread_mutex_unlock(&active_lock);
+	return a;
+}
+
+/* ---- freezing ------------------------------------------------------------ */
+
+/* Thaws once, whoever comes first: the move or its watchdog. */
+static int thaw_once(struct move *m)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&m->thaw_lock);
+	if (m->frozen && !m->thawed) {
+		rc = nm_thaw(&m->fz, m->thaw_err);
+		m->thawed = true;
+		m->t_thaw = now_s();
+	}
+	pthread_mutex_unlock(&m->thaw_lock);
+	return rc;
+}
+
+static void watchdog_fire(void *arg)
+{
+	struct move *m = arg;
+
+	nm_log(LOG_ERR, "move %lu: %s frozen longer than %d s: thawing it",
+	       m->id, m->req->what, m->cfg->frozen_deadline_ms / 1000);
+	if (thaw_once(m) < 0)
+		nm_log(LOG_ERR, "move %lu: watchdog thaw failed: %s", m->id,
+		       m->thaw_err);
+}
+
+static bool cgroup_already_frozen(enum nm_freeze_method how, const char *dir)
+{
+	char path[600], buf[32] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir,
+		 how == NM_FREEZE_V2 ? "cgroup.freeze" : "freezer.state");
+	f = fopen(path, "re");
+	if (!f)
+		return true;	/* unknown: do not claim we may thaw it */
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = '\0';
+	fclose(f);
+	return how == NM_FREEZE_V2 ? buf[0] != '0' :
+				     strncmp(buf, "THAWED", 6) != 0;
+}
+
+/*
+ * What undoes any partial freeze of the job, written before freezing: a
+ * SIGCONT for every process not already stopped, and a thaw of the job's
+ * cgroup freezer when all of it sits in one that is not already frozen.
+ */
+static int freeze_intents(struct move *m, struct nm_freeze *in, int *n,
+			  char *err)
+{
+	struct nm_cgroups first, cg;
+	bool same_v1 = true, same_v2 = true;
+	unsigned long long *starts;
+	pid_t *run;
+	int nrun = 0;
+
+	*n = 0;
+	run = calloc((size_t)m->npids, sizeof(*run));
+	starts = calloc((size_t)m->npids, sizeof(*starts));
+	if (!run || !starts) {
+		free(run);
+		free(starts);
+		nm_seterr(err, "out of memory");
+		return -1;
+	}
+	for (int i = 0; i < m->npids; i++) {
+		struct nm_proc_info pi;
+
+		if (nm_proc_info(m->pids[i], &pi, err) < 0) {
+			free(run);
+			free(starts);
+			return -1;
+		}
+		if (pi.state != 'T' && pi.state != 't') {
+			starts[nrun] = pi.starttime;
+			run[nrun++] = m->pids[i];
+		}
+		if (nm_cgroup_of(m->pids[i], &cg, err) < 0) {
+			same_v1 = same_v2 = false;
+			continue;
+		}
+		if (i == 0)
+			first = cg;
+		same_v1 &= cg.v1_freezer[0] &&
+			   !strcmp(cg.v1_freezer, first.v1_freezer);
+		same_v2 &= cg.v2[0] && !strcmp(cg.v2, first.v2);
+	}
+	memset(in, 0, 3 * sizeof(*in));
+	if (nrun) {
+		in[*n].method = NM_FREEZE_SIGSTOP;
+		in[*n].pids = run;
+		in[*n].starts = starts;
+		in[(*n)++].npids = nrun;
+	} else {
+		free(run);
+		free(starts);
+	}
+	if (same_v2 && !cgroup_already_frozen(NM_FREEZE_V2, first.v2)) {
+		in[*n].method = NM_FREEZE_V2;
+		snprintf(in[(*n)++].cgroup, sizeof(in->cgroup), "%s",
+			 first.v2);
+	}
+	if (same_v1 && !cgroup_already_frozen(NM_FREEZE_V1,
+					      first.v1_freezer)) {
+		in[*n].method = NM_FREEZE_V1;
+		snprintf(in[(*n)++].cgroup, sizeof(in->cgroup), "%s",
+			 first.v1_freezer);
+	}
+	return 0;
+}
+
+/* ---- cpusets ------------------------------------------------------------- */
+
+/* The cpuset dirs of the job's processes, once each. */
+static int collect_cpusets(struct move *m, char *err)
+{
+	m->wid = calloc((size_t)m->npids, sizeof(*m->wid));
+	if (!m->wid) {
+		nm_seterr(err, "out of memory");
+		return -1;
+	}
+	for (int i = 0; i < m->npids; i++) {
+		struct nm_cgroups cg;
+		const char *dir;
+		bool dup = false;
+
+		if (nm_cgroup_of(m->pids[i], &cg, err) < 0)
+			return -1;
+		dir = cg.v1_cpuset[0] ? cg.v1_cpuset :
+		      cg.v2[0] && cg.v2_has_cpuset ? cg.v2 : "";
+		if (!dir[0])
+			continue;	/* the root cpuset has every node */
+		for (int k = 0; k < m->nwid; k++)
+			dup |= !strcmp(m->wid[k].dir, dir);
+		if (dup)
+			continue;
+		snprintf(m->wid[m->nwid].dir, sizeof(m->wid->dir), "%s", dir);
+		m->wid[m->nwid].file = "cpuset.mems";
+		if (nm_cgroup_get_list(dir, "cpuset.mems",
+				       &m->wid[m->nwid].orig, err) < 0)
+			return -1;
+		m->nwid++;
+	}
+	return 0;
+}
+
+/*
+ * Adds @add to a cpuset's memory nodes, and to its ancestors' first where
+ * they lack them (cgroup v1 needs a child's nodes within its parent's).
+ */
+static int widen_dir(const char *dir, const struct nm_bitmap *add, char *err)
+{
+	static const char root[] = "/sys/fs/cgroup/";
+	char path[512];
+	char *p;
+
+	snprintf(path, sizeof(path), "%s", dir);
+	/* Walk from the top: each prefix of @dir below the hierarchy root. */
+	for (p = path + sizeof(root) - 1; (p = strchr(p, '/')); p++) {
+		struct nm_bitmap cur, want;
+
+		*p = '\0';
+		if (strchr(path + sizeof(root) - 1, '/') &&
+		    access(path, F_OK) == 0) {
+			if (nm_cgroup_get_list(path, "cpuset.mems", &cur,
+					       err) < 0) {
+				*p = '/';
+				continue;	/* not a cpuset level (v2) */
+			}
+			want = cur;
+			nm_bitmap_or(&want, add);
+			if (!nm_bitmap_empty(&cur) &&
+			    !nm_bitmap_equal(&cur, &want) &&
+			    nm_cgroup_set_list(path, "cpuset.mems", &want,
+					       err) < 0)
+				return -1;
+		}
+		*p = '/';
+	}
+	{
+		struct nm_bitmap cur, want;
+
+		if (nm_cgroup_get_list(dir, "cpuset.mems", &cur, err) < 0)
+			return -1;
+		want = cur;
+		nm_bitmap_or(&want, add);
+		if (!nm_bitmap_equal(&cur, &want) &&
+		    nm_cgroup_set_list(dir, "cpuset.mems", &want, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int widen_mems(struct move *m, char *err)
+{
+	struct nm_bitmap add = m->req->target.new_nodes;
+	int n;
+
+	/* Spare nodes the plan parks pages on must be allowed too. */
+	for (int i = 0; i < m->plan->nsteps; i++)
+		nm_bitmap_set(&add, (unsigned int)m->plan->steps[i].to);
+	for (n = 0; n < m->nwid; n++) {
+		struct nm_bitmap want = m->wid[n].orig;
+
+		nm_bitmap_or(&want, &add);
+		if (widen_dir(m->wid[n].dir, &want, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Puts back the nodes a cpuset had (a move that never started). */
+static void restore_mems(struct move *m)
+{
+	char err[NM_ERRLEN];
+
+	for (int n = 0; n < m->nwid; n++)
+		if (nm_cgroup_set_list(m->wid[n].dir, "cpuset.mems",
+				       &m->wid[n].orig, err) < 0)
+			nm_log(LOG_WARNING, "move %lu: cannot restore %s/"
+			       "cpuset.mems: %s", m->id, m->wid[n].dir, err);
+}
+
+/* Each cpuset's nodes under the effective map, plus where memory still is. */
+static int narrow_mems(struct move *m, const struct nm_bitmap *holding,
+		       json_t *errors)
+{
+	char err[NM_ERRLEN];
+	int rc = 0;
+
+	for (int n = 0; n < m->nwid; n++) {
+		struct nm_bitmap want;
+		int os;
+
+		nm_bitmap_zero(&want);
+		nm_bitmap_foreach(os, &m->wid[n].orig) {
+			int idx = nm_topology_find(m->t, os);
+			int to = idx >= 0 && m->eff_map[idx] >= 0 ?
+				 m->t->nodes[m->eff_map[idx]].os : os;
+
+			nm_bitmap_set(&want, (unsigned int)to);
+		}
+		nm_bitmap_or(&want, holding);
+		if (nm_cgroup_set_list(m->wid[n].dir, "cpuset.mems", &want,
+				       err) < 0) {
+			json_array_append_new(errors, json_pack("{s:s, s:s}",
+				"cgroup", m->wid[n].dir, "error", err));
+			rc = -1;
+		}
+	}
+	return rc;
+}
+
+/* Exited: no such process, or a zombie its parent has not reaped yet. */
+static bool proc_gone(pid_t pid)
+{
+	struct nm_proc_info pi;
+	char err[NM_ERRLEN];
+
+	return nm_proc_info(pid, &pi, err) < 0 ? kill(pid, 0) < 0 &&
+		errno == ESRCH : pi.state == 'Z' || pi.state == 'X';
+}
+
+/* ---- the engine ---------------------------------------------------------- */
+
+static void engine_progress(void *arg, uint64_t done, uint64_t total)
+{
+	struct move *m = arg;
+	struct timespec now;
+
+	pthread_mutex_lock(&active_lock);
+	active.done = done;
+	active.total = total;
+	pthread_mutex_unlock(&active_lock);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (done < total &&
+	    (now.tv_sec - m->last_progress.tv_sec) * 1000 +
+	    (now.tv_nsec - m->last_progress.tv_nsec) / 1000000 < 100)
+		return;
+	m->last_progress = now;
+	if (m->req->progress)
+		m->req->progress(m->req->progress_arg, done, total, "moving");
+}
+
+/*
+ * Where CPUs go, given where memory went: a node follows the plan when at
+ * most half of what it held is still stuck there, else its CPUs stay with
+ * its memory.  Pages stuck on node n are those there beyond what the plan
+ * sends to n.
+ */
+static void effective_map(struct move *m, const uint64_t *before,
+			  const uint64_t *after)
+{
+	const struct nm_topology *t = m->t;
+	uint64_t *expect = calloc((size_t)t->nnodes, sizeof(*expect));
+
+	for (int n = 0; n < t->nnodes; n++) {
+		m->eff_map[n] = m->plan->map[n];
+		if (expect && m->plan->map[n] >= 0)
+			expect[m->plan->map[n]] += before[n];
+	}
+	for (int n = 0; n < t->nnodes; n++) {
+		uint64_t stuck;
+
+		if (m->plan->map[n] < 0 || m->plan->map[n] == n)
+			continue;
+		if (!expect) {
+			m->eff_map[n] = n;
+			continue;
+		}
+		stuck = after[n] > expect[n] ? after[n] - expect[n] : 0;
+		if (stuck * 2 > before[n])
+			m->eff_map[n] = n;
+	}
+	free(expect);
+}
+
+static void pages_per_node(const struct move *m, uint64_t *out)
+{
+	memset(out, 0, (size_t)m->t->nnodes * sizeof(*out));
+	for (int i = 0; i < m->npids; i++)
+		for (int n = 0; n < m->t->nnodes; n++)
+			out[n] += m->scans[i].pages_per_node[m->t->nodes[n].os];
+}
+
+/* ---- the report ---------------------------------------------------------- */
+
+static json_t *map_json(const struct nm_topology *t, const struct nm_job *job,
+			const int *map)
+{
+	json_t *o = json_object();
+	int n;
+
+	nm_bitmap_foreach(n, &job->nodes) {
+		char key[16];
+
+		snprintf(key, sizeof(key), "%d", t->nodes[n].os);
+		json_object_set_new(o, key, json_integer(
+			map[n] >= 0 ? t->nodes[map[n]].os : t->nodes[n].os));
+	}
+	return o;
+}
+
+static json_t *report(struct move *m, json_t *gone, json_t *errors,
+		      bool deadline)
+{
+	static const char *const kinds[NM_FAIL_KINDS] = {
+		"busy", "nomem", "gone", "access", "other" };
+	const struct nm_engine_result *r = m->res;
+	double end = now_s();
+	double frozen = m->frozen ? (m->thawed ? m->t_thaw : end) -
+				    m->t_freeze : 0;
+	json_t *o, *byk, *pages;
+
+	o = json_pack("{s:I, s:i, s:I, s:I, s:I, s:f, s:f, s:f, s:s, s:i}",
+		      "move_id", (json_int_t)m->id,
+		      "processes", m->npids,
+		      "pages_moved", (json_int_t)r->pages_moved,
+		      "pages_failed", (json_int_t)r->pages_failed,
+		      "bytes_moved", (json_int_t)r->bytes_moved,
+		      "frozen_seconds", frozen,
+		      "seconds", end - m->t_start,
+		      "engine_seconds", r->seconds,
+		      "engine", "syscall",
+		      "threads", m->req->threads ? m->req->threads :
+						   m->cfg->threads);
+	if (!o)
+		return NULL;
+	json_object_set_new(o, "throughput_bytes_per_second", json_real(
+		r->seconds > 0 ? (double)r->bytes_moved / r->seconds : 0));
+	byk = json_object();
+	for (int k = 0; k < NM_FAIL_KINDS; k++)
+		json_object_set_new(byk, kinds[k],
+				    json_integer((json_int_t)
+						 r->failed_by_kind[k]));
+	json_object_set_new(o, "failed_by_reason", byk);
+	pages = json_array();
+	for (size_t i = 0; i < r->nfails; i++) {
+		char addr[32];
+
+		snprintf(addr, sizeof(addr), "0x%lx",
+			 (unsigned long)r->fails[i].addr);
+		json_array_append_new(pages, json_pack(
+			"{s:i, s:s, s:i, s:i, s:s}", "pid",
+			(int)r->fails[i].pid, "addr", addr, "node",
+			r->fails[i].node, "errno", r->fails[i].err,
+			"error", strerror(r->fails[i].err)));
+	}
+	json_object_set_new(o, "failed_pages", pages);
+	json_object_set_new(o, "failed_pages_listed_all",
+			    json_boolean(r->nfails == r->pages_failed));
+	json_object_set_new(o, "tasks_exited", gone);
+	json_object_set_new(o, "errors", errors);
+	json_object_set_new(o, "was_stopped", json_boolean(m->fz.was_frozen));
+	json_object_set_new(o, "deadline_exceeded", json_boolean(deadline));
+	json_object_set_new(o, "plan", nm_plan_to_json(m->plan, m->t, m->job));
+	json_object_set_new(o, "cpu_map", map_json(m->t, m->job, m->eff_map));
+	return o;
+}
+
+/* ---- the move ------------------------------------------------------------ */
+
+static void move_free(struct move *m)
+{
+	if (m->scans)
+		for (int i = 0; i < m->npids; i++)
+			nm_scan_release(&m->scans[i]);
+	free(m->scans);
+	free(m->gone);
+	free(m->wid);
+	free(m->res);
+	free(m->eff_map);
+	nm_freeze_release(&m->fz);
+	nm_plan_free(m->plan);
+	nm_job_free(m->job);
+	nm_topology_free(m->t);
+	free(m->pids);
+	pthread_mutex_destroy(&m->thaw_lock);
+}
+
+/* Everything up to the plan: no side effects. */
+static enum nm_move_status prepare(struct move *m, char *err)
+{
+	const struct nm_config *cfg = m->cfg;
+	const struct nm_move_req *req = m->req;
+	uint64_t *free_bytes = NULL;
+	enum nm_move_status st = NM_MOVE_BAD;
+
+	if (nm_proc_descendants(req->pids, req->npids, &m->pids, &m->npids,
+				err) < 0)
+		return NM_MOVE_BAD;
+	if (!req->privileged) {
+		if (nm_authz_owns(req->caller, m->pids, m->npids, err) < 0 ||
+		    nm_authz_nodes(m->pids, m->npids, &req->target.new_nodes,
+				   err) < 0)
+			return strstr(err, "permission denied") ?
+			       NM_MOVE_DENIED : NM_MOVE_BAD;
+	}
+	m->t = nm_topology_load(cfg->test_topology[0] ? cfg->test_topology :
+				NULL, err);
+	if (!m->t)
+		return NM_MOVE_FAILED;
+	if (nm_target_check(&req->target, m->t, err) < 0)
+		return NM_MOVE_BAD;
+	m->job = nm_job_from_pids(m->pids, m->npids, m->t, err);
+	if (!m->job)
+		return NM_MOVE_BAD;
+	free_bytes = calloc((size_t)m->t->nnodes, sizeof(*free_bytes));
+	if (!free_bytes) {
+		nm_seterr(err, "out of memory");
+		return NM_MOVE_FAILED;
+	}
+	if (nm_plan_free_bytes(m->t, m->job, free_bytes, err) < 0 ||
+	    (cfg->test_free[0] &&
+	     nm_parse_free_overrides(cfg->test_free, m->t, free_bytes,
+				     err) < 0))
+		goto out;
+	m->plan = nm_plan_compute(m->t, m->job, free_bytes, &req->target,
+				  NULL, err);
+	if (!m->plan)
+		goto out;
+	if (!m->plan->feasible) {
+		nm_seterr(err, "cannot move %s: %s", req->what,
+			  m->plan->reason);
+		st = NM_MOVE_REFUSED;
+		goto out;
+	}
+	if (cfg->test_topology[0]) {
+		nm_seterr(err, "[testing] topology is set: moves are planned, "
+			  "never carried out");
+		st = NM_MOVE_REFUSED;
+		goto out;
+	}
+	st = NM_MOVE_OK;
+out:
+	free(free_bytes);
+	return st;
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* Frozen: widen, scan, move, rebind, narrow.  Fills m->res. */
+static enum nm_move_status carry_out(struct move *m, json_t *gone,
+				     json_t *errors, char *err)
+{
+	const struct nm_move_req *req = m->req;
+	struct nm_engine_opts eo = {
+		.threads = req->threads ? req->threads : m->cfg->threads,
+		.progress = engine_progress,
+		.progress_arg = m,
+	};
+	uint64_t *before = NULL, *after = NULL;
+	struct nm_bitmap holding;
+	enum nm_move_status st = NM_MOVE_FAILED;
+	int live = 0;
+
+	if (m->cfg->test_delay_ms) {
+		nm_log(LOG_DEBUG, "move %lu: [testing] delay of %d ms", m->id,
+		       m->cfg->test_delay_ms);
+		sleep_ms(m->cfg->test_delay_ms);
+	}
+	set_phase("widening cpusets");
+	if (collect_cpusets(m, err) < 0 || widen_mems(m, err) < 0) {
+		restore_mems(m);
+		return NM_MOVE_FAILED;	/* nothing moved yet */
+	}
+	set_phase("scanning");
+	for (int i = 0; i < m->npids; i++) {
+		char msg[NM_ERRLEN];
+
+		if (nm_scan_process(m->pids[i], NM_SCAN_AUTO, &m->scans[i],
+				    msg) == 0) {
+			live++;
+			continue;
+		}
+		if (!proc_gone(m->pids[i])) {
+			nm_seterr(err, "scanning process %d: %s",
+				  (int)m->pids[i], msg);
+			restore_mems(m);
+			return NM_MOVE_FAILED;
+		}
+		/* It exited: the rest of the job still moves. */
+		memset(&m->scans[i], 0, sizeof(m->scans[i]));
+		m->scans[i].pid = m->pids[i];
+		m->gone[i] = true;
+		json_array_append_new(gone, json_integer(m->pids[i]));
+		nm_log(LOG_NOTICE, "move %lu: process %d exited before its "
+		       "scan", m->id, (int)m->pids[i]);
+	}
+	if (!live) {
+		nm_seterr(err, "every process of %s has exited", req->what);
+		restore_mems(m);
+		return NM_MOVE_FAILED;
+	}
+	before = calloc((size_t)m->t->nnodes, sizeof(*before));
+	after = calloc((size_t)m->t->nnodes, sizeof(*after));
+	if (!before || !after) {
+		nm_seterr(err, "out of memory");
+		restore_mems(m);
+		goto out;
+	}
+	pages_per_node(m, before);
+	set_phase("moving");
+	clock_gettime(CLOCK_MONOTONIC, &m->last_progress);
+	if (nm_engine_run(m->t, m->plan, m->pids, m->scans, m->npids, &eo,
+			  m->res, err) < 0) {
+		/* It could not run at all: nothing moved, CPUs stay. */
+		for (int n = 0; n < m->t->nnodes; n++)
+			m->eff_map[n] = n;
+		restore_mems(m);
+		goto out;
+	}
+	pages_per_node(m, after);
+	effective_map(m, before, after);
+	set_phase("rebinding");
+	for (int i = 0; i < m->npids; i++) {
+		char msg[NM_ERRLEN];
+
+		if (m->gone[i])
+			continue;
+		if (nm_rebind_process(m->t, m->eff_map, m->pids[i], msg) < 0) {
+			if (proc_gone(m->pids[i])) {
+				json_array_append_new(gone,
+						      json_integer(m->pids[i]));
+				continue;
+			}
+			json_array_append_new(errors, json_pack("{s:i, s:s}",
+				"pid", (int)m->pids[i], "error", msg));
+		}
+	}
+	nm_bitmap_zero(&holding);
+	for (int n = 0; n < m->t->nnodes; n++)
+		if (after[n])
+			nm_bitmap_set(&holding, (unsigned int)m->t->nodes[n].os);
+	set_phase("narrowing cpusets");
+	narrow_mems(m, &holding, errors);
+	if (m->res->pages_failed || json_array_size(errors)) {
+		nm_seterr(err, "%llu pages not moved, %zu other errors",
+			  (unsigned long long)m->res->pages_failed,
+			  json_array_size(errors));
+		goto out;
+	}
+	st = NM_MOVE_OK;
+out:
+	free(before);
+	free(after);
+	return st;
+}
+
+enum nm_move_status nm_migrate(const struct nm_config *cfg,
+			       const struct nm_move_req *req, json_t **result,
+			       char *err)
+{
+	struct nm_freeze intents[3];
+	struct move m = { .cfg = cfg, .req = req };
+	json_t *gone = NULL, *errors = NULL;
+	enum nm_move_status st;
+	bool deadline = false, wd = false;
+	struct nm_watchdog dog;
+	char msg[NM_ERRLEN];
+	int nintents = 0;
+
+	*result = NULL;
+	m.t_start = now_s();
+	pthread_mutex_init(&m.thaw_lock, NULL);
+	if (req->engine == NM_ENGINE_KMOD) {
+		if (access("/dev/numamigrate", F_OK) < 0)
+			nm_seterr(err, "engine kmod: kernel module not loaded "
+				  "(no /dev/numamigrate)");
+		else
+			nm_seterr(err, "engine kmod: this numamigrated has no "
+				  "kernel-module engine yet");
+		pthread_mutex_destroy(&m.thaw_lock);
+		return NM_MOVE_REFUSED;
+	}
+	if (pthread_mutex_trylock(&move_lock) != 0) {
+		pthread_mutex_lock(&active_lock);
+		nm_seterr(err, "busy: move %lu (%s) is in progress", active.id,
+			  active.what);
+		pthread_mutex_unlock(&active_lock);
+		pthread_mutex_destroy(&m.thaw_lock);
+		return NM_MOVE_REFUSED;
+	}
+	m.id = ++next_id;
+	st = prepare(&m, err);
+	if (st != NM_MOVE_OK) {
+		nm_log(LOG_NOTICE, "move %lu: %s by uid %u: %s: %s", m.id,
+		       req->what, (unsigned int)req->caller,
+		       nm_move_status_code(st), err);
+		goto out;
+	}
+	nm_log(LOG_INFO, "move %lu: %s (%d processes) by uid %u: plan moves "
+	       "%llu bytes in %d steps", m.id, req->what, m.npids,
+	       (unsigned int)req->caller,
+	       (unsigned long long)m.plan->bytes_moved, m.plan->nsteps);
+
+	pthread_mutex_lock(&active_lock);
+	memset(&active, 0, sizeof(active));
+	active.on = true;
+	active.id = m.id;
+	active.caller = req->caller;
+	snprintf(active.what, sizeof(active.what), "%s", req->what);
+	active.phase = "freezing";
+	active.npids = m.npids;
+	active.total = m.plan->bytes_moved;
+	clock_gettime(CLOCK_MONOTONIC, &active.start);
+	pthread_mutex_unlock(&active_lock);
+
+	gone = json_array();
+	errors = json_array();
+	m.scans = calloc((size_t)m.npids, sizeof(*m.scans));
+	m.gone = calloc((size_t)m.npids, sizeof(*m.gone));
+	m.res = calloc(1, sizeof(*m.res));
+	m.eff_map = calloc((size_t)m.t->nnodes, sizeof(*m.eff_map));
+	if (!gone || !errors || !m.scans || !m.gone || !m.res || !m.eff_map) {
+		nm_seterr(err, "out of memory");
+		st = NM_MOVE_FAILED;
+		goto out;
+	}
+	for (int n = 0; n < m.t->nnodes; n++)
+		m.eff_map[n] = n;
+
+	/* Journal first: a crash from here on is undone at restart. */
+	if (freeze_intents(&m, intents, &nintents, err) < 0 ||
+	    nm_journal_begin(&m.journal, cfg->journal_dir, m.id, intents,
+			     nintents, err) < 0) {
+		st = NM_MOVE_FAILED;
+		goto out_intents;
+	}
+	m.journaled = true;
+	if (req->progress)
+		req->progress(req->progress_arg, 0, m.plan->bytes_moved,
+			      "freezing");
+	m.t_freeze = now_s();
+	if (nm_freeze(m.pids, m.npids, cfg->freeze_timeout_ms, &m.fz,
+		      msg) < 0) {
+		nm_seterr(err, "cannot freeze %s: %s", req->what, msg);
+		st = NM_MOVE_FAILED;
+		goto out_intents;
+	}
+	m.frozen = true;
+	if (nm_journal_frozen(&m.journal, &m.fz, err) < 0 ||
+	    nm_watchdog_start(&dog, cfg->frozen_deadline_ms, watchdog_fire,
+			      &m, err) < 0) {
+		st = NM_MOVE_FAILED;
+		goto out_thaw;
+	}
+	wd = true;
+	st = carry_out(&m, gone, errors, err);
+
+out_thaw:
+	if (wd)
+		deadline = nm_watchdog_stop(&dog);
+	if (thaw_once(&m) < 0) {
+		json_array_append_new(errors, json_pack("{s:s}", "thaw",
+							m.thaw_err));
+		nm_log(LOG_ERR, "move %lu: cannot thaw %s: %s (journal %s "
+		       "kept)", m.id, req->what, m.thaw_err, m.journal.path);
+		if (st == NM_MOVE_OK)
+			nm_seterr(err, "cannot thaw: %s", m.thaw_err);
+		st = NM_MOVE_FAILED;
+		m.journaled = false;	/* keep it: a restart retries */
+	}
+	if (deadline) {
+		if (st == NM_MOVE_OK)
+			nm_seterr(err, "frozen longer than the %d s deadline: "
+				  "thawed early", cfg->frozen_deadline_ms /
+				  1000);
+		st = NM_MOVE_FAILED;
+	}
+out_intents:
+	for (int i = 0; i < nintents; i++) {
+		free(intents[i].pids);
+		free(intents[i].starts);
+	}
+	if (m.journaled && nm_journal_finish(&m.journal, msg) < 0)
+		nm_log(LOG_ERR, "move %lu: %s", m.id, msg);
+	if (m.res) {
+		*result = report(&m, gone, errors, deadline);
+		gone = errors = NULL;
+		nm_log(st == NM_MOVE_OK ? LOG_INFO : LOG_WARNING,
+		       "move %lu: %s: %s: %llu pages moved, %llu not moved, "
+		       "frozen %.3f s, %.3f s in all%s%s", m.id, req->what,
+		       nm_move_status_code(st),
+		       (unsigned long long)m.res->pages_moved,
+		       (unsigned long long)m.res->pages_failed,
+		       m.frozen ? (m.thawed ? m.t_thaw : now_s()) - m.t_freeze
+				: 0.0, now_s() - m.t_start,
+		       st == NM_MOVE_OK ? "" : ": ",
+		       st == NM_MOVE_OK ? "" : err);
+	}
+	pthread_mutex_lock(&active_lock);
+	active.on = false;
+	pthread_mutex_unlock(&active_lock);
+out:
+	json_decref(gone);
+	json_decref(errors);
+	move_free(&m);
+	pthread_mutex_unlock(&move_lock);
+	return st;
+}

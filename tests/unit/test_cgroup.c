@@ -1,0 +1,237 @@
+/* SPDX-License-Identifier: MIT */
+/* Finding a process's cgroups on v1, hybrid and v2 hosts; cpuset lists. */
+#include "testutil.h"
+
+#include <pthread.h>
+
+#include "cgtest.h"
+
+static char tmpdir[] = "/tmp/nm-cgroup-XXXXXX";
+
+static const char *fixture(const char *name, const char *text)
+{
+	static char path[2][128];
+	char *p = path[strcmp(name, "mi") == 0];
+	FILE *f;
+
+	snprintf(p, 128, "%s/%s", tmpdir, name);
+	f = fopen(p, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	return p;
+}
+
+static const char hybrid_mounts[] =
+"31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755\n"
+"34 31 0:31 / /sys/fs/cgroup/cpuset rw,relatime shared:9 - cgroup cgroup rw,cpuset\n"
+"37 31 0:34 / /sys/fs/cgroup/freezer rw,relatime - cgroup cgroup rw,freezer\n"
+"35 31 0:35 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct\n"
+"41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n";
+
+static void test_hybrid(void **state)
+{
+	struct nm_cgroups cg;
+	char err[NM_ERRLEN] = "";
+	const char *mi = fixture("mi", hybrid_mounts);
+	const char *cgf = fixture("cg",
+		"9:name=systemd:/\n"
+		"6:freezer:/slurm/uid_0/job_7/step_0\n"
+		"3:cpuset:/slurm/uid_0/job_7/step_0\n"
+		"2:cpu,cpuacct:/slurm\n"
+		"0::/system.slice/slurmd.service\n");
+
+	(void)state;
+	if (nm_cgroup_of_files(mi, cgf, &cg, err) < 0)
+		fail_msg("%s", err);
+	assert_string_equal(cg.v1_cpuset,
+			    "/sys/fs/cgroup/cpuset/slurm/uid_0/job_7/step_0");
+	assert_string_equal(cg.v1_freezer,
+			    "/sys/fs/cgroup/freezer/slurm/uid_0/job_7/step_0");
+	assert_string_equal(cg.v2,
+			    "/sys/fs/cgroup/unified/system.slice/slurmd.service");
+	assert_false(cg.v2_has_cpuset);	/* no such directory here */
+}
+
+static void test_pure_v2_and_container(void **state)
+{
+	struct nm_cgroups cg;
+	char err[NM_ERRLEN] = "";
+	const char *mi = fixture("mi",
+		"30 23 0:26 /kubepods/pod1 /sys/fs/cgroup rw - cgroup2 cgroup2 rw,nsdelegate\n");
+	const char *cgf = fixture("cg", "0::/kubepods/pod1/job_3/step_0\n");
+
+	(void)state;
+	if (nm_cgroup_of_files(mi, cgf, &cg, err) < 0)
+		fail_msg("%s", err);
+	assert_string_equal(cg.v2, "/sys/fs/cgroup/job_3/step_0");
+	assert_string_equal(cg.v1_cpuset, "");
+	assert_string_equal(cg.v1_freezer, "");
+	/* the hierarchy root is "" */
+	cgf = fixture("cg", "0::/kubepods/pod1\n");
+	assert_int_equal(nm_cgroup_of_files(mi, cgf, &cg, err), 0);
+	assert_string_equal(cg.v2, "");
+	/* outside the mounted subtree: an error, not a wrong path */
+	cgf = fixture("cg", "0::/other/x\n");
+	assert_int_equal(nm_cgroup_of_files(mi, cgf, &cg, err), -1);
+	assert_non_null(strstr(err, "outside"));
+	/* escaped mount point */
+	mi = fixture("mi",
+		"30 23 0:26 / /sys/fs/my\\040cg rw - cgroup2 cgroup2 rw\n");
+	cgf = fixture("cg", "0::/a\n");
+	assert_int_equal(nm_cgroup_of_files(mi, cgf, &cg, err), 0);
+	assert_string_equal(cg.v2, "/sys/fs/my cg/a");
+}
+
+static void test_malformed(void **state)
+{
+	struct nm_cgroups cg;
+	char err[NM_ERRLEN] = "";
+	const char *mi = fixture("mi", hybrid_mounts);
+
+	(void)state;
+	assert_int_equal(nm_cgroup_of_files(mi, fixture("cg", "garbage\n"),
+					    &cg, err), -1);
+	assert_non_null(strstr(err, "malformed"));
+	assert_int_equal(nm_cgroup_of_files(mi, fixture("cg", ""), &cg, err),
+			 -1);
+	assert_int_equal(nm_cgroup_of_files(mi, "/nonexistent/x", &cg, err),
+			 -1);
+	assert_int_equal(nm_cgroup_of(-5, &cg, err), -1);
+}
+
+static void test_bad_files(void **state)
+{
+	struct nm_bitmap b;
+	char err[NM_ERRLEN] = "";
+
+	(void)state;
+	nm_bitmap_zero(&b);
+	nm_bitmap_set(&b, 0);
+	assert_int_equal(nm_cgroup_get_list("/sys/fs/cgroup", "../etc/passwd",
+					    &b, err), -1);
+	assert_non_null(strstr(err, "bad control file"));
+	assert_int_equal(nm_cgroup_get_list("", "cpuset.cpus", &b, err), -1);
+	assert_int_equal(nm_cgroup_set_list("/nonexistent/cg", "cpuset.cpus",
+					    &b, err), -1);
+	assert_non_null(strstr(err, "/nonexistent/cg/cpuset.cpus"));
+}
+
+static void test_live_self(void **state)
+{
+	struct nm_cgroups cg;
+	char err[NM_ERRLEN] = "";
+
+	(void)state;
+	if (nm_cgroup_of(getpid(), &cg, err) < 0)
+		fail_msg("%s", err);
+}
+
+/* A real v1 cpuset cgroup: find it, read and write its lists, list it. */
+static void test_live_v1_cpuset(void **state)
+{
+	struct nm_cgroup_mounts m;
+	struct nm_cgroups cg;
+	struct nm_bitmap cpus, one, got;
+	char err[NM_ERRLEN] = "", dir[600];
+	pid_t child, *pids;
+	int n;
+
+	(void)state;
+	assert_int_equal(nm_cgroup_mounts("/proc/self/mountinfo", &m, err), 0);
+	if (!make_cgroup(m.v1_cpuset, "cs", dir, sizeof(dir), true))
+		skip();	/* no v1 cpuset hierarchy or not root: SKIPPED */
+	child = spawn_sleeper(1);
+	enter(dir, child);
+	if (nm_cgroup_of(child, &cg, err) < 0)
+		fail_msg("%s", err);
+	assert_string_equal(cg.v1_cpuset, dir);
+	if (nm_cgroup_get_list(dir, "cpuset.cpus", &cpus, err) < 0)
+		fail_msg("%s", err);
+	assert_false(nm_bitmap_empty(&cpus));
+	nm_bitmap_zero(&one);
+	nm_bitmap_set(&one, (unsigned int)nm_bitmap_next(&cpus, 0));
+	if (nm_cgroup_set_list(dir, "cpuset.cpus", &one, err) < 0)
+		fail_msg("%s", err);
+	assert_int_equal(nm_cgroup_get_list(dir, "cpuset.cpus", &got, err), 0);
+	assert_true(nm_bitmap_equal(&got, &one));
+	assert_int_equal(nm_cgroup_get_list(dir, "cpuset.mems", &got, err), 0);
+	assert_false(nm_bitmap_empty(&got));
+	/* a node the machine lacks: the kernel refuses, one line says so */
+	nm_bitmap_zero(&got);
+	nm_bitmap_set(&got, 1000);
+	assert_int_equal(nm_cgroup_set_list(dir, "cpuset.mems", &got, err), -1);
+	assert_non_null(strstr(err, "cpuset.mems"));
+	assert_int_equal(nm_cgroup_pids(dir, &pids, &n, err), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(pids[0], child);
+	free(pids);
+	reap(child);
+	drop_cgroup(m.v1_cpuset, dir);
+}
+
+/* A real v2 cgroup with a child cgroup: the subtree's pids. */
+static void test_live_v2_tree(void **state)
+{
+	struct nm_cgroup_mounts m;
+	struct nm_cgroups cg;
+	char err[NM_ERRLEN] = "", dir[600], sub[700];
+	pid_t a, b, *pids;
+	int n;
+
+	(void)state;
+	assert_int_equal(nm_cgroup_mounts("/proc/self/mountinfo", &m, err), 0);
+	if (!make_cgroup(m.v2, "v2", dir, sizeof(dir), false))
+		skip();	/* no cgroup2 mount or not root: SKIPPED */
+	snprintf(sub, sizeof(sub), "%s/leaf", dir);
+	assert_int_equal(mkdir(sub, 0755), 0);
+	a = spawn_sleeper(0);
+	b = spawn_sleeper(0);
+	enter(sub, a);
+	enter(sub, b);
+	if (nm_cgroup_of(a, &cg, err) < 0)
+		fail_msg("%s", err);
+	assert_string_equal(cg.v2, sub);
+	assert_int_equal(nm_cgroup_pids(dir, &pids, &n, err), 0);
+	assert_int_equal(n, 0);
+	free(pids);
+	assert_int_equal(nm_cgroup_tree_pids(dir, &pids, &n, err), 0);
+	assert_int_equal(n, 2);
+	assert_true((pids[0] == a && pids[1] == b) ||
+		    (pids[0] == b && pids[1] == a));
+	free(pids);
+	reap(a);
+	reap(b);
+	drop_cgroup(m.v2, sub);
+	drop_cgroup(m.v2, dir);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_hybrid),
+		cmocka_unit_test(test_pure_v2_and_container),
+		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_bad_files),
+		cmocka_unit_test(test_live_self),
+		cmocka_unit_test(test_live_v1_cpuset),
+		cmocka_unit_test(test_live_v2_tree),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,276 @@
+/* SPDX-License-Identifier: MIT */
+/* The placement scan on live processes of this machine. */
+#include "testutil.h"
+
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "lib/scan.h"
+
+#define MIB (1ul << 20)
+#define HUGE (2ul << 20)
+
+static void test_maps_line(void **state)
+{
+	struct nm_vma v;
+	char err[NM_ERRLEN] = "";
+
+	(void)state;
+	assert_int_equal(nm_scan_maps_line(
+		"7f0000000000-7f0000200000 rw-p 00000000 00:00 0 \n", &v, err),
+		1);
+	assert_int_equal(v.start, 0x7f0000000000ul);
+	assert_int_equal(v.end, 0x7f0000200000ul);
+	assert_false(v.file);
+	assert_int_equal(nm_scan_maps_line(
+		"55d0c0000000-55d0c0001000 r--p 00000000 08:01 1234   "
+		"/usr/bin/cat\n", &v, err), 1);
+	assert_true(v.file);
+	assert_int_equal(nm_scan_maps_line(
+		"7f0000000000-7f0000400000 rw-s 00000000 00:01 77  "
+		"/dev/zero (deleted)\n", &v, err), 1);
+	assert_false(v.file);
+	assert_int_equal(nm_scan_maps_line(
+		"ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0  "
+		"[vsyscall]\n", &v, err), 0);
+	assert_int_equal(nm_scan_maps_line(
+		"7ffd000000-7ffd004000 r--p 00000000 00:00 0  [vvar]\n", &v,
+		err), 0);
+	assert_int_equal(nm_scan_maps_line(
+		"7ffd000000-7ffd002000 r-xp 00000000 00:00 0  [vdso]\n", &v,
+		err), 0);
+	assert_int_equal(nm_scan_maps_line(
+		"7f0000000000-7f0010000000 rw-s 100000000 00:05 9  "
+		"/dev/nvidia0\n", &v, err), 0);
+	assert_int_equal(nm_scan_maps_line(
+		"7f0000000000-7f0000001000 rw-s 00000000 00:19 9  "
+		"/dev/shm/job\n", &v, err), 1);
+	assert_int_equal(nm_scan_maps_line("garbage\n", &v, err), -1);
+	assert_non_null(strstr(err, "malformed"));
+	assert_int_equal(nm_scan_maps_line(
+		"2000-1000 rw-p 00000000 00:00 0\n", &v, err), -1);
+}
+
+struct child {
+	pid_t pid;
+	int up[2], down[2];
+	uintptr_t k4, thp, untouched, shm;
+};
+
+/* A child with 16 MiB 4K, 8 MiB THP, 4 MiB untouched, 4 MiB shared. */
+static void start_child(struct child *c)
+{
+	char *shm = mmap(NULL, 4 * MIB, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	assert_true(shm != MAP_FAILED);
+	memset(shm, 7, 4 * MIB);
+	assert_int_equal(pipe(c->up), 0);
+	assert_int_equal(pipe(c->down), 0);
+	c->pid = fork();
+	assert_true(c->pid >= 0);
+	if (c->pid == 0) {
+		uintptr_t a[4];
+		char *k4 = mmap(NULL, 16 * MIB, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		char *raw = mmap(NULL, 8 * MIB + HUGE, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		char *thp = (char *)(((uintptr_t)raw + HUGE - 1) &
+				     ~(HUGE - 1));
+		char *un = mmap(NULL, 4 * MIB, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		volatile char sink = 0;
+		char cmd;
+
+		madvise(k4, 16 * MIB, MADV_NOHUGEPAGE);
+		madvise(thp, 8 * MIB, MADV_HUGEPAGE);
+		memset(k4, 1, 16 * MIB);
+		memset(thp, 2, 8 * MIB);
+		for (size_t o = 0; o < 4 * MIB; o += 4096)
+			sink += shm[o];
+		(void)sink;
+		a[0] = (uintptr_t)k4;
+		a[1] = (uintptr_t)thp;
+		a[2] = (uintptr_t)un;
+		a[3] = (uintptr_t)shm;
+		if (write(c->up[1], a, sizeof(a)) != sizeof(a))
+			_exit(1);
+		/* 'u': unmap the first MiB of the 4K region, then wait */
+		while (read(c->down[0], &cmd, 1) == 1) {
+			if (cmd == 'u')
+				munmap(k4, MIB);
+			if (write(c->up[1], "k", 1) != 1)
+				_exit(1);
+		}
+		_exit(0);
+	}
+	{
+		uintptr_t a[4];
+
+		assert_int_equal(read(c->up[0], a, sizeof(a)), sizeof(a));
+		c->k4 = a[0];
+		c->thp = a[1];
+		c->untouched = a[2];
+		c->shm = a[3];
+	}
+}
+
+static void stop_child(struct child *c)
+{
+	kill(c->pid, SIGKILL);
+	waitpid(c->pid, NULL, 0);
+	close(c->up[0]);
+	close(c->up[1]);
+	close(c->down[0]);
+	close(c->down[1]);
+}
+
+/* Pages of @s in [a, a+len), and those with all of @flags. */
+static uint64_t pages_in(const struct nm_scan *s, uintptr_t a, size_t len,
+			 uint16_t flags, uint64_t *with)
+{
+	uint64_t n = 0;
+
+	*with = 0;
+	for (size_t i = 0; i < s->nruns; i++) {
+		const struct nm_run *r = &s->runs[i];
+
+		for (uint32_t j = 0; j < r->npages; j++) {
+			uintptr_t p = r->start + (uintptr_t)j * 4096;
+
+			if (p >= a && p < a + len) {
+				n++;
+				if ((r->flags & flags) == flags)
+					(*with)++;
+			}
+		}
+	}
+	return n;
+}
+
+static void check_consistent(const struct nm_scan *s)
+{
+	uint64_t total = 0, per = 0;
+
+	for (size_t i = 0; i < s->nruns; i++) {
+		total += s->runs[i].npages;
+		assert_true(s->runs[i].npages > 0);
+		assert_true(s->runs[i].node >= 0);
+		if (i)
+			assert_true(s->runs[i].start >= s->runs[i - 1].start +
+				    (uintptr_t)s->runs[i - 1].npages * 4096);
+	}
+	for (int n = 0; n < NM_MAX_NODES; n++)
+		per += s->pages_per_node[n];
+	assert_int_equal(total, per);
+}
+
+static void need_root(void)
+{
+	if (geteuid() != 0)
+		skip();	/* pagemap PFNs need CAP_SYS_ADMIN; shown as SKIPPED */
+}
+
+static void test_scan_regions(void **state)
+{
+	struct child c;
+	struct nm_scan s[2];
+	char err[NM_ERRLEN] = "";
+	uint64_t n, w;
+
+	(void)state;
+	need_root();
+	start_child(&c);
+	for (int m = 0; m < 2; m++) {
+		enum nm_scan_method meth = m ? NM_SCAN_MOVE_PAGES :
+					       NM_SCAN_PAGEMAP;
+
+		if (nm_scan_process(c.pid, meth, &s[m], err) < 0)
+			fail_msg("scan: %s", err);
+		assert_int_equal(s[m].method, meth);
+		check_consistent(&s[m]);
+		n = pages_in(&s[m], c.k4, 16 * MIB, 0, &w);
+		assert_int_equal(n, 4096);
+		pages_in(&s[m], c.k4, 16 * MIB, NM_RUN_THP, &w);
+		assert_int_equal(w, 0);
+		n = pages_in(&s[m], c.thp, 8 * MIB, NM_RUN_THP, &w);
+		assert_int_equal(n, 2048);
+		assert_int_equal(w, 2048);
+		n = pages_in(&s[m], c.untouched, 4 * MIB, 0, &w);
+		assert_int_equal(n, 0);
+		n = pages_in(&s[m], c.shm, 4 * MIB, NM_RUN_SHARED, &w);
+		assert_int_equal(n, 1024);
+		assert_int_equal(w, 1024);
+		pages_in(&s[m], c.k4, 16 * MIB, NM_RUN_SHARED, &w);
+		assert_int_equal(w, 0);
+	}
+	/* THP runs are whole, aligned folios. */
+	for (size_t i = 0; i < s[0].nruns; i++) {
+		const struct nm_run *r = &s[0].runs[i];
+
+		if (r->start >= c.thp && r->start < c.thp + 8 * MIB) {
+			assert_true(r->flags & NM_RUN_THP);
+			assert_int_equal(r->npages, 512);
+			assert_int_equal(r->start % HUGE, 0);
+		}
+	}
+	nm_scan_release(&s[0]);
+	nm_scan_release(&s[1]);
+	stop_child(&c);
+}
+
+static void test_scan_errors(void **state)
+{
+	struct nm_scan s;
+	char err[NM_ERRLEN] = "";
+	pid_t dead = fork();
+
+	(void)state;
+	assert_true(dead >= 0);
+	if (dead == 0)
+		_exit(0);
+	waitpid(dead, NULL, 0);
+	assert_int_equal(nm_scan_process(dead, NM_SCAN_AUTO, &s, err), -1);
+	assert_non_null(strstr(err, "no such process"));
+	assert_null(s.runs);
+	assert_int_equal(nm_scan_process(0, NM_SCAN_AUTO, &s, err), -1);
+	assert_non_null(strstr(err, "invalid pid"));
+	assert_int_equal(nm_scan_process(getpid(), (enum nm_scan_method)9, &s,
+					 err), -1);
+	assert_non_null(strstr(err, "unknown method"));
+}
+
+static void test_scan_self(void **state)
+{
+	struct nm_scan s;
+	char err[NM_ERRLEN] = "";
+	char *m = mmap(NULL, 4 * MIB, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint64_t n, w;
+
+	(void)state;
+	assert_true(m != MAP_FAILED);
+	madvise(m, 4 * MIB, MADV_NOHUGEPAGE);
+	memset(m, 3, 2 * MIB);	/* only half is resident */
+	if (nm_scan_process(getpid(), NM_SCAN_AUTO, &s, err) < 0)
+		fail_msg("scan: %s", err);
+	check_consistent(&s);
+	n = pages_in(&s, (uintptr_t)m, 4 * MIB, 0, &w);
+	assert_int_equal(n, 512);
+	nm_scan_release(&s);
+	munmap(m, 4 * MIB);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_maps_line),
+		cmocka_unit_test(test_scan_regions),
+		cmocka_unit_test(test_scan_errors),
+		cmocka_unit_test(test_scan_self),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
