@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "cli_daemon.h"
 #include "client.h"
+#include "daemon_config.h"
 #include "lib/job.h"
 #include "lib/units.h"
 
@@ -17,6 +18,9 @@ struct move_args {
 	const char *socket;
 	const char *pids, *cgroup, *job, *to, *map, *threads, *engine;
 	bool json;
+	/* the job form: numamigrate move JOBID ... */
+	const char *jobid, *port, *munge_socket, *config;
+	bool tcp;
 };
 
 static void move_usage(FILE *out)
@@ -25,23 +29,47 @@ static void move_usage(FILE *out)
 		"Usage: numamigrate move [--socket PATH] (--pid PID[,PID...] "
 		"| --cgroup PATH | --job JOBID)\n"
 		"                        (--to NODES | --map OLD:NEW) "
-		"[--threads N] [--engine auto|kmod|syscall] [--json]\n\n"
-		"Moves a running job's memory and CPU binding to other NUMA "
-		"nodes through\nnumamigrated, and waits until it is done.\n\n"
+		"[--threads N] [--engine auto|kmod|syscall] [--json]\n"
+		"       numamigrate move JOBID (--to NODES | --map OLD:NEW) "
+		"[--port N] [--munge-socket PATH]\n"
+		"                        [--config FILE] [--tcp] [--socket PATH] "
+		"[--threads N] [--engine E] [--json]\n\n"
+		"Moves a running or suspended job's memory and CPU binding to "
+		"other NUMA nodes\nthrough numamigrated, and waits until it is "
+		"done.\n\n"
+		"  JOBID             a Slurm job, on every host it runs on: the "
+		"hosts come from\n"
+		"                    Slurm; this host's daemon is reached on its "
+		"socket, the\n"
+		"                    others' over TCP with a MUNGE credential; "
+		"one line (or,\n"
+		"                    with --json, one object) per host\n"
 		"  --pid PID,...     these processes (and their threads and "
 		"children)\n"
 		"  --cgroup PATH     every process of this cgroup directory\n"
-		"  --job JOBID       the registered tasks of this Slurm job\n"
+		"  --job JOBID       the registered tasks of this Slurm job, on "
+		"this host only\n"
 		"  --to NODES        target node set; the planner picks the "
 		"map\n"
 		"  --map OLD:NEW     i-th old node -> i-th new node\n"
 		"  --threads N       migration threads (default: the "
 		"daemon's)\n"
-		"  --engine E        auto (default), syscall, or kmod (the "
-		"kernel module)\n"
+		"  --engine E        auto (default: the daemon's engine =), "
+		"syscall (move_pages),\n"
+		"                    or kmod (the kernel module; fails if "
+		"not loaded)\n"
 		"  --socket PATH     the daemon's socket (default %s)\n"
-		"  --json            one JSON object instead of the summary\n",
-		nm_client_default_socket());
+		"  --json            one JSON object instead of the summary\n"
+		"  --port N          the daemons' TCP port (default: [tcp] port "
+		"of the config,\n"
+		"                    else %d)\n"
+		"  --munge-socket P  munged's socket (default: [tcp] "
+		"munge_socket, else libmunge's)\n"
+		"  --config FILE     read [tcp] and [slurm] from FILE (default "
+		"%s)\n"
+		"  --tcp             reach this host's daemon over TCP too\n",
+		nm_client_default_socket(), NM_DEFAULT_TCP_PORT,
+		NM_DEFAULT_CONFIG);
 }
 
 static int parse_args(int argc, char **argv, struct move_args *a)
@@ -56,6 +84,10 @@ static int parse_args(int argc, char **argv, struct move_args *a)
 		{ "threads", required_argument, NULL, 't' },
 		{ "engine", required_argument, NULL, 'e' },
 		{ "json", no_argument, NULL, 'J' },
+		{ "port", required_argument, NULL, 'P' },
+		{ "munge-socket", required_argument, NULL, 'M' },
+		{ "config", required_argument, NULL, 'C' },
+		{ "tcp", no_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -74,6 +106,10 @@ static int parse_args(int argc, char **argv, struct move_args *a)
 		case 't': a->threads = optarg; break;
 		case 'e': a->engine = optarg; break;
 		case 'J': a->json = true; break;
+		case 'P': a->port = optarg; break;
+		case 'M': a->munge_socket = optarg; break;
+		case 'C': a->config = optarg; break;
+		case 'N': a->tcp = true; break;
 		case 'h': move_usage(stdout); exit(NM_EXIT_OK);
 		case ':':
 			nm_cli_error("move: option '%s' needs a value",
@@ -86,13 +122,20 @@ static int parse_args(int argc, char **argv, struct move_args *a)
 			return -1;
 		}
 	}
+	if (optind < argc)
+		a->jobid = argv[optind++];
 	if (optind < argc) {
 		nm_cli_error("move: unexpected argument '%s'", argv[optind]);
 		return -1;
 	}
-	if (!!a->pids + !!a->cgroup + !!a->job != 1) {
-		nm_cli_error("move: give exactly one of --pid, --cgroup or "
-			     "--job");
+	if (!!a->pids + !!a->cgroup + !!a->job + !!a->jobid != 1) {
+		nm_cli_error("move: give exactly one of JOBID, --pid, --cgroup "
+			     "or --job");
+		return -1;
+	}
+	if (!a->jobid && (a->port || a->munge_socket || a->config || a->tcp)) {
+		nm_cli_error("move: --port, --munge-socket, --config and --tcp "
+			     "go with the JOBID form");
 		return -1;
 	}
 	if (!!a->to == !!a->map) {
@@ -175,7 +218,7 @@ static void on_progress(void *arg, json_t *frame)
 static void print_summary(json_t *res)
 {
 	static const char *const kinds[] = { "busy", "nomem", "gone", "access",
-					     "other" };
+					     "other", "cancelled" };
 	json_t *byk = json_object_get(res, "failed_by_reason");
 	json_t *gone = json_object_get(res, "tasks_exited");
 	json_t *errs = json_object_get(res, "errors");
@@ -196,7 +239,7 @@ static void print_summary(json_t *res)
 	if (json_integer_value(json_object_get(res, "pages_failed"))) {
 		const char *sep = " (";
 
-		for (i = 0; i < 5; i++) {
+		for (i = 0; i < sizeof(kinds) / sizeof(*kinds); i++) {
 			json_int_t n = json_integer_value(
 				json_object_get(byk, kinds[i]));
 
@@ -295,6 +338,21 @@ int nm_cmd_move(int argc, char **argv)
 	}
 	if (a.engine && nm_engine_parse(a.engine, &req.engine, err) < 0)
 		goto fail;
+	if (a.jobid) {
+		struct nm_move_job_opts o = {
+			.socket = a.socket, .port = a.port,
+			.munge_socket = a.munge_socket, .config = a.config,
+			.tcp = a.tcp, .json = a.json,
+		};
+		unsigned long long j;
+
+		if (nm_cli_parse_uint(a.jobid, 0xffffffffULL, &j,
+				      "move: JOBID") < 0)
+			goto out;
+		req.job = j;
+		rc = nm_cmd_move_job(&req, &o);
+		goto out;
+	}
 	req.progress = isatty(STDERR_FILENO) && !a.json;
 	clock_gettime(CLOCK_MONOTONIC, &bar.start);
 	r = nm_client_call(a.socket ? a.socket : nm_client_default_socket(),

@@ -33,6 +33,7 @@ void nm_config_defaults(struct nm_config *cfg)
 	cfg->frozen_deadline_ms = 600000;
 	snprintf(cfg->tcp_address, sizeof(cfg->tcp_address), "0.0.0.0");
 	cfg->tcp_port = NM_DEFAULT_TCP_PORT;
+	cfg->default_policy = NM_POLICY_AUTO;
 }
 
 static int parse_long(const char *v, long min, long max, int base, long *out,
@@ -194,6 +195,28 @@ static int set_tcp(struct nm_config *c, const char *k, const char *v,
 	return -1;
 }
 
+static int set_slurm(struct nm_config *c, const char *k, const char *v,
+		     char *err)
+{
+	if (!strcmp(k, "conf"))
+		return copy_abs_path(c->slurm_conf, sizeof(c->slurm_conf), v,
+				     err, k);
+	if (!strcmp(k, "node_name"))
+		return copy_str(c->slurm_node, sizeof(c->slurm_node), v, err,
+				k);
+	if (!strcmp(k, "default_policy")) {
+		if (nm_policy_parse(v, &c->default_policy, err) < 0)
+			return -1;
+		if (c->default_policy == NM_POLICY_NODES) {
+			nm_seterr(err, "default_policy: expected auto or never");
+			return -1;
+		}
+		return 0;
+	}
+	nm_seterr(err, "[slurm]: unknown key '%.40s'", k);
+	return -1;
+}
+
 static int set_testing(struct nm_config *c, const char *k, const char *v,
 		       char *err)
 {
@@ -230,6 +253,8 @@ static int handler(void *user, const char *section, const char *name,
 		rc = set_move(st->cfg, name, value, msg);
 	else if (!strcmp(section, "tcp"))
 		rc = set_tcp(st->cfg, name, value, msg);
+	else if (!strcmp(section, "slurm"))
+		rc = set_slurm(st->cfg, name, value, msg);
 	else if (!strcmp(section, "testing"))
 		rc = set_testing(st->cfg, name, value, msg);
 	else {

@@ -35,6 +35,12 @@ struct nm_config {
 	char tcp_address[64];
 	int tcp_port;
 	char munge_socket[512];		/* "" : libmunge's default */
+	/* [slurm] */
+	char slurm_conf[512];		/* SLURM_CONF for libslurm; "" : its
+					   default */
+	char slurm_node[128];		/* this host's Slurm node name; "" :
+					   found by host name */
+	enum nm_policy default_policy;	/* jobs without a policy request */
 	/* [testing]: knobs for the test suite only */
 	int test_delay_ms;		/* sleep while frozen, before moving */
 	char test_topology[512];	/* plan on this hwloc XML */

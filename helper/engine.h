@@ -25,8 +25,31 @@ enum nm_page_fail {
 	NM_FAIL_GONE,		/* -EFAULT/-ENOENT: unmapped, process exited */
 	NM_FAIL_ACCESS,		/* -EACCES: shared and not movable by us */
 	NM_FAIL_OTHER,
+	NM_FAIL_CANCELLED,	/* never tried: the run was cancelled */
 	NM_FAIL_KINDS
 };
+
+/*
+ * Which mechanism moves a piece of memory.  SYSCALL: move_pages(2) by the
+ * engine's workers.  KMOD: the kernel module (/dev/numamigrate,
+ * helper/engine_kmod.c) for every page it can move at all (anonymous
+ * private pages, THP included: its migrate_vma path splits them on 6.1);
+ * shared memory and hugetlb still go to move_pages(2), and so do pages
+ * the module could not move (a PTE-mapped THP, still busy after its
+ * retries).  AUTO: the module
+ * only for anonymous private base pages (it would split THPs), and
+ * move_pages(2) for the rest; with no module, move_pages(2) for all.
+ */
+enum nm_engine_backend {
+	NM_BACKEND_SYSCALL,
+	NM_BACKEND_KMOD,
+	NM_BACKEND_AUTO,
+};
+
+/* Indexes of nm_engine_result.pages_by_backend. */
+enum { NM_BY_SYSCALL, NM_BY_KMOD, NM_BY_KINDS };
+
+struct nm_kmod_client;
 
 struct nm_engine_opts {
 	int threads;		/* workers per step; 0: the destination's CPUs */
@@ -40,6 +63,27 @@ struct nm_engine_opts {
 	 * instead of one address per folio (see engine.c for the figures).
 	 */
 	bool thp_subpages;
+	/*
+	 * Added.  cancel: when non-NULL and nonzero, the engine stops: no
+	 * batch is started after it is seen (checked before every batch and
+	 * every step); the pages not tried are reported NM_FAIL_CANCELLED.
+	 * The daemon's watchdog sets it when a job outlives its frozen
+	 * deadline, so nothing moves under a thawed job.
+	 */
+	volatile int *cancel;
+	/*
+	 * move_file_pages: also move NM_RUN_FILE pages (page cache of
+	 * regular files, shared with every other process using the file).
+	 * Off: they are left where they are and counted in
+	 * pages_skipped_file; the job's memory is anonymous memory, shmem
+	 * and hugetlb, as the planner counts it (lib/job_proc.c).
+	 */
+	bool move_file_pages;
+	/* backend, and the open module for KMOD / AUTO (NULL: none). */
+	enum nm_engine_backend backend;
+	struct nm_kmod_client *kmod;
+	/* When non-NULL (npids entries): pages_failed of each process. */
+	uint64_t *failed_per_pid;
 };
 
 /* A failed page, for the page-exact report (the first NM_ENGINE_MAX_FAILS). */
@@ -68,6 +112,12 @@ struct nm_engine_result {
 					   "" when none (e.g. EACCES: the
 					   node is outside the job's
 					   cpuset.mems) */
+	bool cancelled;			/* opts->cancel stopped the run */
+	uint64_t pages_skipped_file;	/* page cache left alone */
+	/* Page moves confirmed, by mechanism (NM_BY_*). */
+	uint64_t pages_by_backend[NM_BY_KINDS];
+	/* Base pages handed to each mechanism (NM_BY_*). */
+	uint64_t pages_sent[NM_BY_KINDS];
 };
 
 /*
@@ -92,6 +142,13 @@ struct nm_engine_result {
  * those are dropped from the scans.  A THP run goes to the kernel as one
  * address, so the kernel moves the folio whole (or splits it when the
  * destination has no free huge page).
+ *
+ * With a kernel-module backend, a batch of module pages is one ioctl of
+ * address ranges (helper/engine_kmod.c); the module's per-page outcome is
+ * folded in exactly as move_pages(2) statuses are: a page it did not
+ * report moved or failed is looked up (move_pages(2) query), so every
+ * page ends up accounted for.  An ioctl that fails as a whole (module
+ * unloaded meanwhile) fails that batch's pages with its errno.
  */
 int nm_engine_run(const struct nm_topology *t, const struct nm_plan *plan,
 		  const pid_t *pids, struct nm_scan *scans, int npids,

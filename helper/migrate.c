@@ -14,6 +14,7 @@
 #include "engine.h"
 #include "freezer.h"
 #include "journal.h"
+#include "kmod_client.h"
 #include "lib/job.h"
 #include "lib/plan_json.h"
 #include "lib/planner.h"
@@ -71,6 +72,14 @@ struct move {
 	int *eff_map;
 	double t_start, t_freeze, t_thaw;
 	struct timespec last_progress;
+	/* Set by the watchdog: the engine stops before its next batch. */
+	volatile int cancel;
+	/* The kernel module, open for engine kmod or auto when loaded. */
+	struct nm_kmod_client kmod;
+	bool kmod_open;
+	uint64_t *failed_per_pid;	/* the engine's, per process */
+	uint64_t pages_exited;		/* not moved: their process exited */
+	char kmod_why[NM_KMOD_ERRLEN];	/* why auto runs without it */
 };
 
 static double now_s(void)
@@ -145,8 +154,11 @@ static void watchdog_fire(void *arg)
 {
 	struct move *m = arg;
 
-	nm_log(LOG_ERR, "move %lu: %s frozen longer than %d s: thawing it",
-	       m->id, m->req->what, m->cfg->frozen_deadline_ms / 1000);
+	nm_log(LOG_ERR, "move %lu: %s frozen longer than %d s: stopping the "
+	       "engine and thawing it", m->id, m->req->what,
+	       m->cfg->frozen_deadline_ms / 1000);
+	/* First stop the engine: no page of a running job moves after. */
+	m->cancel = 1;
 	if (thaw_once(m) < 0)
 		nm_log(LOG_ERR, "move %lu: watchdog thaw failed: %s", m->id,
 		       m->thaw_err);
@@ -444,12 +456,66 @@ static void effective_map(struct move *m, const uint64_t *before,
 	free(expect);
 }
 
+/* The job's pages per node index: its memory, not files' page cache. */
 static void pages_per_node(const struct move *m, uint64_t *out)
 {
 	memset(out, 0, (size_t)m->t->nnodes * sizeof(*out));
 	for (int i = 0; i < m->npids; i++)
-		for (int n = 0; n < m->t->nnodes; n++)
-			out[n] += m->scans[i].pages_per_node[m->t->nodes[n].os];
+		for (size_t r = 0; r < m->scans[i].nruns; r++) {
+			const struct nm_run *run = &m->scans[i].runs[r];
+			int idx = nm_topology_find(m->t, run->node);
+
+			if (idx >= 0 && !((run->flags & NM_RUN_FILE) &&
+					  !(run->flags & NM_RUN_HUGETLB)))
+				out[idx] += run->npages;
+		}
+}
+
+/*
+ * Processes that exited during the engine run: their pages went with
+ * them.  Those pages are not the move's failures; they are counted apart
+ * (pages_of_exited_tasks) and the processes listed in tasks_exited.
+ */
+static void drop_exited(struct move *m, json_t *gone)
+{
+	struct nm_engine_result *r = m->res;
+	size_t k = 0;
+
+	for (int i = 0; i < m->npids; i++) {
+		uint64_t f = m->failed_per_pid[i];
+
+		if (m->gone[i] || !proc_gone(m->pids[i]))
+			continue;
+		m->gone[i] = true;
+		json_array_append_new(gone, json_integer(m->pids[i]));
+		nm_log(LOG_NOTICE, "move %lu: process %d exited during the "
+		       "move (%llu of its pages not moved)", m->id,
+		       (int)m->pids[i], (unsigned long long)f);
+		m->scans[i].nruns = 0;
+		memset(m->scans[i].pages_per_node, 0,
+		       sizeof(m->scans[i].pages_per_node));
+		m->pages_exited += f;
+		r->pages_failed -= f < r->pages_failed ? f : r->pages_failed;
+		/* Mostly gone (ESRCH, EFAULT); any rest from the others. */
+		for (int j = -1; f && j < NM_FAIL_KINDS; j++) {
+			int kind = j < 0 ? NM_FAIL_GONE : j;
+			uint64_t d = f < r->failed_by_kind[kind] ? f :
+				     r->failed_by_kind[kind];
+
+			r->failed_by_kind[kind] -= d;
+			f -= d;
+		}
+	}
+	/* The page-exact list keeps the pages of live processes. */
+	for (size_t i = 0; i < r->nfails; i++) {
+		bool dead = false;
+
+		for (int j = 0; j < m->npids; j++)
+			dead |= m->gone[j] && m->pids[j] == r->fails[i].pid;
+		if (!dead)
+			r->fails[k++] = r->fails[i];
+	}
+	r->nfails = k;
 }
 
 /* ---- the report ---------------------------------------------------------- */
@@ -474,7 +540,7 @@ static json_t *report(struct move *m, json_t *gone, json_t *errors,
 		      bool deadline)
 {
 	static const char *const kinds[NM_FAIL_KINDS] = {
-		"busy", "nomem", "gone", "access", "other" };
+		"busy", "nomem", "gone", "access", "other", "cancelled" };
 	const struct nm_engine_result *r = m->res;
 	double end = now_s();
 	double frozen = m->frozen ? (m->thawed ? m->t_thaw : end) -
@@ -490,7 +556,7 @@ static json_t *report(struct move *m, json_t *gone, json_t *errors,
 		      "frozen_seconds", frozen,
 		      "seconds", end - m->t_start,
 		      "engine_seconds", r->seconds,
-		      "engine", "syscall",
+		      "engine", nm_engine_name(m->req->engine),
 		      "threads", m->req->threads ? m->req->threads :
 						   m->cfg->threads);
 	if (!o)
@@ -503,6 +569,23 @@ static json_t *report(struct move *m, json_t *gone, json_t *errors,
 				    json_integer((json_int_t)
 						 r->failed_by_kind[k]));
 	json_object_set_new(o, "failed_by_reason", byk);
+	/* Which mechanism moved what (engine auto splits by memory kind). */
+	json_object_set_new(o, "pages_by_engine", json_pack("{s:I, s:I}",
+		"syscall", (json_int_t)r->pages_by_backend[NM_BY_SYSCALL],
+		"kmod", (json_int_t)r->pages_by_backend[NM_BY_KMOD]));
+	json_object_set_new(o, "pages_sent_by_engine", json_pack("{s:I, s:I}",
+		"syscall", (json_int_t)r->pages_sent[NM_BY_SYSCALL],
+		"kmod", (json_int_t)r->pages_sent[NM_BY_KMOD]));
+	json_object_set_new(o, "kmod_loaded", json_boolean(m->kmod_open));
+	if (m->kmod_why[0])
+		json_object_set_new(o, "kmod_unused", json_string(m->kmod_why));
+	json_object_set_new(o, "engine_cancelled", json_boolean(r->cancelled));
+	json_object_set_new(o, "pages_attempted",
+			    json_integer((json_int_t)r->pages_attempted));
+	json_object_set_new(o, "pages_skipped_file",
+			    json_integer((json_int_t)r->pages_skipped_file));
+	json_object_set_new(o, "pages_of_exited_tasks",
+			    json_integer((json_int_t)m->pages_exited));
 	pages = json_array();
 	for (size_t i = 0; i < r->nfails; i++) {
 		char addr[32];
@@ -539,12 +622,41 @@ static void move_free(struct move *m)
 	free(m->wid);
 	free(m->res);
 	free(m->eff_map);
+	free(m->failed_per_pid);
 	nm_freeze_release(&m->fz);
 	nm_plan_free(m->plan);
 	nm_job_free(m->job);
 	nm_topology_free(m->t);
 	free(m->pids);
+	if (m->kmod_open)
+		nm_kmod_close(&m->kmod);
 	pthread_mutex_destroy(&m->thaw_lock);
+}
+
+/* An OS-numbered explicit map as the planner's node-index map. */
+static int *explicit_map(const struct nm_topology *t, const struct nm_job *job,
+			 const int *os_map, char *err)
+{
+	int *map = malloc((size_t)t->nnodes * sizeof(*map));
+	int n;
+
+	if (!map) {
+		nm_seterr(err, "out of memory");
+		return NULL;
+	}
+	for (n = 0; n < t->nnodes; n++)
+		map[n] = -1;
+	nm_bitmap_foreach(n, &job->nodes) {
+		int to = os_map[t->nodes[n].os];
+
+		map[n] = to < 0 ? n : nm_topology_find(t, to);
+		if (map[n] < 0) {
+			nm_seterr(err, "map: node %d does not exist", to);
+			free(map);
+			return NULL;
+		}
+	}
+	return map;
 }
 
 /* Everything up to the plan: no side effects. */
@@ -584,8 +696,22 @@ static enum nm_move_status prepare(struct move *m, char *err)
 	     nm_parse_free_overrides(cfg->test_free, m->t, free_bytes,
 				     err) < 0))
 		goto out;
-	m->plan = nm_plan_compute(m->t, m->job, free_bytes, &req->target,
-				  NULL, err);
+	{
+		struct nm_plan_options po = {
+			.memory_only_targets = req->memory_only_targets,
+		};
+		int *imap = NULL;
+
+		if (req->os_map) {
+			imap = explicit_map(m->t, m->job, req->os_map, err);
+			if (!imap)
+				goto out;
+			po.map = imap;
+		}
+		m->plan = nm_plan_compute(m->t, m->job, free_bytes,
+					  &req->target, &po, err);
+		free(imap);
+	}
 	if (!m->plan)
 		goto out;
 	if (!m->plan->feasible) {
@@ -629,11 +755,23 @@ static enum nm_move_status carry_out(struct move *m, json_t *gone,
 	enum nm_move_status st = NM_MOVE_FAILED;
 	int live = 0;
 
+	m->failed_per_pid = calloc((size_t)m->npids, sizeof(uint64_t));
+	if (!m->failed_per_pid) {
+		nm_seterr(err, "out of memory");
+		return NM_MOVE_FAILED;
+	}
+	eo.failed_per_pid = m->failed_per_pid;
+
 	if (m->cfg->test_delay_ms) {
 		nm_log(LOG_DEBUG, "move %lu: [testing] delay of %d ms", m->id,
 		       m->cfg->test_delay_ms);
 		sleep_ms(m->cfg->test_delay_ms);
 	}
+	eo.cancel = &m->cancel;
+	eo.kmod = m->kmod_open ? &m->kmod : NULL;
+	eo.backend = !m->kmod_open ? NM_BACKEND_SYSCALL :
+		     req->engine == NM_ENGINE_KMOD ? NM_BACKEND_KMOD :
+						    NM_BACKEND_AUTO;
 	set_phase("widening cpusets");
 	if (collect_cpusets(m, err) < 0 || widen_mems(m, err) < 0) {
 		restore_mems(m);
@@ -685,6 +823,7 @@ static enum nm_move_status carry_out(struct move *m, json_t *gone,
 		restore_mems(m);
 		goto out;
 	}
+	drop_exited(m, gone);
 	pages_per_node(m, after);
 	effective_map(m, before, after);
 	set_phase("rebinding");
@@ -738,21 +877,31 @@ enum nm_move_status nm_migrate(const struct nm_config *cfg,
 	*result = NULL;
 	m.t_start = now_s();
 	pthread_mutex_init(&m.thaw_lock, NULL);
-	if (req->engine == NM_ENGINE_KMOD) {
-		if (access("/dev/numamigrate", F_OK) < 0)
-			nm_seterr(err, "engine kmod: kernel module not loaded "
-				  "(no /dev/numamigrate)");
-		else
-			nm_seterr(err, "engine kmod: this numamigrated has no "
-				  "kernel-module engine yet");
-		pthread_mutex_destroy(&m.thaw_lock);
-		return NM_MOVE_REFUSED;
+	m.kmod.fd = -1;
+	if (req->engine != NM_ENGINE_SYSCALL) {
+		char kerr[NM_KMOD_ERRLEN] = "";
+		int krc = nm_kmod_open(&m.kmod, NULL, kerr);
+
+		m.kmod_open = krc == 0;
+		if (krc < 0 && req->engine == NM_ENGINE_KMOD) {
+			if (krc == -ENOENT)
+				nm_seterr(err, "engine kmod: kernel module not "
+					  "loaded (no %s)", NM_KMOD_DEVICE);
+			else
+				nm_seterr(err, "engine kmod: %s", kerr);
+			pthread_mutex_destroy(&m.thaw_lock);
+			return NM_MOVE_REFUSED;
+		}
+		if (krc < 0)
+			snprintf(m.kmod_why, sizeof(m.kmod_why), "%s", kerr);
 	}
 	if (pthread_mutex_trylock(&move_lock) != 0) {
 		pthread_mutex_lock(&active_lock);
 		nm_seterr(err, "busy: move %lu (%s) is in progress", active.id,
 			  active.what);
 		pthread_mutex_unlock(&active_lock);
+		if (m.kmod_open)
+			nm_kmod_close(&m.kmod);
 		pthread_mutex_destroy(&m.thaw_lock);
 		return NM_MOVE_REFUSED;
 	}
@@ -837,7 +986,14 @@ out_thaw:
 		m.journaled = false;	/* keep it: a restart retries */
 	}
 	if (deadline) {
-		if (st == NM_MOVE_OK)
+		/* The deadline is the cause: say it first. */
+		if (m.res && m.res->cancelled)
+			nm_seterr(err, "frozen longer than the %d s deadline: "
+				  "thawed early, engine stopped with %llu "
+				  "pages not moved", cfg->frozen_deadline_ms /
+				  1000, (unsigned long long)
+				  m.res->failed_by_kind[NM_FAIL_CANCELLED]);
+		else
 			nm_seterr(err, "frozen longer than the %d s deadline: "
 				  "thawed early", cfg->frozen_deadline_ms /
 				  1000);

@@ -38,6 +38,15 @@ struct nm_move_req {
 	int threads;			/* 0: the configured default */
 	enum nm_engine_kind engine;
 	const char *what;		/* "job 42", "pids 1,2" for the log */
+	/*
+	 * Added for repack/restore.  memory_only_targets: the planner may
+	 * send nodes holding CPUs to memory-only nodes (a suspended job).
+	 * os_map (NM_MAX_NODES entries, by OS node: its new OS node, -1 to
+	 * stay; NULL: none): an explicit map with an NM_TARGET_MAP target,
+	 * in place of the ordinal one.
+	 */
+	bool memory_only_targets;
+	const int *os_map;
 	/* From the coordinating thread, at most every 100 ms; may be NULL. */
 	void (*progress)(void *arg, uint64_t done, uint64_t total,
 			 const char *phase);

@@ -21,6 +21,11 @@ static const struct {
 	{ "status", nm_cmd_status, "registered jobs and moves in progress" },
 	{ "register", nm_cmd_register, "register a job's tasks and ranks" },
 	{ "unregister", nm_cmd_unregister, "forget registered tasks" },
+	{ "policy", nm_cmd_policy, "set a job's migration policy (root)" },
+	{ "repack", nm_cmd_repack,
+	  "move suspended jobs off a starting job's nodes (root)" },
+	{ "restore", nm_cmd_restore,
+	  "move them back when that job ends (root)" },
 };
 
 void nm_cli_error(const char *fmt, ...)

@@ -19,6 +19,8 @@
 #include "log.h"
 #include "ops.h"
 #include "registry.h"
+#include "repack.h"
+#include "slurm_info.h"
 #include "server.h"
 #ifdef NM_HAVE_MUNGE
 #include "munge_auth.h"
@@ -137,6 +139,12 @@ int main(int argc, char **argv)
 		nm_log(LOG_ERR, "%s", err);
 		return 1;
 	}
+	/* What earlier repacks evacuated, still to be moved back. */
+	if (nm_repack_load(d.cfg.journal_dir, err) < 0) {
+		nm_log(LOG_ERR, "%s", err);
+		return 1;
+	}
+	nm_slurm_setup(d.cfg.slurm_conf);
 #ifdef NM_HAVE_MUNGE
 	nm_munge_setup(d.cfg.munge_socket);
 #endif

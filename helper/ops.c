@@ -15,6 +15,7 @@
 #include "migrate.h"
 #include "ops.h"
 #include "proc.h"
+#include "repack.h"
 
 static json_t *error_reply(const struct nm_caller *who,
 			   const struct nm_request *req, const char *code,
@@ -216,9 +217,6 @@ static json_t *op_move(struct nm_daemon *d, const struct nm_caller *who,
 	json_t *res = NULL, *r;
 	int n = 0;
 
-	/* A configured kmod default still falls back under "auto". */
-	if (req->engine == NM_ENGINE_AUTO)
-		mr.engine = NM_ENGINE_SYSCALL;
 	if (req->job != NM_NO_ID) {
 		if (nm_registry_list(d->reg, req->job, (uid_t)-1, &tasks, &n,
 				     err) < 0)
@@ -287,6 +285,15 @@ json_t *nm_handle_request(struct nm_daemon *d, const struct nm_caller *who,
 		break;
 	case NM_OP_MOVE:
 		r = op_move(d, who, req, progress, progress_arg);
+		break;
+	case NM_OP_POLICY:
+		r = nm_op_policy(d, who, req);
+		break;
+	case NM_OP_REPACK:
+		r = nm_op_repack(d, who, req);
+		break;
+	case NM_OP_RESTORE:
+		r = nm_op_restore(d, who, req);
 		break;
 	}
 	if (!r)

@@ -3,17 +3,30 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "lib/protocol.h"
 #include "proc.h"
 #include "registry.h"
 
 #define MAX_REGISTERED (1 << 20)
+#define MAX_POLICIES 65536
+#define POLICY_NO_TASKS_TTL (24 * 3600)	/* seconds */
+
+struct policy {
+	uint64_t job;
+	enum nm_policy policy;
+	struct nm_bitmap nodes;
+	bool had_tasks;
+	time_t set;
+};
 
 struct nm_registry {
 	pthread_mutex_t lock;
 	int n, cap;
 	struct nm_reg_task *tasks;
+	int npol, cappol;
+	struct policy *pol;
 };
 
 struct nm_registry *nm_registry_new(void)
@@ -31,6 +44,7 @@ void nm_registry_free(struct nm_registry *r)
 		return;
 	pthread_mutex_destroy(&r->lock);
 	free(r->tasks);
+	free(r->pol);
 	free(r);
 }
 
@@ -47,6 +61,31 @@ static void drop(struct nm_registry *r, int i)
 	r->tasks[i] = r->tasks[--r->n];
 }
 
+static bool job_has_tasks(const struct nm_registry *r, uint64_t job)
+{
+	for (int i = 0; i < r->n; i++)
+		if (r->tasks[i].job == job)
+			return true;
+	return false;
+}
+
+/* Policies whose job's tasks are gone (see registry.h). */
+static void prune_policies(struct nm_registry *r)
+{
+	time_t now = time(NULL);
+
+	for (int i = r->npol - 1; i >= 0; i--) {
+		struct policy *p = &r->pol[i];
+
+		if (job_has_tasks(r, p->job)) {
+			p->had_tasks = true;
+			continue;
+		}
+		if (p->had_tasks || now - p->set > POLICY_NO_TASKS_TTL)
+			r->pol[i] = r->pol[--r->npol];
+	}
+}
+
 static int prune_locked(struct nm_registry *r)
 {
 	int gone = 0;
@@ -56,6 +95,7 @@ static int prune_locked(struct nm_registry *r)
 			drop(r, i);
 			gone++;
 		}
+	prune_policies(r);
 	return gone;
 }
 
@@ -115,6 +155,7 @@ int nm_registry_add(struct nm_registry *r, const struct nm_reg_task *tasks,
 
 		r->tasks[at >= 0 ? at : r->n++] = tasks[i];
 	}
+	prune_policies(r);	/* marks the jobs that now have tasks */
 	rc = 0;
 out:
 	pthread_mutex_unlock(&r->lock);
@@ -148,8 +189,109 @@ int nm_registry_remove_job(struct nm_registry *r, uint64_t job)
 			drop(r, i);
 			gone++;
 		}
+	prune_policies(r);
 	pthread_mutex_unlock(&r->lock);
 	return gone;
+}
+
+int nm_registry_set_policy(struct nm_registry *r, uint64_t job,
+			   enum nm_policy policy, const struct nm_bitmap *nodes,
+			   char *err)
+{
+	struct policy *p = NULL;
+	int rc = -1;
+
+	pthread_mutex_lock(&r->lock);
+	prune_locked(r);
+	for (int i = 0; i < r->npol; i++)
+		if (r->pol[i].job == job)
+			p = &r->pol[i];
+	if (!p) {
+		if (r->npol == MAX_POLICIES) {
+			nm_seterr(err, "too many job policies (limit %d)",
+				  MAX_POLICIES);
+			goto out;
+		}
+		if (r->npol == r->cappol) {
+			int cap = r->cappol ? r->cappol * 2 : 64;
+			struct policy *np = realloc(r->pol,
+						    (size_t)cap * sizeof(*np));
+
+			if (!np) {
+				nm_seterr(err, "out of memory");
+				goto out;
+			}
+			r->pol = np;
+			r->cappol = cap;
+		}
+		p = &r->pol[r->npol++];
+		memset(p, 0, sizeof(*p));
+		p->job = job;
+	}
+	p->policy = policy;
+	if (nodes && policy == NM_POLICY_NODES)
+		p->nodes = *nodes;
+	else
+		nm_bitmap_zero(&p->nodes);
+	p->had_tasks = job_has_tasks(r, job);
+	p->set = time(NULL);
+	rc = 0;
+out:
+	pthread_mutex_unlock(&r->lock);
+	return rc;
+}
+
+int nm_registry_get_policy(struct nm_registry *r, uint64_t job,
+			   enum nm_policy *policy, struct nm_bitmap *nodes)
+{
+	int found = 0;
+
+	pthread_mutex_lock(&r->lock);
+	prune_locked(r);
+	for (int i = 0; i < r->npol; i++)
+		if (r->pol[i].job == job) {
+			*policy = r->pol[i].policy;
+			*nodes = r->pol[i].nodes;
+			found = 1;
+		}
+	pthread_mutex_unlock(&r->lock);
+	return found;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+int nm_registry_jobs(struct nm_registry *r, uint64_t **jobs, int *n, char *err)
+{
+	int rc = 0, k = 0;
+
+	*jobs = NULL;
+	*n = 0;
+	pthread_mutex_lock(&r->lock);
+	prune_locked(r);
+	if (r->n) {
+		*jobs = malloc((size_t)r->n * sizeof(**jobs));
+		if (!*jobs) {
+			nm_seterr(err, "out of memory");
+			rc = -1;
+			goto out;
+		}
+	}
+	for (int i = 0; i < r->n; i++)
+		if (r->tasks[i].job != NM_NO_ID)
+			(*jobs)[k++] = r->tasks[i].job;
+	if (k > 1)
+		qsort(*jobs, (size_t)k, sizeof(**jobs), cmp_u64);
+	for (int i = 0; i < k; i++)
+		if (!*n || (*jobs)[*n - 1] != (*jobs)[i])
+			(*jobs)[(*n)++] = (*jobs)[i];
+out:
+	pthread_mutex_unlock(&r->lock);
+	return rc;
 }
 
 int nm_registry_prune(struct nm_registry *r)

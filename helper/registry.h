@@ -7,7 +7,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "lib/bitmap.h"
 #include "lib/error.h"
+#include "lib/protocol.h"
 
 /*
  * The tasks numamigrated knows: each a process registered with its rank
@@ -51,6 +53,22 @@ int nm_registry_prune(struct nm_registry *r);
  */
 int nm_registry_list(struct nm_registry *r, uint64_t job, uid_t owner,
 		     struct nm_reg_task **out, int *n, char *err);
+
+/*
+ * Jobs' migration policies (the "policy" request).  A policy is kept
+ * until its job's tasks are gone: once the job has had registered tasks
+ * and has none left (they exited or were unregistered), or, when no task
+ * of it was ever registered, a day after it was set.
+ */
+int nm_registry_set_policy(struct nm_registry *r, uint64_t job,
+			   enum nm_policy policy, const struct nm_bitmap *nodes,
+			   char *err);
+/* 1 and the policy when @job has one; 0 when not (@policy untouched). */
+int nm_registry_get_policy(struct nm_registry *r, uint64_t job,
+			   enum nm_policy *policy, struct nm_bitmap *nodes);
+/* The jobs (ids, ascending, each once) that have registered tasks. */
+int nm_registry_jobs(struct nm_registry *r, uint64_t **jobs, int *n,
+		     char *err);
 
 /* One registered task as JSON (pid, rank, job, step, uid). */
 json_t *nm_reg_task_json(const struct nm_reg_task *t);

@@ -66,7 +66,9 @@ static bool is_job_memory(const char *line)
 	if (!file || strstr(line, " anon="))
 		return true;
 	file += 6;
+	/* MAP_SHARED|MAP_ANONYMOUS shows as a deleted /dev/zero. */
 	return strncmp(file, "/dev/shm/", 9) == 0 ||
+	       strncmp(file, "/dev/zero", 9) == 0 ||
 	       strncmp(file, "/SYSV", 5) == 0 ||
 	       strncmp(file, "/memfd:", 7) == 0 ||
 	       strstr(line, " huge ") != NULL;

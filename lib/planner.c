@@ -359,8 +359,15 @@ struct nm_plan *nm_plan_compute(const struct nm_topology *t,
 					NULL);
 
 	if (target->kind == NM_TARGET_MAP) {
-		memcpy(plan->map, plan->kernel_map,
+		memcpy(plan->map, opts->map ? opts->map : plan->kernel_map,
 		       (size_t)t->nnodes * sizeof(int));
+		for (int n = 0; opts->map && n < t->nnodes; n++)
+			if (plan->map[n] < -1 || plan->map[n] >= t->nnodes) {
+				nm_seterr(err, "explicit map: node index %d "
+					  "out of range", plan->map[n]);
+				nm_plan_free(plan);
+				return NULL;
+			}
 		if (check_explicit_map(t, job, plan->map,
 				       opts->memory_only_targets, err) < 0) {
 			nm_plan_free(plan);

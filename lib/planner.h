@@ -27,6 +27,13 @@ struct nm_plan_options {
 	 * Its CPUs then stay where they are.
 	 */
 	bool memory_only_targets;
+	/*
+	 * An explicit map for an NM_TARGET_MAP target, by node index (-1:
+	 * the node stays), instead of the ordinal i-th old -> i-th new one:
+	 * for maps a node list cannot spell, such as the exact inverse of
+	 * an earlier plan.  NULL: the ordinal map.
+	 */
+	const int *map;
 };
 
 struct nm_plan {

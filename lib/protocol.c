@@ -17,6 +17,15 @@ static const char *const op_names[] = {
 	[NM_OP_REGISTER] = "register",
 	[NM_OP_UNREGISTER] = "unregister",
 	[NM_OP_MOVE] = "move",
+	[NM_OP_POLICY] = "policy",
+	[NM_OP_REPACK] = "repack",
+	[NM_OP_RESTORE] = "restore",
+};
+
+static const char *const policy_names[] = {
+	[NM_POLICY_AUTO] = "auto",
+	[NM_POLICY_NEVER] = "never",
+	[NM_POLICY_NODES] = "nodes",
 };
 
 static const char *const engine_names[] = {
@@ -46,6 +55,23 @@ int nm_engine_parse(const char *s, enum nm_engine_kind *out, char *err)
 			return 0;
 		}
 	nm_seterr(err, "engine '%.40s': expected auto, kmod or syscall", s);
+	return -1;
+}
+
+const char *nm_policy_name(enum nm_policy p)
+{
+	return (unsigned int)p < ARRAY_SIZE(policy_names) ?
+	       policy_names[p] : "?";
+}
+
+int nm_policy_parse(const char *s, enum nm_policy *out, char *err)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(policy_names); i++)
+		if (strcmp(s, policy_names[i]) == 0) {
+			*out = (enum nm_policy)i;
+			return 0;
+		}
+	nm_seterr(err, "policy '%.40s': expected never, auto or nodes", s);
 	return -1;
 }
 
@@ -402,6 +428,59 @@ static int decode_move(json_t *o, struct nm_request *req, char *err)
 	return 0;
 }
 
+/* A required job id. */
+static int decode_job(json_t *o, const char *op, struct nm_request *req,
+		      char *err)
+{
+	json_t *job = json_object_get(o, "job");
+
+	if (!job) {
+		nm_seterr(err, "%s: needs a job", op);
+		return -1;
+	}
+	return decode_id(job, "job", &req->job, err);
+}
+
+static int decode_policy(json_t *o, struct nm_request *req, char *err)
+{
+	static const char *const keys[] = { "version", "op", "job", "policy",
+					    "nodes", NULL };
+	json_t *pol = json_object_get(o, "policy");
+	json_t *nodes = json_object_get(o, "nodes");
+	const char *s;
+
+	if (check_keys(o, keys, "policy", err) < 0 ||
+	    decode_job(o, "policy", req, err) < 0)
+		return -1;
+	if (!pol) {
+		nm_seterr(err, "policy: needs a policy (never, auto or nodes)");
+		return -1;
+	}
+	if (get_string(pol, "policy", 16, &s, err) < 0 ||
+	    nm_policy_parse(s, &req->policy, err) < 0)
+		return -1;
+	if ((req->policy == NM_POLICY_NODES) != !!nodes) {
+		nm_seterr(err, "policy: nodes is given with, and only with, "
+			  "policy \"nodes\"");
+		return -1;
+	}
+	if (nodes && (get_string(nodes, "nodes", 1024, &s, err) < 0 ||
+		      nm_list_parse(s, &req->policy_nodes, NM_MAX_NODES, 0,
+				    "policy nodes", err) < 0))
+		return -1;
+	return 0;
+}
+
+static int decode_job_op(json_t *o, const char *op, struct nm_request *req,
+			 char *err)
+{
+	static const char *const keys[] = { "version", "op", "job", NULL };
+
+	if (check_keys(o, keys, op, err) < 0)
+		return -1;
+	return decode_job(o, op, req, err);
+}
+
 static int decode_object(json_t *o, bool envelope, struct nm_request *req,
 			 char *err)
 {
@@ -467,6 +546,11 @@ static int decode_object(json_t *o, bool envelope, struct nm_request *req,
 		return decode_unregister(o, req, err);
 	case NM_OP_MOVE:
 		return decode_move(o, req, err);
+	case NM_OP_POLICY:
+		return decode_policy(o, req, err);
+	case NM_OP_REPACK:
+	case NM_OP_RESTORE:
+		return decode_job_op(o, op, req, err);
 	}
 	return -1;
 }
@@ -600,6 +684,19 @@ json_t *nm_request_encode(const struct nm_request *req, char *err)
 			       json_string(nm_engine_name(req->engine)));
 		if (req->progress)
 			bad |= set_new(o, "progress", json_true());
+	}
+	if (req->op == NM_OP_POLICY) {
+		bad |= set_new(o, "policy",
+			       json_string(nm_policy_name(req->policy)));
+		if (req->policy == NM_POLICY_NODES) {
+			if (nm_list_format(&req->policy_nodes, b1, sizeof(b1))
+			    >= sizeof(b1)) {
+				nm_seterr(err, "policy: node list too long");
+				json_decref(o);
+				return NULL;
+			}
+			bad |= set_new(o, "nodes", json_string(b1));
+		}
 	}
 	if (bad)
 		goto nomem;

@@ -38,7 +38,16 @@ enum nm_op {
 	NM_OP_REGISTER,
 	NM_OP_UNREGISTER,
 	NM_OP_MOVE,
+	NM_OP_POLICY,		/* a job's migration policy (root/SlurmUser) */
+	NM_OP_REPACK,		/* a preemptor starts: evacuate suspended jobs */
+	NM_OP_RESTORE,		/* the preemptor ended: move them back */
 };
+
+/*
+ * A job's migration policy: "auto" (may be moved anywhere), "never", or
+ * "nodes" (only within a node set).
+ */
+enum nm_policy { NM_POLICY_AUTO, NM_POLICY_NEVER, NM_POLICY_NODES };
 
 enum nm_engine_kind { NM_ENGINE_AUTO, NM_ENGINE_SYSCALL, NM_ENGINE_KMOD };
 
@@ -57,7 +66,8 @@ struct nm_request {
 	struct nm_req_task *tasks;
 	int npids;
 	pid_t *pids;
-	uint64_t job;		/* register, unregister, move */
+	uint64_t job;		/* register, unregister, move; policy,
+				   repack, restore (required there) */
 	uint64_t step;		/* register */
 	char *cgroup;		/* register, move: a cgroup directory */
 	/* move */
@@ -66,6 +76,9 @@ struct nm_request {
 	int threads;		/* 0: the daemon's default */
 	enum nm_engine_kind engine;
 	bool progress;		/* send progress frames */
+	/* policy */
+	enum nm_policy policy;
+	struct nm_bitmap policy_nodes;	/* OS numbers; NM_POLICY_NODES only */
 	/* MUNGE envelope (TCP) */
 	char *munge;
 };
@@ -91,6 +104,8 @@ json_t *nm_request_encode(const struct nm_request *req, char *err);
 
 const char *nm_op_name(enum nm_op op);
 const char *nm_engine_name(enum nm_engine_kind e);
+const char *nm_policy_name(enum nm_policy p);
+int nm_policy_parse(const char *s, enum nm_policy *out, char *err);
 int nm_engine_parse(const char *s, enum nm_engine_kind *out, char *err);
 
 /*

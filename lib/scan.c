@@ -153,11 +153,16 @@ int nm_scan_maps_line(const char *line, struct nm_vma *vma, char *err)
 	path = line + off;
 	/*
 	 * Anonymous shared memory shows as a deleted /dev/zero or SysV
-	 * segment: its pages are shmem, not a file's page cache.
+	 * segment, POSIX shared memory as a /dev/shm file, memfd as
+	 * "/memfd:NAME (deleted)": their pages are shmem, the job's memory,
+	 * not a file's page cache (as lib/job_proc.c counts).
 	 */
-	vma->file = inode != 0 && path[0] == '/' &&
-		    strncmp(path, "/dev/zero", 9) != 0 &&
-		    strncmp(path, "/SYSV", 5) != 0;
+	vma->shmem = inode != 0 && path[0] == '/' &&
+		     (strncmp(path, "/dev/zero", 9) == 0 ||
+		      strncmp(path, "/SYSV", 5) == 0 ||
+		      strncmp(path, "/dev/shm/", 9) == 0 ||
+		      strncmp(path, "/memfd:", 7) == 0);
+	vma->file = inode != 0 && path[0] == '/' && !vma->shmem;
 	/* Kernel-provided special mappings hold no movable pages. */
 	if (strncmp(path, "[vsyscall]", 10) == 0 ||
 	    strncmp(path, "[vvar", 5) == 0 || strncmp(path, "[vdso]", 6) == 0)
@@ -259,8 +264,11 @@ static void page_attrs(struct scanner *s, const struct nm_vma *vma, size_t n,
 		head[i] = false;
 		if (!(e & PM_EXCLUSIVE))
 			flags[i] |= NM_RUN_SHARED;
+		/* PM_FILE: not an anonymous page (COW copies are). */
 		if (vma->file && (e & PM_FILE))
 			flags[i] |= NM_RUN_FILE;
+		else if (vma->shmem && (e & PM_FILE))
+			flags[i] |= NM_RUN_SHMEM;
 	}
 	if (!s->pfns || s->kpf_fd < 0)
 		return;

@@ -23,18 +23,28 @@
  * device memory) are not reported: they cannot move.
  *
  * Cost, measured on the one-node development host (6.18 kernel, 2 vCPUs,
- * scanning another process, best of 5; see tests/bench/nm-bench-scan.c):
- *   1 GiB of 4 KiB pages   pagemap+kpageflags  SCAN_PAGEMAP_4K
- *                          move_pages query    SCAN_MOVEPAGES_4K
- *   1 GiB of THP           pagemap+kpageflags  SCAN_PAGEMAP_THP
- *                          move_pages query    SCAN_MOVEPAGES_THP
- * One node makes no difference to either method's cost per page.
+ * root, scanning a child that holds 1 GiB, best of 5;
+ * tests/bench/nm-bench-scan):
+ *   1 GiB of 4 KiB pages   pagemap + kpageflags   106 ms  (~400 ns/page)
+ *                          move_pages query       201 ms  (~770 ns/page)
+ *   1 GiB of THP           pagemap + kpageflags    32-52 ms (~120-200 ns)
+ *                          move_pages query        88-110 ms
+ * Both read pagemap (present bits, to skip holes); the move_pages method
+ * then asks the kernel per page, about twice the cost.  AUTO therefore
+ * prefers pagemap whenever PFNs are visible.
+ * Only one node there: the per-page cost of either method does not
+ * depend on how many nodes there are, so the ratio carries over.
  */
 
 #define NM_RUN_THP	0x1u	/* part of a transparent huge page */
 #define NM_RUN_SHARED	0x2u	/* mapped by more than one process */
-#define NM_RUN_FILE	0x4u	/* file-backed (page cache) */
+#define NM_RUN_FILE	0x4u	/* page cache of a regular file (libraries,
+				   executables, input files): not the job's
+				   memory; the engine leaves it alone */
 #define NM_RUN_HUGETLB	0x8u	/* hugetlbfs */
+#define NM_RUN_SHMEM	0x10u	/* shared memory: MAP_SHARED|MAP_ANONYMOUS,
+				   SysV, /dev/shm, memfd (the job's memory,
+				   but not anonymous to the kernel module) */
 
 struct nm_run {
 	uintptr_t start;	/* page-aligned virtual address */
@@ -69,7 +79,10 @@ void nm_scan_release(struct nm_scan *scan);
 /* Added: one mapping of /proc/PID/maps as the scan sees it. */
 struct nm_vma {
 	uintptr_t start, end;
-	bool file;	/* maps a file (not anonymous shared memory) */
+	bool file;	/* maps a regular file: its page cache is not the
+			   job's (lib/job_proc.c counts the same way) */
+	bool shmem;	/* shared memory: deleted /dev/zero, SysV segment,
+			   /dev/shm file, memfd */
 };
 
 /*

@@ -154,6 +154,7 @@ int main(int argc, char **argv)
 	struct nm_engine_result *res = calloc(1, sizeof(*res));
 	struct nm_engine_opts eo = { .progress = progress };
 	uint64_t *free_bytes, total = 0, wrong = 0, wrong_file = 0, moved = 0;
+	uint64_t files = 0;
 	uint64_t to_move = 0;
 
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -297,6 +298,11 @@ int main(int argc, char **argv)
 				idx = nm_topology_find(t, old);
 				want = idx >= 0 && plan->map[idx] >= 0 ?
 				       t->nodes[plan->map[idx]].os : old;
+				/* A file's page cache is not the job's: stays. */
+				if (fl & NM_RUN_FILE) {
+					files++;
+					want = old;
+				}
 				total++;
 				if (want != old)
 					to_move++;
@@ -318,9 +324,12 @@ int main(int argc, char **argv)
 		nm_scan_release(&now);
 	}
 	printf("verify: %llu pages checked, %llu to move, %llu moved, %llu "
-	       "misplaced (+%llu file-backed)\n", (unsigned long long)total,
+	       "misplaced, %llu file page-cache pages of which %llu moved "
+	       "(engine left %llu alone)\n", (unsigned long long)total,
 	       (unsigned long long)to_move, (unsigned long long)moved,
-	       (unsigned long long)wrong, (unsigned long long)wrong_file);
+	       (unsigned long long)wrong, (unsigned long long)files,
+	       (unsigned long long)wrong_file,
+	       (unsigned long long)res->pages_skipped_file);
 	CHECK(total > 0, "no pages checked");
 	CHECK(wrong == 0 && wrong_file == 0, "pages not on their mapped node");
 	CHECK(!min_pct || (to_move && moved * 100 >= to_move *

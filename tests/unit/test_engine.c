@@ -117,12 +117,20 @@ static uint64_t scan_pages(const struct nm_scan *s)
 	return n;
 }
 
-/* A plan that sends every node to itself, one step per node with pages. */
+/*
+ * A plan that sends every node to itself, one step per node with pages;
+ * its bytes are the job's memory, as the planner counts: no file's page
+ * cache.
+ */
 static struct nm_plan *self_plan(const struct nm_topology *t,
 				 const struct nm_scan *s)
 {
 	struct nm_plan *p = calloc(1, sizeof(*p));
+	uint64_t files[NM_MAX_NODES] = { 0 };
 
+	for (size_t i = 0; i < s->nruns; i++)
+		if (s->runs[i].flags & NM_RUN_FILE)
+			files[s->runs[i].node] += s->runs[i].npages;
 	assert_non_null(p);
 	p->feasible = true;
 	p->nnodes = t->nnodes;
@@ -131,7 +139,8 @@ static struct nm_plan *self_plan(const struct nm_topology *t,
 	assert_non_null(p->map);
 	assert_non_null(p->steps);
 	for (int n = 0; n < t->nnodes; n++) {
-		uint64_t pages = s->pages_per_node[t->nodes[n].os];
+		uint64_t pages = s->pages_per_node[t->nodes[n].os] -
+				 files[t->nodes[n].os];
 
 		p->map[n] = n;
 		if (pages)
@@ -208,10 +217,19 @@ static void run_self_move(bool thp_subpages, int threads, uint32_t batch)
 	if (nm_engine_run(t, plan, &c.pid, &s, 1, &o, res, err) < 0)
 		fail_msg("engine: %s", err);
 	assert_int_equal(res->pages_failed, 0);
-	assert_int_equal(res->pages_attempted, before);
+	/* a file's page cache (the program, libc) is not the job's */
+	assert_true(res->pages_skipped_file > 0);
+	assert_int_equal(res->pages_attempted,
+			 before - res->pages_skipped_file);
 	/* the kernel confirmed every page on its destination */
-	assert_int_equal(res->pages_moved, before);
-	assert_int_equal(res->bytes_moved, before * 4096);
+	assert_int_equal(res->pages_moved, before - res->pages_skipped_file);
+	assert_int_equal(res->bytes_moved,
+			 (before - res->pages_skipped_file) * 4096);
+	assert_int_equal(res->pages_by_backend[NM_BY_SYSCALL],
+			 res->pages_moved);
+	assert_int_equal(res->pages_by_backend[NM_BY_KMOD], 0);
+	assert_false(res->cancelled);
+	/* skipped pages stay in the scan, where they were */
 	assert_int_equal(scan_pages(&s), before);
 	assert_true(pr.calls >= 2);
 	assert_true(pr.monotone);
@@ -280,7 +298,8 @@ static void test_unmapped_pages_reported(void **state)
 		seen |= 1ull << ((f->addr - c.k4) / 4096 % 64);
 	}
 	assert_int_equal(seen, ~0ull);
-	assert_int_equal(res->pages_moved, before - 256);
+	assert_int_equal(res->pages_moved,
+			 before - 256 - res->pages_skipped_file);
 	assert_int_equal(scan_pages(&s), before - 256);
 	for (size_t i = 0; i < s.nruns; i++)
 		assert_false(s.runs[i].start < c.k4 + MIB &&
@@ -322,6 +341,7 @@ static void test_step_caps(void **state)
 	if (nm_engine_run(t, plan, &c.pid, &s, 1, NULL, res, err) < 0)
 		fail_msg("engine: %s", err);
 	/* step 1 takes 1 MiB (+ at most one THP), step 2 the rest again */
+	before -= res->pages_skipped_file;
 	assert_true(res->pages_attempted >= before + 256);
 	assert_true(res->pages_attempted <= before + 256 + 512);
 	assert_int_equal(res->pages_failed, 0);
@@ -329,6 +349,131 @@ static void test_step_caps(void **state)
 	free_plan(plan);
 	free(res);
 	assert_int_equal(verify_child(&c), 0);
+	nm_topology_free(t);
+}
+
+/* move_file_pages: the page cache goes too, when asked. */
+static void test_file_pages_on_request(void **state)
+{
+	struct nm_topology *t = live();
+	struct child c;
+	struct nm_scan s;
+	struct nm_engine_result *res = calloc(1, sizeof(*res));
+	struct nm_engine_opts o = { .move_file_pages = true };
+	char err[NM_ERRLEN] = "";
+	struct nm_plan *plan;
+	uint64_t before, files = 0;
+
+	(void)state;
+	need_root();
+	start_child(&c);
+	if (nm_scan_process(c.pid, NM_SCAN_AUTO, &s, err) < 0)
+		fail_msg("scan: %s", err);
+	before = scan_pages(&s);
+	for (size_t i = 0; i < s.nruns; i++)
+		if (s.runs[i].flags & NM_RUN_FILE)
+			files += s.runs[i].npages;
+	assert_true(files > 0);
+	plan = self_plan(t, &s);
+	if (nm_engine_run(t, plan, &c.pid, &s, 1, &o, res, err) < 0)
+		fail_msg("engine: %s", err);
+	assert_int_equal(res->pages_skipped_file, 0);
+	assert_int_equal(res->pages_attempted, before);
+	nm_scan_release(&s);
+	free_plan(plan);
+	free(res);
+	assert_int_equal(verify_child(&c), 0);
+	nm_topology_free(t);
+}
+
+/* Cancels after the first batch: nothing more is tried, all reported. */
+static volatile int cancel_flag;
+
+static void cancel_on_progress(void *arg, uint64_t done, uint64_t total)
+{
+	(void)arg;
+	(void)done;
+	(void)total;
+	cancel_flag = 1;
+}
+
+static void test_cancel(void **state)
+{
+	struct nm_topology *t = live();
+	struct child c;
+	struct nm_scan s;
+	struct nm_engine_result *res = calloc(1, sizeof(*res));
+	struct nm_engine_opts o = {
+		.threads = 1, .batch_pages = 64, .cancel = &cancel_flag,
+		.progress = cancel_on_progress,
+	};
+	char err[NM_ERRLEN] = "";
+	struct nm_plan *plan;
+	uint64_t before, mine;
+
+	(void)state;
+	need_root();
+	start_child(&c);
+	if (nm_scan_process(c.pid, NM_SCAN_AUTO, &s, err) < 0)
+		fail_msg("scan: %s", err);
+	before = scan_pages(&s);
+	plan = self_plan(t, &s);
+	/* Set before the run: nothing at all is tried. */
+	cancel_flag = 1;
+	if (nm_engine_run(t, plan, &c.pid, &s, 1, &o, res, err) < 0)
+		fail_msg("engine: %s", err);
+	mine = before - res->pages_skipped_file;
+	assert_true(res->cancelled);
+	assert_int_equal(res->pages_attempted, 0);
+	assert_int_equal(res->pages_moved, 0);
+	/*
+	 * Every page is already on its destination on a one-node machine,
+	 * so none counts as failed here; the guest tests (a watchdog that
+	 * cancels a cross-node move) see NM_FAIL_CANCELLED pages.
+	 */
+	assert_int_equal(res->failed_by_kind[NM_FAIL_CANCELLED],
+			 res->pages_failed);
+	assert_int_equal(scan_pages(&s), before);
+	/* Set by the first progress call: one batch (64 pages) at most. */
+	cancel_flag = 0;
+	nm_scan_release(&s);
+	if (nm_scan_process(c.pid, NM_SCAN_AUTO, &s, err) < 0)
+		fail_msg("scan: %s", err);
+	if (nm_engine_run(t, plan, &c.pid, &s, 1, &o, res, err) < 0)
+		fail_msg("engine: %s", err);
+	assert_true(res->cancelled);
+	/* the batch that saw it, maybe one more claimed meanwhile */
+	assert_true(res->pages_attempted > 0);
+	assert_true(res->pages_attempted < mine);
+	assert_true(res->pages_moved > 0 && res->pages_moved < mine);
+	assert_int_equal(res->failed_by_kind[NM_FAIL_CANCELLED],
+			 res->pages_failed);
+	nm_scan_release(&s);
+	free_plan(plan);
+	free(res);
+	assert_int_equal(verify_child(&c), 0);
+	nm_topology_free(t);
+}
+
+/* The module backend without an open module is a usage error. */
+static void test_kmod_needs_client(void **state)
+{
+	struct nm_topology *t = live();
+	struct nm_scan s = { .pid = getpid() };
+	struct nm_engine_result *res = calloc(1, sizeof(*res));
+	struct nm_engine_opts o = { .backend = NM_BACKEND_KMOD };
+	char err[NM_ERRLEN] = "";
+	struct nm_plan *plan = self_plan(t, &s);
+	pid_t me = getpid();
+
+	(void)state;
+	assert_int_equal(nm_engine_run(t, plan, &me, &s, 1, &o, res, err), -1);
+	assert_non_null(strstr(err, "/dev/numamigrate"));
+	o.backend = (enum nm_engine_backend)7;
+	assert_int_equal(nm_engine_run(t, plan, &me, &s, 1, &o, res, err), -1);
+	assert_non_null(strstr(err, "backend"));
+	free_plan(plan);
+	free(res);
 	nm_topology_free(t);
 }
 
@@ -378,6 +523,9 @@ int main(void)
 		cmocka_unit_test(test_self_move_thp_subpages),
 		cmocka_unit_test(test_unmapped_pages_reported),
 		cmocka_unit_test(test_step_caps),
+		cmocka_unit_test(test_file_pages_on_request),
+		cmocka_unit_test(test_cancel),
+		cmocka_unit_test(test_kmod_needs_client),
 		cmocka_unit_test(test_bad_input),
 	};
 

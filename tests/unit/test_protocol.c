@@ -266,6 +266,129 @@ static void test_replies(void **state)
 	assert_null(rdec("{\"version\":9,\"ok\":true}", &prog, err));
 }
 
+/* policy, repack, restore: the preemption requests. */
+static void test_repack_requests(void **state)
+{
+	struct nm_request req;
+	char err[NM_ERRLEN] = "";
+
+	(void)state;
+	assert_int_equal(decode("{\"version\":1,\"op\":\"policy\",\"job\":7,"
+				"\"policy\":\"never\"}", &req, err), 0);
+	assert_int_equal(req.op, NM_OP_POLICY);
+	assert_true(req.job == 7);
+	assert_int_equal(req.policy, NM_POLICY_NEVER);
+	assert_true(nm_bitmap_empty(&req.policy_nodes));
+	nm_request_release(&req);
+
+	assert_int_equal(decode("{\"version\":1,\"op\":\"policy\",\"job\":8,"
+				"\"policy\":\"nodes\",\"nodes\":\"2-3,5\"}",
+				&req, err), 0);
+	assert_int_equal(req.policy, NM_POLICY_NODES);
+	assert_true(nm_bitmap_test(&req.policy_nodes, 2));
+	assert_true(nm_bitmap_test(&req.policy_nodes, 5));
+	assert_false(nm_bitmap_test(&req.policy_nodes, 4));
+	nm_request_release(&req);
+
+	assert_int_equal(decode("{\"version\":1,\"op\":\"policy\",\"job\":0,"
+				"\"policy\":\"auto\"}", &req, err), 0);
+	assert_int_equal(req.policy, NM_POLICY_AUTO);
+	nm_request_release(&req);
+
+	assert_int_equal(decode("{\"version\":1,\"op\":\"repack\",\"job\":"
+				"4294967295}", &req, err), 0);
+	assert_int_equal(req.op, NM_OP_REPACK);
+	assert_true(req.job == 4294967295ULL);
+	nm_request_release(&req);
+
+	assert_int_equal(decode("{\"version\":1,\"op\":\"restore\",\"job\":"
+				"12}", &req, err), 0);
+	assert_int_equal(req.op, NM_OP_RESTORE);
+	assert_true(req.job == 12);
+	nm_request_release(&req);
+
+	expect_error("{\"version\":1,\"op\":\"repack\"}", "needs a job");
+	expect_error("{\"version\":1,\"op\":\"restore\"}", "needs a job");
+	expect_error("{\"version\":1,\"op\":\"repack\",\"job\":-1}",
+		     "out of range");
+	expect_error("{\"version\":1,\"op\":\"repack\",\"job\":4294967296}",
+		     "out of range");
+	expect_error("{\"version\":1,\"op\":\"repack\",\"job\":\"5\"}",
+		     "expected an integer");
+	expect_error("{\"version\":1,\"op\":\"repack\",\"job\":5,"
+		     "\"pids\":[1]}", "unknown key 'pids'");
+	expect_error("{\"version\":1,\"op\":\"restore\",\"job\":5,"
+		     "\"to\":\"1\"}", "unknown key 'to'");
+	expect_error("{\"version\":1,\"op\":\"policy\",\"policy\":"
+		     "\"auto\"}", "needs a job");
+	expect_error("{\"version\":1,\"op\":\"policy\",\"job\":1}",
+		     "needs a policy");
+	expect_error("{\"version\":1,\"op\":\"policy\",\"job\":1,"
+		     "\"policy\":\"sometimes\"}", "expected never, auto or "
+		     "nodes");
+	expect_error("{\"version\":1,\"op\":\"policy\",\"job\":1,"
+		     "\"policy\":true}", "policy: expected a string");
+	expect_error("{\"version\":1,\"op\":\"policy\",\"job\":1,"
+		     "\"policy\":\"nodes\"}", "only with");
+	expect_error("{\"version\":1,\"op\":\"policy\",\"job\":1,"
+		     "\"policy\":\"auto\",\"nodes\":\"1\"}", "only with");
+	expect_error("{\"version\":1,\"op\":\"policy\",\"job\":1,"
+		     "\"policy\":\"nodes\",\"nodes\":\"\"}", "expected 1 to");
+	expect_error("{\"version\":1,\"op\":\"policy\",\"job\":1,"
+		     "\"policy\":\"nodes\",\"nodes\":\"3-1\"}", "reversed");
+	expect_error("{\"version\":1,\"op\":\"policy\",\"job\":1,"
+		     "\"policy\":\"nodes\",\"nodes\":[1]}", "nodes: expected "
+		     "a string");
+	expect_error("{\"version\":1,\"op\":\"policy\",\"job\":1,"
+		     "\"policy\":\"never\",\"uid\":0}", "unknown key 'uid'");
+}
+
+/* The new requests survive encode -> decode unchanged. */
+static void test_repack_round_trip(void **state)
+{
+	struct nm_request in, out;
+	char err[NM_ERRLEN] = "", *s;
+	json_t *o;
+
+	(void)state;
+	memset(&in, 0, sizeof(in));
+	in.op = NM_OP_POLICY;
+	in.job = 99;
+	in.step = NM_NO_ID;
+	in.policy = NM_POLICY_NODES;
+	nm_bitmap_set(&in.policy_nodes, 1);
+	nm_bitmap_set(&in.policy_nodes, 3);
+	o = nm_request_encode(&in, err);
+	assert_non_null(o);
+	s = json_dumps(o, JSON_COMPACT);
+	assert_int_equal(decode(s, &out, err), 0);
+	assert_int_equal(out.op, NM_OP_POLICY);
+	assert_true(out.job == 99);
+	assert_int_equal(out.policy, NM_POLICY_NODES);
+	assert_true(nm_bitmap_equal(&out.policy_nodes, &in.policy_nodes));
+	nm_request_release(&out);
+	free(s);
+	json_decref(o);
+
+	for (int op = NM_OP_REPACK; op <= NM_OP_RESTORE; op++) {
+		memset(&in, 0, sizeof(in));
+		in.op = (enum nm_op)op;
+		in.job = 5;
+		in.step = NM_NO_ID;
+		o = nm_request_encode(&in, err);
+		assert_non_null(o);
+		s = json_dumps(o, JSON_COMPACT);
+		assert_int_equal(decode(s, &out, err), 0);
+		assert_int_equal(out.op, op);
+		assert_true(out.job == 5);
+		nm_request_release(&out);
+		free(s);
+		json_decref(o);
+	}
+	assert_string_equal(nm_policy_name(NM_POLICY_AUTO), "auto");
+	assert_string_equal(nm_op_name(NM_OP_RESTORE), "restore");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -276,6 +399,8 @@ int main(void)
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_frame_io),
 		cmocka_unit_test(test_replies),
+		cmocka_unit_test(test_repack_requests),
+		cmocka_unit_test(test_repack_round_trip),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

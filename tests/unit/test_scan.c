@@ -28,10 +28,12 @@ static void test_maps_line(void **state)
 		"55d0c0000000-55d0c0001000 r--p 00000000 08:01 1234   "
 		"/usr/bin/cat\n", &v, err), 1);
 	assert_true(v.file);
+	assert_false(v.shmem);
 	assert_int_equal(nm_scan_maps_line(
 		"7f0000000000-7f0000400000 rw-s 00000000 00:01 77  "
 		"/dev/zero (deleted)\n", &v, err), 1);
 	assert_false(v.file);
+	assert_true(v.shmem);
 	assert_int_equal(nm_scan_maps_line(
 		"ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0  "
 		"[vsyscall]\n", &v, err), 0);
@@ -47,6 +49,18 @@ static void test_maps_line(void **state)
 	assert_int_equal(nm_scan_maps_line(
 		"7f0000000000-7f0000001000 rw-s 00000000 00:19 9  "
 		"/dev/shm/job\n", &v, err), 1);
+	assert_false(v.file);
+	assert_true(v.shmem);
+	assert_int_equal(nm_scan_maps_line(
+		"7f0000000000-7f0000001000 rw-s 00000000 00:01 1025  "
+		"/memfd:buf (deleted)\n", &v, err), 1);
+	assert_false(v.file);
+	assert_true(v.shmem);
+	assert_int_equal(nm_scan_maps_line(
+		"7f0000000000-7f0000001000 rw-s 00000000 00:01 32768  "
+		"/SYSV00000000 (deleted)\n", &v, err), 1);
+	assert_false(v.file);
+	assert_true(v.shmem);
 	assert_int_equal(nm_scan_maps_line("garbage\n", &v, err), -1);
 	assert_non_null(strstr(err, "malformed"));
 	assert_int_equal(nm_scan_maps_line(
@@ -204,6 +218,13 @@ static void test_scan_regions(void **state)
 		assert_int_equal(n, 1024);
 		assert_int_equal(w, 1024);
 		pages_in(&s[m], c.k4, 16 * MIB, NM_RUN_SHARED, &w);
+		assert_int_equal(w, 0);
+		/* Shared anonymous memory is shmem, never a file's cache. */
+		pages_in(&s[m], c.shm, 4 * MIB, NM_RUN_SHMEM, &w);
+		assert_int_equal(w, 1024);
+		pages_in(&s[m], c.shm, 4 * MIB, NM_RUN_FILE, &w);
+		assert_int_equal(w, 0);
+		pages_in(&s[m], c.k4, 16 * MIB, NM_RUN_SHMEM, &w);
 		assert_int_equal(w, 0);
 	}
 	/* THP runs are whole, aligned folios. */

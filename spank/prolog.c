@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Job prolog / epilog (root, in their own process): record the job's
+ * policy and make room for it (repack), give the room back (restore).
+ * Slurm's preemption suspends the victims before the preemptor's prolog
+ * runs and resumes them after its epilog; the suspended jobs get no hook
+ * of their own, so these are the moments the daemon can act for them.
+ *
+ * Nothing here ever fails: a failed prolog drains the node, and a job
+ * must not lose its node because numamigrate could not act.  Every
+ * problem is logged (slurmd's log) instead.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "numamigrate.h"
+
+/* Sends @o (consumed); logs the outcome under @what. */
+static void send_logged(uint32_t job, const char *what, json_t *o)
+{
+	char err[NM_ERRLEN] = "";
+	json_t *r = NULL;
+
+	if (!o) {
+		slurm_error("numamigrate: job %u: %s: out of memory", job, what);
+		return;
+	}
+	r = nm_spank_call(o, nm_spank_args.timeout_s, err);
+	if (!r) {
+		slurm_error("numamigrate: job %u: %s: %s (job continues)", job,
+			    what, err);
+	} else if (nm_spank_reply_unknown_op(r)) {
+		slurm_info("numamigrate: job %u: %s: numamigrated does not "
+			   "support this yet (%s); job continues", job, what,
+			   nm_spank_reply_error(r));
+	} else if (!nm_spank_reply_ok(r)) {
+		slurm_error("numamigrate: job %u: %s: %s (job continues)", job,
+			    what, nm_spank_reply_error(r));
+	} else {
+		char *s;
+
+		json_object_del(r, "version");
+		json_object_del(r, "ok");
+		s = json_dumps(r, JSON_COMPACT);
+		slurm_info("numamigrate: job %u: %s: ok %.400s", job, what,
+			   s ? s : "");
+		free(s);
+	}
+	json_decref(o);
+	json_decref(r);
+}
+
+static int job_ids(spank_t sp, uint32_t *job, uid_t *uid)
+{
+	spank_err_t e;
+
+	if ((e = spank_get_item(sp, S_JOB_ID, job)) != ESPANK_SUCCESS ||
+	    (e = spank_get_item(sp, S_JOB_UID, uid)) != ESPANK_SUCCESS) {
+		slurm_error("numamigrate: prolog/epilog: cannot get the job "
+			    "id: %s", spank_strerror(e));
+		return -1;
+	}
+	return 0;
+}
+
+int nm_spank_job_prolog(spank_t sp)
+{
+	struct nm_spank_opt opt;
+	const char *policy;
+	uint32_t job;
+	uid_t uid;
+	json_t *o;
+
+	if (nm_spank_disabled || job_ids(sp, &job, &uid) < 0)
+		return 0;
+	slurm_debug("numamigrate: job %u: prolog, socket %s", job,
+		    nm_spank_args.socket);
+	nm_spank_option_from_job(sp, &opt);
+	if (nm_spank_opt_is_move(&opt))
+		opt.kind = NM_OPT_UNSET;	/* sbatch refuses these */
+	policy = nm_spank_policy_name(&opt);
+	slurm_debug("numamigrate: job %u (uid %u): prolog, policy %s%s%s", job,
+		    (unsigned int)uid, policy, opt.kind == NM_OPT_NODES ?
+		    " " : "", opt.kind == NM_OPT_NODES ? opt.nodes : "");
+	o = json_pack("{s:i, s:s, s:I, s:s}", "version", NM_PROTO_VERSION,
+		      "op", "policy", "job", (json_int_t)job, "policy",
+		      policy);
+	if (o && opt.kind == NM_OPT_NODES)
+		json_object_set_new(o, "nodes", json_string(opt.nodes));
+	send_logged(job, "policy", o);
+	/* This job may be a preemptor: move suspended jobs out of its way. */
+	send_logged(job, "repack", json_pack("{s:i, s:s, s:I}", "version",
+					     NM_PROTO_VERSION, "op", "repack",
+					     "job", (json_int_t)job));
+	return 0;
+}
+
+int nm_spank_job_epilog(spank_t sp)
+{
+	uint32_t job;
+	uid_t uid;
+
+	if (nm_spank_disabled || job_ids(sp, &job, &uid) < 0)
+		return 0;
+	send_logged(job, "restore", json_pack("{s:i, s:s, s:I}", "version",
+					      NM_PROTO_VERSION, "op", "restore",
+					      "job", (json_int_t)job));
+	return 0;
+}

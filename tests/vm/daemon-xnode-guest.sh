@@ -1,0 +1,65 @@
+#!/bin/bash
+# Runs inside the 4-node guest (tests/vm/daemon-xnode.test): the real
+# daemon path.  numamigrated moves nm-workload (2 processes x 2 threads,
+# 4K + THP + anonymous + shared memory) from nodes 0-1 to 2-3 while it
+# sits in a cpuset cgroup, then back with an explicit map outside it.
+set -u
+top_builddir=$1
+. "$(dirname "$0")/daemon-guest-lib.sh"
+numactl -H | head -n 1
+write_config
+start_daemon
+
+# A cpuset cgroup of the job's own, as Slurm's task/cgroup makes.
+echo +cpuset >/sys/fs/cgroup/cgroup.subtree_control ||
+	{ echo "FAIL: cannot enable the cpuset controller"; exit 1; }
+CG=/sys/fs/cgroup/nmjob
+mkdir "$CG" && echo 0-3 >"$CG/cpuset.cpus" && echo 0-1 >"$CG/cpuset.mems" ||
+	{ echo "FAIL: cannot make the cpuset cgroup $CG"; exit 1; }
+start_nmw --cgroup "$CG" --size 24M --procs 2 --threads 2 --kinds 4k,thp,shared --node 0-1
+P="$NMW_PIDS"
+"$NUMAMIGRATE" register --socket "$SOCK" --pid "$P" --rank 0,1 --job 77 >"$T/out" 2>&1 &&
+	ok "registered job 77" || fail "register: $(cat "$T/out")"
+
+# 1. 0-1 -> 2-3, watching cpuset.mems while it runs.
+"$PLACEMENT" snap "$T/before1.json" "$P"
+"$NUMAMIGRATE" move --socket "$SOCK" --pid "$P" --to 2-3 --json >"$T/m1.json" 2>"$T/err" &
+MOVER=$!
+: >"$T/mems"
+while kill -0 "$MOVER" 2>/dev/null; do
+	cat "$CG/cpuset.mems" >>"$T/mems"
+	sleep 0.01
+done
+wait "$MOVER" && ok "move --to 2-3" || fail "move --to 2-3: $(cat "$T/err")"
+sed 's/^/  move: /' "$T/err"
+python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print('  result:', {k: d.get(k) for k in ('pages_moved','pages_failed','frozen_seconds','seconds','engine','pages_by_engine','pages_skipped_file','cpu_map')}, 'map', d['plan']['map'])" "$T/m1.json"
+json_check "$T/m1.json" "d['ok'] and d['pages_failed'] == 0 and d['processes'] == 2 and d['pages_moved'] > 0"
+json_check "$T/m1.json" "sorted(d['plan']['map'].values()) == [2, 3] and d['cpu_map'] == d['plan']['map']"
+json_check "$T/m1.json" "d['pages_by_engine']['syscall'] == d['pages_moved'] and d['pages_by_engine']['kmod'] == 0"
+json_check "$T/m1.json" "d['pages_skipped_file'] > 0 and not d['engine_cancelled'] and 0 < d['frozen_seconds'] <= d['seconds']"
+echo "  cpuset.mems during the move: $(uniq "$T/mems" | tr '\n' ' ')"
+grep -qx "0-3" "$T/mems" && ok "cpuset.mems widened to 0-3 during the move" ||
+	fail "cpuset.mems never widened to 0-3"
+[ "$(cat "$CG/cpuset.mems")" = 2-3 ] && ok "cpuset.mems narrowed to 2-3" ||
+	fail "cpuset.mems is $(cat "$CG/cpuset.mems"), want 2-3"
+"$PLACEMENT" check "$T/before1.json" "$T/m1.json" "$P" &&
+	ok "every job page on its mapped node, threads re-pinned in order" ||
+	fail "placement after the move to 2-3"
+running "$P" && ok "job running after the move" || fail "job not running after the move"
+"$NUMAMIGRATE" status --socket "$SOCK" --json >"$T/st.json"
+json_check "$T/st.json" "d['jobs'][0]['job'] == 77 and d['jobs'][0]['tasks'] == 2 and d['moves'] == []"
+
+# 2. Back with an explicit map, outside the cgroup: no cpuset to narrow,
+# so nothing but the engine moves pages, and a file's page cache stays.
+for p in $NMW_PID ${P//,/ }; do echo "$p" >/sys/fs/cgroup/cgroup.procs; done
+rmdir "$CG" || fail "cannot remove $CG"
+"$PLACEMENT" snap "$T/before2.json" "$P"
+"$NUMAMIGRATE" move --socket "$SOCK" --pid "$P" --map 2-3:0-1 --json >"$T/m2.json" 2>"$T/err" &&
+	ok "move --map 2-3:0-1" || fail "move --map 2-3:0-1: $(cat "$T/err")"
+json_check "$T/m2.json" "d['ok'] and d['pages_failed'] == 0 and d['plan']['map']['2'] == 0 and d['plan']['map']['3'] == 1 and d['pages_skipped_file'] > 0"
+"$PLACEMENT" check "$T/before2.json" "$T/m2.json" "$P" --file-unchanged &&
+	ok "back on 0-1, threads re-pinned, page cache of files not moved" ||
+	fail "placement after the move back"
+running "$P" && ok "job running after the move back" || fail "job not running after the move back"
+stop_nmw
+finish
