@@ -42,12 +42,17 @@ static struct {
 } active;
 static unsigned long next_id;
 
-/* A cpuset whose memory nodes the move widened. */
+/*
+ * A cpuset the move may widen: the job's own (leaves) and the ancestors it
+ * had to widen first (cgroup v1 wants a child's nodes within its parent's).
+ */
 struct widened {
 	char dir[512];
-	const char *file;		/* "cpuset.mems" */
-	struct nm_bitmap orig;
+	struct nm_bitmap orig;	/* its nodes before (effective when inherited) */
+	bool ancestor;
 };
+
+#define NM_MAX_CPUSETS 256
 
 struct move {
 	const struct nm_config *cfg;
@@ -67,7 +72,8 @@ struct move {
 	struct nm_journal journal;
 	bool journaled;
 	struct widened *wid;
-	int nwid;
+	int nwid;		/* entries in wid */
+	int nleaves;		/* the first nleaves are the job's own */
 	struct nm_engine_result *res;
 	int *eff_map;
 	double t_start, t_freeze, t_thaw;
@@ -252,10 +258,34 @@ static int freeze_intents(struct move *m, struct nm_freeze *in, int *n,
 
 /* ---- cpusets ------------------------------------------------------------- */
 
+/*
+ * A cpuset's memory nodes.  In cgroup v2 an empty cpuset.mems means "the
+ * parent's": its effective nodes are what its tasks may use, and writing
+ * anything else there migrates their memory at once, behind the engine's
+ * back.
+ */
+static int cpuset_mems(const char *dir, struct nm_bitmap *out, char *err)
+{
+	if (nm_cgroup_get_list(dir, "cpuset.mems", out, err) < 0)
+		return -1;
+	if (nm_bitmap_empty(out))
+		return nm_cgroup_get_list(dir, "cpuset.mems.effective", out,
+					  err);
+	return 0;
+}
+
+static int find_cpuset(const struct move *m, const char *dir)
+{
+	for (int k = 0; k < m->nwid; k++)
+		if (!strcmp(m->wid[k].dir, dir))
+			return k;
+	return -1;
+}
+
 /* The cpuset dirs of the job's processes, once each. */
 static int collect_cpusets(struct move *m, char *err)
 {
-	m->wid = calloc((size_t)m->npids, sizeof(*m->wid));
+	m->wid = calloc(NM_MAX_CPUSETS, sizeof(*m->wid));
 	if (!m->wid) {
 		nm_seterr(err, "out of memory");
 		return -1;
@@ -263,33 +293,48 @@ static int collect_cpusets(struct move *m, char *err)
 	for (int i = 0; i < m->npids; i++) {
 		struct nm_cgroups cg;
 		const char *dir;
-		bool dup = false;
 
 		if (nm_cgroup_of(m->pids[i], &cg, err) < 0)
 			return -1;
 		dir = cg.v1_cpuset[0] ? cg.v1_cpuset :
 		      cg.v2[0] && cg.v2_has_cpuset ? cg.v2 : "";
-		if (!dir[0])
+		if (!dir[0] || find_cpuset(m, dir) >= 0)
 			continue;	/* the root cpuset has every node */
-		for (int k = 0; k < m->nwid; k++)
-			dup |= !strcmp(m->wid[k].dir, dir);
-		if (dup)
-			continue;
+		if (m->nwid == NM_MAX_CPUSETS / 2) {
+			nm_seterr(err, "the job spans more than %d cpusets",
+				  NM_MAX_CPUSETS / 2);
+			return -1;
+		}
 		snprintf(m->wid[m->nwid].dir, sizeof(m->wid->dir), "%s", dir);
-		m->wid[m->nwid].file = "cpuset.mems";
-		if (nm_cgroup_get_list(dir, "cpuset.mems",
-				       &m->wid[m->nwid].orig, err) < 0)
+		if (cpuset_mems(dir, &m->wid[m->nwid].orig, err) < 0)
 			return -1;
 		m->nwid++;
 	}
+	m->nleaves = m->nwid;
 	return 0;
+}
+
+/* Adds @add to one cpuset's nodes, when it lacks some. */
+static int widen_one(const char *dir, const struct nm_bitmap *add, char *err)
+{
+	struct nm_bitmap cur, want;
+
+	if (cpuset_mems(dir, &cur, err) < 0)
+		return -1;
+	want = cur;
+	nm_bitmap_or(&want, add);
+	if (nm_bitmap_equal(&cur, &want))
+		return 0;
+	return nm_cgroup_set_list(dir, "cpuset.mems", &want, err);
 }
 
 /*
  * Adds @add to a cpuset's memory nodes, and to its ancestors' first where
- * they lack them (cgroup v1 needs a child's nodes within its parent's).
+ * they have nodes of their own that lack them (recorded, to be narrowed
+ * again afterwards).
  */
-static int widen_dir(const char *dir, const struct nm_bitmap *add, char *err)
+static int widen_dir(struct move *m, const char *dir,
+		     const struct nm_bitmap *add, char *err)
 {
 	static const char root[] = "/sys/fs/cgroup/";
 	char path[512];
@@ -299,55 +344,63 @@ static int widen_dir(const char *dir, const struct nm_bitmap *add, char *err)
 	/* Walk from the top: each prefix of @dir below the hierarchy root. */
 	for (p = path + sizeof(root) - 1; (p = strchr(p, '/')); p++) {
 		struct nm_bitmap cur, want;
+		char tmp[NM_ERRLEN];
 
 		*p = '\0';
 		if (strchr(path + sizeof(root) - 1, '/') &&
-		    access(path, F_OK) == 0) {
-			if (nm_cgroup_get_list(path, "cpuset.mems", &cur,
-					       err) < 0) {
-				*p = '/';
-				continue;	/* not a cpuset level (v2) */
-			}
+		    access(path, F_OK) == 0 &&
+		    nm_cgroup_get_list(path, "cpuset.mems", &cur, tmp) == 0 &&
+		    !nm_bitmap_empty(&cur)) {
 			want = cur;
 			nm_bitmap_or(&want, add);
-			if (!nm_bitmap_empty(&cur) &&
-			    !nm_bitmap_equal(&cur, &want) &&
-			    nm_cgroup_set_list(path, "cpuset.mems", &want,
-					       err) < 0)
-				return -1;
+			if (!nm_bitmap_equal(&cur, &want)) {
+				if (find_cpuset(m, path) < 0) {
+					if (m->nwid == NM_MAX_CPUSETS) {
+						nm_seterr(err, "too many "
+							  "cpusets to widen");
+						return -1;
+					}
+					snprintf(m->wid[m->nwid].dir,
+						 sizeof(m->wid->dir), "%s",
+						 path);
+					m->wid[m->nwid].orig = cur;
+					m->wid[m->nwid].ancestor = true;
+					m->nwid++;
+				}
+				if (nm_cgroup_set_list(path, "cpuset.mems",
+						       &want, err) < 0)
+					return -1;
+			}
 		}
 		*p = '/';
 	}
-	{
-		struct nm_bitmap cur, want;
-
-		if (nm_cgroup_get_list(dir, "cpuset.mems", &cur, err) < 0)
-			return -1;
-		want = cur;
-		nm_bitmap_or(&want, add);
-		if (!nm_bitmap_equal(&cur, &want) &&
-		    nm_cgroup_set_list(dir, "cpuset.mems", &want, err) < 0)
-			return -1;
-	}
-	return 0;
+	return widen_one(dir, add, err);
 }
 
 static int widen_mems(struct move *m, char *err)
 {
 	struct nm_bitmap add = m->req->target.new_nodes;
-	int n;
 
 	/* Spare nodes the plan parks pages on must be allowed too. */
 	for (int i = 0; i < m->plan->nsteps; i++)
 		nm_bitmap_set(&add, (unsigned int)m->plan->steps[i].to);
-	for (n = 0; n < m->nwid; n++) {
+	for (int n = 0; n < m->nleaves; n++) {
 		struct nm_bitmap want = m->wid[n].orig;
 
 		nm_bitmap_or(&want, &add);
-		if (widen_dir(m->wid[n].dir, &want, err) < 0)
+		if (widen_dir(m, m->wid[n].dir, &want, err) < 0)
 			return -1;
 	}
 	return 0;
+}
+
+/*
+ * The order to shrink cpusets in: the job's own first, then the ancestors
+ * from the deepest up (a v1 parent may not lose nodes a child still has).
+ */
+static int shrink_order(const struct move *m, int i)
+{
+	return i < m->nleaves ? i : m->nwid - 1 - (i - m->nleaves);
 }
 
 /* Puts back the nodes a cpuset had (a move that never started). */
@@ -355,26 +408,35 @@ static void restore_mems(struct move *m)
 {
 	char err[NM_ERRLEN];
 
-	for (int n = 0; n < m->nwid; n++)
-		if (nm_cgroup_set_list(m->wid[n].dir, "cpuset.mems",
-				       &m->wid[n].orig, err) < 0)
+	for (int i = 0; i < m->nwid; i++) {
+		const struct widened *w = &m->wid[shrink_order(m, i)];
+
+		if (nm_cgroup_set_list(w->dir, "cpuset.mems", &w->orig,
+				       err) < 0)
 			nm_log(LOG_WARNING, "move %lu: cannot restore %s/"
-			       "cpuset.mems: %s", m->id, m->wid[n].dir, err);
+			       "cpuset.mems: %s", m->id, w->dir, err);
+	}
 }
 
-/* Each cpuset's nodes under the effective map, plus where memory still is. */
+/*
+ * Each of the job's cpusets gets its nodes under the effective map, plus
+ * where memory still is.  Widened ancestors keep old and new nodes: other
+ * jobs below them may still use the old ones, and shrinking a v2 parent
+ * would migrate their memory.
+ */
 static int narrow_mems(struct move *m, const struct nm_bitmap *holding,
 		       json_t *errors)
 {
 	char err[NM_ERRLEN];
 	int rc = 0;
 
-	for (int n = 0; n < m->nwid; n++) {
+	for (int i = 0; i < m->nleaves; i++) {
+		const struct widened *w = &m->wid[i];
 		struct nm_bitmap want;
 		int os;
 
 		nm_bitmap_zero(&want);
-		nm_bitmap_foreach(os, &m->wid[n].orig) {
+		nm_bitmap_foreach(os, &w->orig) {
 			int idx = nm_topology_find(m->t, os);
 			int to = idx >= 0 && m->eff_map[idx] >= 0 ?
 				 m->t->nodes[m->eff_map[idx]].os : os;
@@ -382,10 +444,10 @@ static int narrow_mems(struct move *m, const struct nm_bitmap *holding,
 			nm_bitmap_set(&want, (unsigned int)to);
 		}
 		nm_bitmap_or(&want, holding);
-		if (nm_cgroup_set_list(m->wid[n].dir, "cpuset.mems", &want,
+		if (nm_cgroup_set_list(w->dir, "cpuset.mems", &want,
 				       err) < 0) {
 			json_array_append_new(errors, json_pack("{s:s, s:s}",
-				"cgroup", m->wid[n].dir, "error", err));
+				"cgroup", w->dir, "error", err));
 			rc = -1;
 		}
 	}

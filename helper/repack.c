@@ -433,8 +433,7 @@ static json_t *repack_one(struct nm_daemon *d, const struct nm_topology *t,
 	struct nm_move_req mr = {
 		.caller = 0,
 		.privileged = true,
-		.engine = d->cfg.engine == NM_ENGINE_KMOD ? NM_ENGINE_KMOD :
-							    NM_ENGINE_SYSCALL,
+		.engine = d->cfg.engine,
 		.memory_only_targets = true,
 	};
 	enum nm_policy pol = d->cfg.default_policy;
@@ -684,8 +683,7 @@ static json_t *restore_one(struct nm_daemon *d, const struct nm_topology *t,
 	struct nm_move_req mr = {
 		.caller = 0,
 		.privileged = true,
-		.engine = d->cfg.engine == NM_ENGINE_KMOD ? NM_ENGINE_KMOD :
-							    NM_ENGINE_SYSCALL,
+		.engine = d->cfg.engine,
 		.memory_only_targets = true,
 	};
 	json_t *map = json_object_get(e, "map"), *tasks, *t1, *v, *res = NULL;
