@@ -21,32 +21,6 @@ const char *nm_client_default_socket(void)
 	return s && *s ? s : NM_DEFAULT_SOCKET;
 }
 
-static int connect_unix(const char *path, char *err)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd;
-
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		nm_seterr(err, "socket path too long: %.80s", path);
-		return -1;
-	}
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		nm_seterr(err, "socket: %s", strerror(errno));
-		return -1;
-	}
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		nm_seterr(err, "cannot reach numamigrated at %.120s: %s%s",
-			  path, strerror(errno),
-			  errno == ENOENT || errno == ECONNREFUSED ?
-			  " (is the daemon running?)" : "");
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 /* Sends @o as one frame on @fd and reads frames until the reply. */
 static json_t *exchange(int fd, const char *body,
 			void (*progress)(void *arg, json_t *frame), void *arg,
@@ -99,7 +73,7 @@ json_t *nm_client_call(const char *socket, const struct nm_request *req,
 		nm_seterr(err, "out of memory");
 		return NULL;
 	}
-	fd = connect_unix(socket, err);
+	fd = nm_connect_unix(socket, err);
 	if (fd >= 0) {
 		r = exchange(fd, body, progress, arg, err);
 		close(fd);

@@ -5,28 +5,7 @@
 
 #include "error.h"
 #include "job.h"
-
-/* Accepts only @allowed keys: a typo must not silently mean "absent". */
-static int check_keys(json_t *obj, const char *const *allowed,
-		      const char *where, char *err)
-{
-	const char *key;
-	json_t *val;
-
-	json_object_foreach(obj, key, val) {
-		bool ok = false;
-
-		(void)val;
-		for (int i = 0; allowed[i]; i++)
-			if (strcmp(key, allowed[i]) == 0)
-				ok = true;
-		if (!ok) {
-			nm_seterr(err, "%s: unknown key '%.40s'", where, key);
-			return -1;
-		}
-	}
-	return 0;
-}
+#include "protocol.h"
 
 static int parse_node_key(const char *key, const struct nm_topology *t,
 			  const char *where, char *err)
@@ -74,7 +53,7 @@ static int parse_task(json_t *jt, struct nm_task *task,
 		nm_seterr(err, "%s: expected an object", where);
 		return -1;
 	}
-	if (check_keys(jt, keys, where, err) < 0)
+	if (nm_json_check_keys(jt, keys, where, err) < 0)
 		return -1;
 	rank = json_object_get(jt, "rank");
 	cpus = json_object_get(jt, "cpus");
@@ -160,7 +139,7 @@ struct nm_job *nm_job_from_json(const char *text, size_t len,
 		nm_seterr(err, "expected a JSON object {\"tasks\": [...]}");
 		goto fail;
 	}
-	if (check_keys(root, keys, "job", err) < 0)
+	if (nm_json_check_keys(root, keys, "job", err) < 0)
 		goto fail;
 	tasks = json_object_get(root, "tasks");
 	if (!json_is_array(tasks)) {

@@ -3,7 +3,9 @@
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
+#include <stdio.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -103,8 +105,8 @@ int nm_frame_get_header(const uint8_t hdr[4], uint32_t *len, char *err)
 
 /* ---- decoding ------------------------------------------------------------ */
 
-static int check_keys(json_t *obj, const char *const *allowed,
-		      const char *where, char *err)
+int nm_json_check_keys(json_t *obj, const char *const *allowed,
+		       const char *where, char *err)
 {
 	const char *key;
 	json_t *val;
@@ -281,7 +283,7 @@ static int decode_tasks(json_t *arr, struct nm_request *req, char *err)
 			nm_seterr(err, "%s: expected an object", what);
 			return -1;
 		}
-		if (check_keys(t, keys, what, err) < 0)
+		if (nm_json_check_keys(t, keys, what, err) < 0)
 			return -1;
 		snprintf(what, sizeof(what), "tasks[%zu].pid", i);
 		if (get_int(json_object_get(t, "pid"), what, 1, INT_MAX, &v,
@@ -329,7 +331,7 @@ static int decode_register(json_t *o, struct nm_request *req, char *err)
 	json_t *tasks = json_object_get(o, "tasks");
 	json_t *cg = json_object_get(o, "cgroup");
 
-	if (check_keys(o, keys, "register", err) < 0)
+	if (nm_json_check_keys(o, keys, "register", err) < 0)
 		return -1;
 	if (!!tasks == !!cg) {
 		nm_seterr(err, "register: give exactly one of tasks or cgroup");
@@ -357,7 +359,7 @@ static int decode_unregister(json_t *o, struct nm_request *req, char *err)
 	json_t *pids = json_object_get(o, "pids");
 	json_t *job = json_object_get(o, "job");
 
-	if (check_keys(o, keys, "unregister", err) < 0)
+	if (nm_json_check_keys(o, keys, "unregister", err) < 0)
 		return -1;
 	if (!!pids == !!job) {
 		nm_seterr(err, "unregister: give exactly one of pids or job");
@@ -382,7 +384,7 @@ static int decode_move(json_t *o, struct nm_request *req, char *err)
 	const char *s;
 	json_int_t i;
 
-	if (check_keys(o, keys, "move", err) < 0)
+	if (nm_json_check_keys(o, keys, "move", err) < 0)
 		return -1;
 	if (!!pids + !!cg + !!job != 1) {
 		nm_seterr(err, "move: give exactly one of pids, cgroup or job");
@@ -449,7 +451,7 @@ static int decode_policy(json_t *o, struct nm_request *req, char *err)
 	json_t *nodes = json_object_get(o, "nodes");
 	const char *s;
 
-	if (check_keys(o, keys, "policy", err) < 0 ||
+	if (nm_json_check_keys(o, keys, "policy", err) < 0 ||
 	    decode_job(o, "policy", req, err) < 0)
 		return -1;
 	if (!pol) {
@@ -476,7 +478,7 @@ static int decode_job_op(json_t *o, const char *op, struct nm_request *req,
 {
 	static const char *const keys[] = { "version", "op", "job", NULL };
 
-	if (check_keys(o, keys, op, err) < 0)
+	if (nm_json_check_keys(o, keys, op, err) < 0)
 		return -1;
 	return decode_job(o, op, req, err);
 }
@@ -506,7 +508,7 @@ static int decode_object(json_t *o, bool envelope, struct nm_request *req,
 		return -1;
 	}
 	if (envelope) {
-		if (check_keys(o, env, "request", err) < 0)
+		if (nm_json_check_keys(o, env, "request", err) < 0)
 			return -1;
 		if (!json_object_get(o, "munge")) {
 			nm_seterr(err, "request has no MUNGE credential");
@@ -539,7 +541,7 @@ static int decode_object(json_t *o, bool envelope, struct nm_request *req,
 	switch (req->op) {
 	case NM_OP_PING:
 	case NM_OP_STATUS:
-		return check_keys(o, plain, op, err);
+		return nm_json_check_keys(o, plain, op, err);
 	case NM_OP_REGISTER:
 		return decode_register(o, req, err);
 	case NM_OP_UNREGISTER:
@@ -904,4 +906,30 @@ int nm_frame_write_json(int fd, const json_t *obj, char *err)
 	rc = nm_frame_write(fd, s, strlen(s), err);
 	free(s);
 	return rc;
+}
+
+int nm_connect_unix(const char *path, char *err)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		nm_seterr(err, "socket path too long: %.80s", path);
+		return -1;
+	}
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		nm_seterr(err, "socket: %s", strerror(errno));
+		return -1;
+	}
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		nm_seterr(err, "cannot reach numamigrated at %.120s: %s%s",
+			  path, strerror(errno),
+			  errno == ENOENT || errno == ECONNREFUSED ?
+			  " (is the daemon running?)" : "");
+		close(fd);
+		return -1;
+	}
+	return fd;
 }

@@ -134,6 +134,16 @@ json_t *nm_reply_decode(const char *buf, size_t len, bool *is_progress,
  */
 char *nm_frame_read(int fd, size_t *len, int timeout_ms, bool *eof, char *err);
 int nm_frame_write(int fd, const char *body, size_t len, char *err);
+/* Connects to numamigrated's Unix socket; the fd, or -1 with @err. */
+int nm_connect_unix(const char *path, char *err);
+
+/*
+ * Accepts only @allowed keys (NULL-terminated) in @obj: a typo must not
+ * silently mean "absent".  @where names the object in the error.
+ */
+int nm_json_check_keys(json_t *obj, const char *const *allowed,
+		       const char *where, char *err);
+
 /* Serialises @obj compactly and writes it as one frame. */
 int nm_frame_write_json(int fd, const json_t *obj, char *err);
 

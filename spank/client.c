@@ -14,38 +14,12 @@
 
 #include "numamigrate.h"
 
-static int connect_unix(const char *path, char *err)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd;
-
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		nm_seterr(err, "socket path too long: %.80s", path);
-		return -1;
-	}
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		nm_seterr(err, "socket: %s", strerror(errno));
-		return -1;
-	}
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		nm_seterr(err, "cannot reach numamigrated at %.120s: %s%s",
-			  path, strerror(errno),
-			  errno == ENOENT || errno == ECONNREFUSED ?
-			  " (is the daemon running?)" : "");
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 json_t *nm_spank_call(const json_t *req, int timeout_s, char *err)
 {
 	json_t *r = NULL;
 	int rc = -1, fd;
 
-	fd = connect_unix(nm_spank_args.socket, err);
+	fd = nm_connect_unix(nm_spank_args.socket, err);
 	if (fd < 0)
 		goto fail;
 	if (nm_frame_write_json(fd, req, err) < 0)
