@@ -2,8 +2,9 @@
 # The main job, end to end, from a fresh Debian 12 machine: installs what is
 # missing, builds numamigrate, plans moving a 96-rank MPI job on a 24-node
 # machine (beside what the kernel's migrate_pages(2) would do), then plans
-# a move of real processes on a real multi-node kernel: this machine when it
-# has two NUMA nodes or more, otherwise a 4-node QEMU guest.
+# and carries out a move of real processes through numamigrated on a real
+# multi-node kernel: this machine when it has two NUMA nodes or more,
+# otherwise a 4-node QEMU guest.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
