@@ -56,23 +56,32 @@ static json_t *exchange(int fd, const char *body,
 	return r;
 }
 
-json_t *nm_client_call(const char *socket, const struct nm_request *req,
-		       void (*progress)(void *arg, json_t *frame), void *arg,
-		       char *err)
+/* The request as compact JSON text (free()), or NULL with @err. */
+static char *encode_body(const struct nm_request *req, char *err)
 {
-	json_t *o, *r = NULL;
-	char *body = NULL;
-	int fd;
+	json_t *o = nm_request_encode(req, err);
+	char *body;
 
-	o = nm_request_encode(req, err);
 	if (!o)
 		return NULL;
 	body = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
-	if (!body) {
+	if (!body)
 		nm_seterr(err, "out of memory");
+	return body;
+}
+
+json_t *nm_client_call(const char *socket, const struct nm_request *req,
+		       void (*progress)(void *arg, json_t *frame), void *arg,
+		       char *err)
+{
+	json_t *r = NULL;
+	char *body = NULL;
+	int fd;
+
+	body = encode_body(req, err);
+	if (!body)
 		return NULL;
-	}
 	fd = nm_connect_unix(socket, err);
 	if (fd >= 0) {
 		r = exchange(fd, body, progress, arg, err);
@@ -144,15 +153,9 @@ json_t *nm_client_call_tcp(const char *host, int port,
 	munge_err_t e;
 	int fd = -1;
 
-	o = nm_request_encode(req, err);
-	if (!o)
+	body = encode_body(req, err);
+	if (!body)
 		return NULL;
-	body = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	if (!body) {
-		nm_seterr(err, "out of memory");
-		return NULL;
-	}
 	/* The credential carries the request: it vouches for exactly it. */
 	ctx = munge_ctx_create();
 	if (!ctx) {
