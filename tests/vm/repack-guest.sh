@@ -125,7 +125,10 @@ assert d['ok'] and d['moved'] and d['nodes'] == '0-1', d
 assert j['suspended'] and j['moved'] and j['to'] == '2-3', j
 m = j['result']['map']
 assert {m['0'], m['1']} == {2, 3}, m
-assert j['result']['pages_failed'] == 0 and j['result']['was_stopped'], j['result']
+# Slurm runs the preemptor's prolog before it stops the victim (SIGTSTP,
+# then SIGSTOP/freeze after the grace time): at repack time the victim may
+# or may not be stopped yet, so was_stopped is not asserted; Slurm state is.
+assert j['result']['pages_failed'] == 0, j['result']
 PY
 DURING=$(per_node "$LP")
 echo "low job $LOW during:           $DURING"
