@@ -21,6 +21,7 @@
 #include "lib/scan.h"
 #include "log.h"
 #include "migrate.h"
+#include "mpi_ranks.h"
 #include "proc.h"
 #include "rebind.h"
 #include "watchdog.h"
@@ -218,7 +219,9 @@ static int freeze_intents(struct move *m, struct nm_freeze *in, int *n,
 			free(starts);
 			return -1;
 		}
-		if (pi.state != 'T' && pi.state != 't') {
+		/* Launchers keep running: they relay signals to the ranks. */
+		if (pi.state != 'T' && pi.state != 't' &&
+		    m->job->tasks[i].role != NM_TASK_LAUNCHER) {
 			starts[nrun] = pi.starttime;
 			run[nrun++] = m->pids[i];
 		}
@@ -748,6 +751,7 @@ static enum nm_move_status prepare(struct move *m, char *err)
 	m->job = nm_job_from_pids(m->pids, m->npids, m->t, err);
 	if (!m->job)
 		return NM_MOVE_BAD;
+	nm_mpi_ranks_assign(m->job);
 	free_bytes = calloc((size_t)m->t->nnodes, sizeof(*free_bytes));
 	if (!free_bytes) {
 		nm_seterr(err, "out of memory");

@@ -12,9 +12,17 @@
 #define NM_MAX_TASKS 65536
 #define NM_MAX_JOB_JSON (16u << 20)
 
+/* What a live job's process is: most are ranks. */
+enum nm_task_role {
+	NM_TASK_RANK = 0,
+	NM_TASK_LAUNCHER,	/* mpirun, orted, srun: forwards, computes nothing */
+	NM_TASK_PROCESS,	/* another process: a job script, a rank's child */
+};
+
 /* One task (MPI rank) of a job and where it sits. */
 struct nm_task {
 	int rank;
+	enum nm_task_role role;
 	pid_t pid;		/* 0 when the job is a description, not live */
 	struct nm_bitmap cpus;	/* the CPUs it may run on */
 	uint64_t *bytes;	/* resident bytes per topology node index */

@@ -74,6 +74,10 @@ json_t *nm_plan_to_json(const struct nm_plan *plan,
 			       (json_int_t)nm_plan_task_bytes(plan, task));
 		if (jt && task->pid)
 			json_object_set_new(jt, "pid", json_integer(task->pid));
+		if (jt && task->role != NM_TASK_RANK)
+			json_object_set_new(jt, "role", json_string(
+				task->role == NM_TASK_LAUNCHER ? "launcher" :
+								 "process"));
 		json_array_append_new(tasks, jt);
 	}
 	json_object_set_new(o, "tasks", tasks);

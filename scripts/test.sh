@@ -43,14 +43,27 @@ build_in() { # build_in DIR CONFIGURE-ARGS...: configure out of tree, make
 		make -j"$jobs")
 }
 
+show_failing_logs() { # show_failing_logs DIR: the failed checks first, then the end
+	find "$1" -name '*.log' -path '*tests*' -newer "$1/Makefile" \
+		-exec grep -l -E '^(FAIL|ERROR)' {} + 2>/dev/null |
+		while read -r log; do
+			echo "--- $log: failed checks"
+			grep -E '^(FAIL|ERROR)' "$log" | head -n 20
+			echo "--- $log: last lines"
+			tail -n 40 "$log"
+		done
+}
+
 check_in() { # check_in DIR TARGET: make TARGET, show failing logs
 	(cd "$1" && make -j"$jobs" "$2") || {
-		find "$1" -name '*.log' -path '*tests*' -newer "$1/Makefile" \
-			-exec grep -l -E '^(FAIL|ERROR)' {} + 2>/dev/null |
-			while read -r log; do
-				echo "--- $log"
-				tail -n 60 "$log"
-			done
+		show_failing_logs "$1"
+		return 1
+	}
+}
+
+distcheck() {
+	make -C build/ci -j"$jobs" distcheck || {
+		show_failing_logs "$(ls -d build/ci/numamigrate-*/_build/sub 2>/dev/null | head -n 1)"
 		return 1
 	}
 }
@@ -76,7 +89,7 @@ if stage "fuzzing" make -C build/fuzz fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-20}"
 then passed=$((passed + $(ls build/fuzz/fuzz-*.log | wc -l)))
 else failed=$((failed + 1)); fi
 
-stage "make distcheck" make -C build/ci -j"$jobs" distcheck
+stage "make distcheck" distcheck
 [ ${#failures[@]} -eq 0 ] || failed=$((failed > 0 ? failed : ${#failures[@]}))
 
 echo

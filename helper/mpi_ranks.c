@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: MIT */
+/* Which of a live job's processes are MPI ranks, and which rank each is. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mpi_ranks.h"
+
+/* Environment variables naming a process's rank, the most specific first. */
+static const char *const rank_vars[] = {
+	"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID",
+};
+#define NVARS (sizeof(rank_vars) / sizeof(rank_vars[0]))
+
+/*
+ * Processes that start and relay a job's ranks.  They are not ranks, and
+ * they are never stopped: mpirun relays the SIGCONT that ends a stop to
+ * its ranks as a signal of its own.
+ */
+static const char *const launchers[] = {
+	"mpirun", "mpiexec", "orterun", "orted", "prte", "prted", "prterun",
+	"srun", "slurmstepd", "hydra_pmi_proxy", "mpiexec.hydra",
+};
+
+/* Reads /proc/PID/environ (at most 1 MiB); NULL when unreadable. */
+static char *read_environ(pid_t pid, size_t *len)
+{
+	char path[64], *buf;
+	size_t n = 0, cap = 1u << 20;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return NULL;
+	buf = malloc(cap + 1);
+	if (buf)
+		n = fread(buf, 1, cap, f);
+	fclose(f);
+	if (!buf)
+		return NULL;
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+static int parse_rank(const char *v)
+{
+	char *end;
+	long r;
+
+	errno = 0;
+	r = strtol(v, &end, 10);
+	if (errno || end == v || *end || r < 0 || r > INT_MAX - NM_MAX_TASKS)
+		return -1;
+	return (int)r;
+}
+
+int nm_proc_mpi_rank(pid_t pid, const char **from)
+{
+	int found[NVARS];
+	size_t len = 0;
+	char *env = read_environ(pid, &len);
+
+	if (from)
+		*from = NULL;
+	if (!env)
+		return -1;
+	for (size_t v = 0; v < NVARS; v++)
+		found[v] = -1;
+	for (size_t off = 0; off < len; off += strlen(env + off) + 1) {
+		const char *e = env + off;
+
+		for (size_t v = 0; v < NVARS; v++) {
+			size_t k = strlen(rank_vars[v]);
+
+			if (!strncmp(e, rank_vars[v], k) && e[k] == '=')
+				found[v] = parse_rank(e + k + 1);
+		}
+	}
+	free(env);
+	for (size_t v = 0; v < NVARS; v++)
+		if (found[v] >= 0) {
+			if (from)
+				*from = rank_vars[v];
+			return found[v];
+		}
+	return -1;
+}
+
+bool nm_proc_is_launcher(pid_t pid)
+{
+	char path[64], comm[32] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	if (!fgets(comm, sizeof(comm), f))
+		comm[0] = '\0';
+	fclose(f);
+	comm[strcspn(comm, "\n")] = '\0';
+	for (size_t i = 0; i < sizeof(launchers) / sizeof(launchers[0]); i++)
+		if (!strcmp(comm, launchers[i]))
+			return true;
+	return false;
+}
+
+struct claim {
+	int task;
+	int rank;
+	int var;	/* index in rank_vars: lower wins a contested rank */
+	pid_t pid;
+};
+
+static int cmp_claim(const void *a, const void *b)
+{
+	const struct claim *x = a, *y = b;
+
+	if (x->rank != y->rank)
+		return x->rank < y->rank ? -1 : 1;
+	if (x->var != y->var)
+		return x->var < y->var ? -1 : 1;
+	return x->pid < y->pid ? -1 : x->pid > y->pid;
+}
+
+static int cmp_pid_task(const void *a, const void *b, void *arg)
+{
+	const struct nm_job *job = arg;
+	pid_t x = job->tasks[*(const int *)a].pid;
+	pid_t y = job->tasks[*(const int *)b].pid;
+
+	return x < y ? -1 : x > y;
+}
+
+void nm_mpi_ranks_assign(struct nm_job *job)
+{
+	struct claim *c = calloc((size_t)job->ntasks, sizeof(*c));
+	int *rest = calloc((size_t)job->ntasks, sizeof(*rest));
+	int nc = 0, nrest = 0, next = 0;
+
+	if (!c || !rest) {
+		free(c);
+		free(rest);
+		return;		/* keep the pid-order numbering */
+	}
+	for (int i = 0; i < job->ntasks; i++) {
+		struct nm_task *task = &job->tasks[i];
+		const char *from;
+		int r;
+
+		task->role = NM_TASK_RANK;
+		if (nm_proc_is_launcher(task->pid)) {
+			task->role = NM_TASK_LAUNCHER;
+			rest[nrest++] = i;
+			continue;
+		}
+		r = nm_proc_mpi_rank(task->pid, &from);
+		if (r < 0) {
+			rest[nrest++] = i;
+			continue;
+		}
+		for (int v = 0; v < (int)NVARS; v++)
+			if (rank_vars[v] == from)
+				c[nc].var = v;
+		c[nc].task = i;
+		c[nc].rank = r;
+		c[nc++].pid = task->pid;
+	}
+	/*
+	 * One process per rank: the most specific variable, then the oldest
+	 * pid (a rank's children inherit its environment; a job script has
+	 * SLURM_PROCID=0 beside mpirun's rank 0).
+	 */
+	qsort(c, (size_t)nc, sizeof(*c), cmp_claim);
+	for (int i = 0; i < nc; i++) {
+		if (i && c[i].rank == c[i - 1].rank) {
+			rest[nrest++] = c[i].task;
+			continue;
+		}
+		job->tasks[c[i].task].rank = c[i].rank;
+		if (c[i].rank >= next)
+			next = c[i].rank + 1;
+	}
+	qsort_r(rest, (size_t)nrest, sizeof(*rest), cmp_pid_task, job);
+	for (int i = 0; i < nrest; i++) {
+		struct nm_task *task = &job->tasks[rest[i]];
+
+		if (task->role == NM_TASK_RANK)
+			task->role = NM_TASK_PROCESS;
+		task->rank = next++;
+	}
+	free(c);
+	free(rest);
+}

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef NM_MPI_RANKS_H
+#define NM_MPI_RANKS_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "lib/job.h"
+
+/*
+ * A live job's processes are its registered tasks and their descendants:
+ * srun's tasks, but also ranks that mpirun forked inside one step, the job
+ * script and the launchers themselves.  Each process's MPI rank is in its
+ * environment (OMPI_COMM_WORLD_RANK, PMIX_RANK, PMI_RANK; SLURM_PROCID for
+ * a non-MPI srun task).  nm_mpi_ranks_assign() gives every task of @job
+ * (built by nm_job_from_pids) its real rank; the processes that are not a
+ * rank (a job script, mpirun, orted, a rank's child) get numbers after the
+ * last rank, in pid order, and a role.
+ */
+
+/* The MPI rank in @pid's environment, or -1.  @from: the variable. */
+int nm_proc_mpi_rank(pid_t pid, const char **from);
+
+/* True for a launcher's command name (mpirun, orted, srun, ...). */
+bool nm_proc_is_launcher(pid_t pid);
+
+void nm_mpi_ranks_assign(struct nm_job *job);
+
+#endif
