@@ -73,11 +73,22 @@ static void print_status(json_t *r)
 	printf("%zu registered task%s in %zu job%s\n", json_array_size(tasks),
 	       json_array_size(tasks) == 1 ? "" : "s", json_array_size(jobs),
 	       json_array_size(jobs) == 1 ? "" : "s");
-	json_array_foreach(jobs, i, v)
-		printf("  job %lld: %lld tasks, uid %lld\n",
+	json_array_foreach(jobs, i, v) {
+		json_t *procs = json_object_get(v, "processes"), *p;
+		size_t k, nranks = 0;
+
+		json_array_foreach(procs, k, p)
+			nranks += !strcmp(json_string_value(json_object_get(
+					p, "role")) ?: "", "rank");
+		printf("  job %lld: %lld tasks, uid %lld",
 		       json_integer_value(json_object_get(v, "job")),
 		       json_integer_value(json_object_get(v, "tasks")),
 		       json_integer_value(json_object_get(v, "uid")));
+		if (procs)
+			printf(", %zu MPI rank%s in %zu processes", nranks,
+			       nranks == 1 ? "" : "s", json_array_size(procs));
+		printf("\n");
+	}
 	if (json_array_size(tasks))
 		printf("\n%8s %6s %10s %6s %8s\n", "pid", "rank", "job", "step",
 		       "uid");

@@ -127,38 +127,37 @@ static int cmp_claim(const void *a, const void *b)
 	return x->pid < y->pid ? -1 : x->pid > y->pid;
 }
 
-static int cmp_pid_task(const void *a, const void *b, void *arg)
+static int cmp_pid_idx(const void *a, const void *b, void *arg)
 {
-	const struct nm_job *job = arg;
-	pid_t x = job->tasks[*(const int *)a].pid;
-	pid_t y = job->tasks[*(const int *)b].pid;
+	const pid_t *pids = arg;
+	pid_t x = pids[*(const int *)a], y = pids[*(const int *)b];
 
 	return x < y ? -1 : x > y;
 }
 
-void nm_mpi_ranks_assign(struct nm_job *job)
+int nm_mpi_ranks_of(const pid_t *pids, int n, int *rank,
+		    enum nm_task_role *role)
 {
-	struct claim *c = calloc((size_t)job->ntasks, sizeof(*c));
-	int *rest = calloc((size_t)job->ntasks, sizeof(*rest));
+	struct claim *c = calloc((size_t)(n ? n : 1), sizeof(*c));
+	int *rest = calloc((size_t)(n ? n : 1), sizeof(*rest));
 	int nc = 0, nrest = 0, next = 0;
 
 	if (!c || !rest) {
 		free(c);
 		free(rest);
-		return;		/* keep the pid-order numbering */
+		return -1;
 	}
-	for (int i = 0; i < job->ntasks; i++) {
-		struct nm_task *task = &job->tasks[i];
+	for (int i = 0; i < n; i++) {
 		const char *from;
 		int r;
 
-		task->role = NM_TASK_RANK;
-		if (nm_proc_is_launcher(task->pid)) {
-			task->role = NM_TASK_LAUNCHER;
+		role[i] = NM_TASK_RANK;
+		if (nm_proc_is_launcher(pids[i])) {
+			role[i] = NM_TASK_LAUNCHER;
 			rest[nrest++] = i;
 			continue;
 		}
-		r = nm_proc_mpi_rank(task->pid, &from);
+		r = nm_proc_mpi_rank(pids[i], &from);
 		if (r < 0) {
 			rest[nrest++] = i;
 			continue;
@@ -168,7 +167,7 @@ void nm_mpi_ranks_assign(struct nm_job *job)
 				c[nc].var = v;
 		c[nc].task = i;
 		c[nc].rank = r;
-		c[nc++].pid = task->pid;
+		c[nc++].pid = pids[i];
 	}
 	/*
 	 * One process per rank: the most specific variable, then the oldest
@@ -181,18 +180,39 @@ void nm_mpi_ranks_assign(struct nm_job *job)
 			rest[nrest++] = c[i].task;
 			continue;
 		}
-		job->tasks[c[i].task].rank = c[i].rank;
+		rank[c[i].task] = c[i].rank;
 		if (c[i].rank >= next)
 			next = c[i].rank + 1;
 	}
-	qsort_r(rest, (size_t)nrest, sizeof(*rest), cmp_pid_task, job);
+	qsort_r(rest, (size_t)nrest, sizeof(*rest), cmp_pid_idx,
+		(void *)pids);
 	for (int i = 0; i < nrest; i++) {
-		struct nm_task *task = &job->tasks[rest[i]];
-
-		if (task->role == NM_TASK_RANK)
-			task->role = NM_TASK_PROCESS;
-		task->rank = next++;
+		if (role[rest[i]] == NM_TASK_RANK)
+			role[rest[i]] = NM_TASK_PROCESS;
+		rank[rest[i]] = next++;
 	}
 	free(c);
 	free(rest);
+	return 0;
+}
+
+void nm_mpi_ranks_assign(struct nm_job *job)
+{
+	pid_t *pids = calloc((size_t)job->ntasks + 1, sizeof(*pids));
+	int *rank = calloc((size_t)job->ntasks + 1, sizeof(*rank));
+	enum nm_task_role *role = calloc((size_t)job->ntasks + 1,
+					 sizeof(*role));
+
+	for (int i = 0; pids && i < job->ntasks; i++)
+		pids[i] = job->tasks[i].pid;
+	/* out of memory: the pid-order numbering stays */
+	if (pids && rank && role &&
+	    nm_mpi_ranks_of(pids, job->ntasks, rank, role) == 0)
+		for (int i = 0; i < job->ntasks; i++) {
+			job->tasks[i].rank = rank[i];
+			job->tasks[i].role = role[i];
+		}
+	free(pids);
+	free(rank);
+	free(role);
 }

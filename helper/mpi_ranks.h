@@ -24,6 +24,10 @@ int nm_proc_mpi_rank(pid_t pid, const char **from);
 /* True for a launcher's command name (mpirun, orted, srun, ...). */
 bool nm_proc_is_launcher(pid_t pid);
 
+/* The same for @n processes: their rank and role.  -1: out of memory. */
+int nm_mpi_ranks_of(const pid_t *pids, int n, int *rank,
+		    enum nm_task_role *role);
+
 void nm_mpi_ranks_assign(struct nm_job *job);
 
 #endif

@@ -13,6 +13,7 @@
 #include "daemon_config.h"
 #include "log.h"
 #include "migrate.h"
+#include "mpi_ranks.h"
 #include "ops.h"
 #include "proc.h"
 #include "repack.h"
@@ -46,6 +47,42 @@ static json_t *op_ping(const struct nm_caller *who)
 	return r;
 }
 
+/*
+ * The processes of the job whose registered tasks are @tasks[0..n): the
+ * tasks and their descendants, each with its MPI rank and role (mpirun's
+ * ranks are not registered themselves).  NULL when they cannot be read.
+ */
+static json_t *job_processes(const struct nm_reg_task *tasks, int n)
+{
+	pid_t *reg = calloc((size_t)n, sizeof(*reg)), *all = NULL;
+	enum nm_task_role *role = NULL;
+	char err[NM_ERRLEN];
+	int *rank = NULL, nall = 0;
+	json_t *a = NULL;
+
+	if (!reg)
+		return NULL;
+	for (int i = 0; i < n; i++)
+		reg[i] = tasks[i].pid;
+	if (nm_proc_descendants(reg, n, &all, &nall, err) < 0)
+		goto out;
+	rank = calloc((size_t)nall, sizeof(*rank));
+	role = calloc((size_t)nall, sizeof(*role));
+	if (!rank || !role || nm_mpi_ranks_of(all, nall, rank, role) < 0)
+		goto out;
+	a = json_array();
+	for (int i = 0; a && i < nall; i++)
+		json_array_append_new(a, json_pack("{s:i, s:i, s:s}", "pid",
+			(int)all[i], "rank", rank[i], "role",
+			nm_task_role_name(role[i])));
+out:
+	free(reg);
+	free(all);
+	free(rank);
+	free(role);
+	return a;
+}
+
 static json_t *op_status(struct nm_daemon *d, const struct nm_caller *who,
 			 const struct nm_request *req)
 {
@@ -68,10 +105,17 @@ static json_t *op_status(struct nm_daemon *d, const struct nm_caller *who,
 
 			while (k < n && tasks[k].job == tasks[i].job)
 				k++;
-			json_array_append_new(jobs, json_pack(
-				"{s:I, s:i, s:I}", "job",
-				(json_int_t)tasks[i].job, "tasks", k - i,
-				"uid", (json_int_t)tasks[i].owner));
+			json_t *j = json_pack("{s:I, s:i, s:I}", "job",
+					      (json_int_t)tasks[i].job,
+					      "tasks", k - i, "uid",
+					      (json_int_t)tasks[i].owner);
+			json_t *procs = job_processes(&tasks[i], k - i);
+
+			if (j && procs)
+				json_object_set_new(j, "processes", procs);
+			else
+				json_decref(procs);
+			json_array_append_new(jobs, j);
 		}
 	}
 	free(tasks);

@@ -168,3 +168,9 @@ bad:
 	nm_seterr(err, "pid list '%s': expected pids separated by commas", s);
 	return -1;
 }
+
+const char *nm_task_role_name(enum nm_task_role role)
+{
+	return role == NM_TASK_LAUNCHER ? "launcher" :
+	       role == NM_TASK_PROCESS ? "process" : "rank";
+}

@@ -19,6 +19,9 @@ enum nm_task_role {
 	NM_TASK_PROCESS,	/* another process: a job script, a rank's child */
 };
 
+/* "rank", "launcher", "process". */
+const char *nm_task_role_name(enum nm_task_role role);
+
 /* One task (MPI rank) of a job and where it sits. */
 struct nm_task {
 	int rank;

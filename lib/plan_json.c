@@ -76,8 +76,7 @@ json_t *nm_plan_to_json(const struct nm_plan *plan,
 			json_object_set_new(jt, "pid", json_integer(task->pid));
 		if (jt && task->role != NM_TASK_RANK)
 			json_object_set_new(jt, "role", json_string(
-				task->role == NM_TASK_LAUNCHER ? "launcher" :
-								 "process"));
+				nm_task_role_name(task->role)));
 		json_array_append_new(tasks, jt);
 	}
 	json_object_set_new(o, "tasks", tasks);
