@@ -14,6 +14,8 @@ packages=(
 	# the multi-node NUMA guest (tests/vm) and the kernel module
 	qemu-system-x86 linux-image-amd64 linux-headers-amd64 busybox-static
 	cpio xz-utils zstd
+	# checkpatch.pl for kmod/ (tests/kmod/checkpatch.test)
+	linux-source-6.1 perl
 	# a real Slurm cluster with MPI for the integration tests
 	slurmctld slurmd slurm-client openmpi-bin libopenmpi-dev libpmix-dev
 )
