@@ -43,6 +43,7 @@ struct nm_config {
 	enum nm_policy default_policy;	/* jobs without a policy request */
 	/* [testing]: knobs for the test suite only */
 	int test_delay_ms;		/* sleep while frozen, before moving */
+	int test_batch_delay_ms;	/* sleep after each engine batch */
 	char test_topology[512];	/* plan on this hwloc XML */
 	char test_free[256];		/* NODE=BYTES overrides of free memory */
 };

@@ -367,6 +367,15 @@ static void *worker(void *arg)
 		b = e->next++;
 		pthread_mutex_unlock(&e->lock);
 		run_batch(e, &e->batches[b], &w);
+		if (e->opts && e->opts->batch_delay_ms > 0) {
+			struct timespec ts = {
+				e->opts->batch_delay_ms / 1000,
+				(long)(e->opts->batch_delay_ms % 1000) * 1000000
+			};
+
+			while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+				;
+		}
 	}
 	free(w.rstart);
 	free(w.rlen);

@@ -84,6 +84,8 @@ struct nm_engine_opts {
 	struct nm_kmod_client *kmod;
 	/* When non-NULL (npids entries): pages_failed of each process. */
 	uint64_t *failed_per_pid;
+	/* Testing only: each worker sleeps this long after every batch. */
+	int batch_delay_ms;
 };
 
 /* A failed page, for the page-exact report (the first NM_ENGINE_MAX_FAILS). */

@@ -469,6 +469,14 @@ static bool proc_gone(pid_t pid)
 
 /* ---- the engine ---------------------------------------------------------- */
 
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
 static void engine_progress(void *arg, uint64_t done, uint64_t total)
 {
 	struct move *m = arg;
@@ -798,14 +806,6 @@ out:
 	return st;
 }
 
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
 /* Frozen: widen, scan, move, rebind, narrow.  Fills m->res. */
 static enum nm_move_status carry_out(struct move *m, json_t *gone,
 				     json_t *errors, char *err)
@@ -815,6 +815,8 @@ static enum nm_move_status carry_out(struct move *m, json_t *gone,
 		.threads = req->threads ? req->threads : m->cfg->threads,
 		.progress = engine_progress,
 		.progress_arg = m,
+		/* [testing]: a slow engine, so faults land mid-move anywhere */
+		.batch_delay_ms = m->cfg->test_batch_delay_ms,
 	};
 	uint64_t *before = NULL, *after = NULL;
 	struct nm_bitmap holding;

@@ -8,7 +8,12 @@ set -u
 top_builddir=$1
 . "$(dirname "$0")/daemon-guest-lib.sh"
 numactl -H | head -n 1
-write_config
+# For the faults that must land mid-move, the engine sleeps 200 ms after
+# each 4 MiB batch ([testing]): a move of the job then takes over 20 s on
+# any host, however slow the checks that decide when to strike.
+SLOW="[testing]
+batch_delay_ms = 200"
+write_config "$SLOW"
 start_daemon
 f3=$(node_free 3)
 size=$((f3 * 6 / 10 / 1048576))
@@ -49,6 +54,7 @@ MOVER=
 	fail "job not frozen after the crash: $(state_of "$P1") $(state_of "$P2")"
 journal_empty && fail "no journal after the crash"
 echo "  memory per node after the crash: $("$PLACEMENT" nodes "$P")"
+write_config
 start_daemon
 [ "$(state_of "$P1")" != T ] && [ "$(state_of "$P2")" != T ] && ok "restart thawed the job" ||
 	fail "restart did not thaw: $(state_of "$P1") $(state_of "$P2")"
@@ -79,12 +85,13 @@ sleep 0.5
 kill -CONT ${P//,/ }
 running "$P" && ok "job running once resumed" || fail "job not running once resumed"
 
-# 4. Frozen past the deadline (1 s) mid-engine (the move takes ~2 s under
-# TCG with one worker): the watchdog cancels the engine
+# 4. Frozen past the deadline (1 s) mid-engine (the slowed move takes over
+# 20 s): the watchdog cancels the engine
 # and thaws the job; no batch starts after that.
 stop_daemon
 write_config "[move]
-frozen_deadline = 1"
+frozen_deadline = 1
+$SLOW"
 start_daemon
 "$NUMAMIGRATE" move --socket "$SOCK" --pid "$P" --map 0-1:2-3 --threads 1 --json >"$T/m.json" 2>"$T/err"
 rc=$?
@@ -104,7 +111,7 @@ grep -q "stopping the engine" "$T/daemon.log" || fail "watchdog cancel not logge
 running "$P" && ok "job running after the watchdog" || fail "job not running after the watchdog"
 # Back to the default deadline: the finishing move may take over 1 s.
 stop_daemon
-write_config
+write_config "$SLOW"
 start_daemon
 "$NUMAMIGRATE" move --socket "$SOCK" --pid "$P" --map 0-1:2-3 --json >"$T/m.json" 2>"$T/err" ||
 	fail "move after the cancelled one: $(cat "$T/err")"
