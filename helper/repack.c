@@ -11,8 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "freezer.h"
 #include "lib/job.h"
 #include "lib/topology.h"
@@ -377,6 +379,67 @@ static bool is_suspended(const struct victim *v, char *why, size_t len)
 	return false;
 }
 
+/* The first line of @dir/@file starts with @want. */
+static bool file_says(const char *dir, const char *file, const char *want)
+{
+	char path[600], buf[64] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (fgets(buf, sizeof(buf), f))
+		if (!strncmp(buf, want, strlen(want))) {
+			fclose(f);
+			return true;
+		}
+	fclose(f);
+	return false;
+}
+
+/* Stopped by a signal, or in a frozen cgroup (its own or an ancestor's). */
+static bool process_held(pid_t pid)
+{
+	struct nm_cgroups cg;
+	char err[NM_ERRLEN];
+
+	if (nm_process_stopped(pid, NULL, err) == 1)
+		return true;
+	if (nm_cgroup_of(pid, &cg, err) < 0)
+		return false;
+	return (cg.v1_freezer[0] &&
+		file_says(cg.v1_freezer, "freezer.state", "FROZEN")) ||
+	       (cg.v2[0] && file_says(cg.v2, "cgroup.events", "frozen 1"));
+}
+
+/*
+ * Slurm marks a job SUSPENDED and runs the preemptor's prolog first; it
+ * stops or freezes the job's processes only after its suspend grace time
+ * (SIGTSTP at once, SIGSTOP or the freezer ~2 s later).  A move started
+ * in between would find the job running, freeze it itself, and thaw it at
+ * the end, undoing Slurm's freeze where both use the same cgroup (v1).
+ * So the move waits, a bounded time, until Slurm holds every process.
+ */
+#define HOLD_WAIT_MS 20000
+
+static bool wait_held(const struct victim *v)
+{
+	struct timespec ts = { 0, 100 * 1000000L };
+
+	for (int waited = 0;; waited += 100) {
+		int i;
+
+		for (i = 0; i < v->npids && process_held(v->pids[i]); i++)
+			;
+		if (i == v->npids)
+			return true;
+		if (waited >= HOLD_WAIT_MS)
+			return false;
+		nanosleep(&ts, NULL);
+	}
+}
+
 /* The victim's memory nodes (OS numbers) on @t, from its processes. */
 static int victim_nodes(const struct nm_topology *t, const struct victim *v,
 			struct nm_bitmap *out, char *err)
@@ -508,6 +571,10 @@ static json_t *repack_one(struct nm_daemon *d, const struct nm_topology *t,
 	snprintf(what, sizeof(what), "suspended job %llu",
 		 (unsigned long long)v->job);
 	mr.what = what;
+	if (!wait_held(v))
+		nm_log(LOG_WARNING, "repack: %s: Slurm has not stopped or "
+		       "frozen all its processes after %d s; moving it anyway",
+		       what, HOLD_WAIT_MS / 1000);
 	st = nm_migrate(&d->cfg, &mr, &res, err);
 	if (res) {
 		json_t *map = json_object_get(json_object_get(res, "plan"),

@@ -1,47 +1,68 @@
 #!/bin/bash
 # Runs inside the 4-node guest (tests/vm/repack.test), one CPU per node:
-# a real Slurm cluster with preemption by suspension; the Prolog and
-# Epilog of every job ask numamigrated to repack and restore, as the
-# SPANK plugin's job prolog/epilog will.  A low-priority nm-workload job
-# with its memory on nodes 0-1 is preempted by a high-priority job on
-# CPUs 0-1; its memory goes to nodes 2-3 while it is suspended, comes
-# back when the high job ends (before Slurm resumes it), and both jobs
-# verify every word of their memory.  The daemon is restarted in between:
-# the evacuation record in its journal directory is what restores.
+# a real Slurm cluster with preemption by suspension whose plugstack.conf
+# loads the freshly built SPANK plugin; no Prolog/Epilog scripts.  Jobs are
+# submitted by the unprivileged job user; the plugin registers their tasks
+# (task_post_fork) and records their --migrate-nodes policy (job prolog),
+# and the preemptor's slurm_spank_job_prolog / slurm_spank_job_epilog ask
+# numamigrated to repack and restore.
+#
+# Round 1: a low-priority nm-workload job (--migrate-nodes=auto) with its
+# memory on nodes 0-1 is preempted by a high-priority job on CPUs 0-1; its
+# memory goes to nodes 2-3 while it is suspended and comes back when the
+# high job ends, before Slurm resumes it.  The daemon is restarted in
+# between: the evacuation record in its journal directory is what
+# restores.  Round 2: the same with --migrate-nodes=never: the suspended
+# job is skipped by policy and its memory never moves.  Every job verifies
+# every word of its memory.
 set -u
 top_srcdir=$1 top_builddir=$2
 NM=$top_builddir/helper/numamigrate
 NMD=$top_builddir/helper/numamigrated
 W=$top_builddir/tests/workload/nm-workload
+PLUGIN=$top_builddir/spank/.libs/numamigrate.so
 fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 ok() { echo "ok: $*"; }
 hard() { echo "ERROR: $*"; exit 99; }
 for b in "$NM" "$NMD" "$W"; do [ -x "$b" ] || hard "$b is not built"; done
+[ -f "$PLUGIN" ] || hard "$PLUGIN is not built (no slurm/spank.h at configure time?)"
+[ "$(cat /sys/devices/system/node/online 2>/dev/null)" = 0-3 ] ||
+	hard "not the 4-node guest: nodes $(cat /sys/devices/system/node/online)"
+for n in 0 1 2 3; do
+	[ "$(cat /sys/devices/system/node/node$n/cpulist)" = $n ] ||
+		hard "node $n has CPUs '$(cat /sys/devices/system/node/node$n/cpulist)', expected $n"
+done
+# Only numamigrated may move pages here.
+[ -w /proc/sys/kernel/numa_balancing ] && echo 0 >/proc/sys/kernel/numa_balancing
 export NMC_TIMEOUT=${NMC_TIMEOUT:-240}
 # shellcheck source=tests/slurm/cluster.sh
 . "$top_srcdir/tests/slurm/cluster.sh"
 T=$(mktemp -d /tmp/nm-repack.XXXXXX) && chmod 755 "$T" || hard "mktemp"
 SOCK=$T/nm.sock
 DPID=
+t0=$SECONDS
 cleanup() {
 	[ -n "$DPID" ] && kill "$DPID" 2>/dev/null
 	nmc_stop "$T/c" >/dev/null 2>&1
-	if [ $fails -ne 0 ]; then
-		echo "---- daemon log"; tail -n 60 "$T/daemon.log"
-		echo "---- hooks"; cat "$T/hooks.log"
-		echo "---- slurmd"; tail -n 30 "$T"/c/log/slurmd.log
+	if [ "$fails" -ne 0 ]; then
+		echo "---- daemon log"; tail -n 80 "$T/daemon.log"
+		echo "---- slurmd log (numamigrate, suspend/resume)"
+		grep -a 'numamigrate\|action=' "$T"/c/log/slurmd.log | tail -n 60
+		echo "---- job outputs"; tail -n 5 "$NMC_WORK"/*.out
 	fi
 }
 trap cleanup EXIT
+elapsed() { echo "$((SECONDS - t0)) s"; }
 
 numactl -H | head -n 3
-nmc_start "$T/c" --preempt >"$T/cluster.log" 2>&1 ||
+echo "required $PLUGIN socket=$SOCK repack=auto engine=auto" >"$T/plugstack.conf"
+NMC_DEBUG=debug nmc_start "$T/c" --preempt --plugstack "$T/plugstack.conf" >"$T/cluster.log" 2>&1 ||
 	{ cat "$T/cluster.log"; hard "the Slurm cluster did not start"; }
+SLURMD_LOG=$T/c/log/slurmd.log
 cat >"$T/nm.conf" <<EOF
 [daemon]
 socket = $SOCK
-socket_mode = 0666
 journal_dir = $T/journal
 log_level = debug
 [slurm]
@@ -50,31 +71,26 @@ EOF
 start_daemon() {
 	"$NMD" --foreground --config "$T/nm.conf" >>"$T/daemon.log" 2>&1 &
 	DPID=$!
-	for _ in $(seq 200); do
+	for _ in $(seq 300); do
 		"$NM" status --socket "$SOCK" >/dev/null 2>&1 && return 0
+		kill -0 "$DPID" 2>/dev/null || break
 		sleep 0.1
 	done
 	cat "$T/daemon.log"
 	hard "numamigrated did not start"
 }
 start_daemon
+echo "cluster and daemon up after $(elapsed)"
 
-# The preemptor's node-side moments: Prolog and Epilog, as root on the node.
-for h in prolog:repack epilog:restore; do
-	cat >"$T/${h%%:*}.sh" <<EOF
-#!/bin/sh
-echo "\$(date +%T.%N) ${h%%:*} of job \$SLURM_JOB_ID" >>$T/hooks.log
-$NM ${h##*:} --socket $SOCK --json "\$SLURM_JOB_ID" >$T/${h##*:}-\$SLURM_JOB_ID.tmp 2>>$T/hooks.log ||
-	echo "${h##*:} of \$SLURM_JOB_ID failed: exit \$?" >>$T/hooks.log
-mv $T/${h##*:}-\$SLURM_JOB_ID.tmp $T/${h##*:}-\$SLURM_JOB_ID.json
-exit 0
-EOF
-	chmod 755 "$T/${h%%:*}.sh"
-done
-printf 'Prolog=%s\nEpilog=%s\n' "$T/prolog.sh" "$T/epilog.sh" >>"$SLURM_CONF"
-scontrol reconfigure || hard "scontrol reconfigure"
-sleep 3
-
+# wait_for SECONDS CMD...: until CMD succeeds (polls every 0.2 s).
+wait_for() {
+	local end=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ $SECONDS -ge $end ] && return 1
+		sleep 0.2
+	done
+}
 # Bytes per node of PIDS' memory, e.g. "0:67M 1:67M 2:0M 3:0M".
 per_node() {
 	local p
@@ -83,8 +99,28 @@ per_node() {
 		  for (i = 1; i <= NF; i++) if ($i ~ /^N[0-9]+=/) { split(substr($i, 2), a, "="); kb[a[1]] += a[2] * ps } }
 		END { for (n = 0; n < 4; n++) printf "%d:%dM ", n, kb[n] / 1024; print "" }'
 }
-mib_on() { # mib_on PIDS NODE
-	per_node "$1" | tr ' ' '\n' | sed -n "s/^$2:\([0-9]*\)M$/\1/p"
+# mib NUMBERS NODE: the MiB of NODE in per_node's output
+mib() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2:\([0-9]*\)M$/\1/p"; }
+# on_nodes NUMBERS A B [SLACK]: at least 60 MiB on nodes A and B, at most
+# SLACK (default 2) on the others
+on_nodes() {
+	local n v
+	for n in 0 1 2 3; do
+		v=$(mib "$1" $n)
+		if [ "$n" = "$2" ] || [ "$n" = "$3" ]; then
+			[ "${v:-0}" -ge 60 ] || return 1
+		else
+			[ "${v:-0}" -le "${4:-2}" ] || return 1
+		fi
+	done
+}
+# same_place NUMBERS1 NUMBERS2: every node within 2 MiB
+same_place() {
+	local n a b
+	for n in 0 1 2 3; do
+		a=$(mib "$1" $n) b=$(mib "$2" $n)
+		[ $((a > b ? a - b : b - a)) -le 2 ] || return 1
+	done
 }
 # stopped (T), or in a frozen cgroup v2 (frozen by itself or an ancestor)
 held() {
@@ -93,91 +129,198 @@ held() {
 	cg=$(sed -n 's/^0:://p' "/proc/$1/cgroup")
 	grep -qx 'frozen 1' "/sys/fs/cgroup$cg/cgroup.events" 2>/dev/null
 }
-why_running() {
-	echo "state $(sed -n 's/^State:\s*//p' "/proc/$1/status"), cgroup $(sed -n 's/^0:://p' "/proc/$1/cgroup"): $(tr '\n' ' ' <"/sys/fs/cgroup$(sed -n 's/^0:://p' "/proc/$1/cgroup")/cgroup.events")"
+all_held() {
+	local p
+	for p in ${1//,/ }; do held "$p" || return 1; done
 }
-wait_file() { for _ in $(seq $(($2 * 10))); do [ -s "$1" ] && return 0; sleep 0.1; done; return 1; }
+# plugin_line JOB OP: the plugin's last outcome of OP for JOB in slurmd's log
+plugin_line() { grep -a "numamigrate: job $1: $2: " "$SLURMD_LOG" | tail -n 1 | sed 's/^.*numamigrate: /numamigrate: /'; }
+have_plugin_line() { [ -n "$(plugin_line "$1" "$2")" ]; }
+# logline PATTERN FILE: number of the first line matching PATTERN (grep -E)
+logline() { grep -anE "$1" "$2" | head -n 1 | cut -d: -f1; }
+# registered JOB: the job's tasks in the daemon's registry, "pid step rank uid"
+registered() {
+	"$NM" status --socket "$SOCK" --json 2>/dev/null | python3 -c '
+import json, sys
+for t in json.load(sys.stdin)["tasks"]:
+    if t.get("job") == int(sys.argv[1]):
+        print(t["pid"], t.get("step", -1), t["rank"], t["uid"])' "$1"
+}
+have_registered() { [ -n "$(registered "$1")" ]; }
+# sub SBATCH-ARGS...: sbatch as the job user; prints the job id
+sub() { as_user sbatch --parsable "$@" 2>>"$T/sbatch.err" | cut -d';' -f1; }
+ready() { grep -q '^ready' "$1" 2>/dev/null; }
+ended() { printf '%s\n' "$(nmc_job_field "$1" JobState)" | grep -qxE 'COMPLETED|FAILED|CANCELLED|TIMEOUT'; }
+JUID=$(id -u "$NMC_USER") || hard "no job user $NMC_USER"
+BATCH=4294967291 # SLURM_BATCH_SCRIPT: the batch step's id
+
+# start_victim NAME POLICY SIZE: a 4-CPU low job (the whole node) whose
+# workload keeps SIZE of 4k and of THP memory per process on nodes 0-1;
+# sets JOB and PIDS.  Its batch script is the workload: the plugin
+# registers the batch step's task, whose descendants are the workers.
+# It ignores SIGTSTP (as programs with their own TSTP handling do), so
+# only Slurm's SIGSTOP/freeze holds it: held() then sees that Slurm's
+# freeze survived the repack's own freeze and thaw.
+start_victim() {
+	local out=$NMC_WORK/$1.out sup reg
+	JOB=$(sub -p low -n 4 --migrate-nodes="$2" -o "$out" \
+		--wrap "trap '' TSTP; exec $W --procs 2 --threads 1 --node 0-1 --size $3 --kinds 4k,thp")
+	[ -n "$JOB" ] || hard "sbatch $1: $(cat "$T/sbatch.err")"
+	nmc_wait_job_state "$JOB" RUNNING 300 || hard "$1 job $JOB not running"
+	wait_for 600 ready "$out" || { cat "$out"; hard "the $1 job's workload is not ready"; }
+	PIDS=$(sed -n 's/^pids: //p' "$out")
+	# Registered by the plugin's task_post_fork (as root, for the user).
+	wait_for 120 have_registered "$JOB" || fail "$1 job $JOB: no task registered by the plugin"
+	sup=$(awk '/^PPid:/ { print $2 }' "/proc/${PIDS%%,*}/status")
+	reg=$(registered "$JOB")
+	echo "numamigrate status: job $JOB: task(s) 'pid step rank uid': $reg"
+	[ "$reg" = "$sup $BATCH 0 $JUID" ] &&
+		ok "$1 job $JOB: the plugin registered its batch task (pid $sup, the workers' parent, uid $JUID)" ||
+		fail "$1 job $JOB: registered '$reg', expected '$sup $BATCH 0 $JUID'"
+	# Its own job prolog recorded its policy.
+	wait_for 60 have_plugin_line "$JOB" policy
+	case $(plugin_line "$JOB" policy) in
+	*": policy: ok {\"job\":$JOB,\"policy\":\"$2\"}"*) ok "$1 job $JOB: policy $2 recorded by its job prolog" ;;
+	*) fail "$1 job $JOB: policy: '$(plugin_line "$JOB" policy)'" ;;
+	esac
+}
+
+# start_preemptor NAME: a 2-CPU high job (it gets CPUs 0-1, i.e. nodes 0-1)
+# whose workload runs until SIGUSR1; sets HIGH.
+start_preemptor() {
+	HIGH=$(sub -p high -n 2 -o "$NMC_WORK/$1.out" \
+		--wrap "exec $W --procs 2 --threads 1 --node 0-1 --size 32M --kinds 4k")
+	[ -n "$HIGH" ] || hard "sbatch $1: $(cat "$T/sbatch.err")"
+}
+
+# stop_job JOB NAME: SIGUSR1 to its workload (stop and verify), wait for the end.
+stop_job() {
+	wait_for 600 ready "$NMC_WORK/$2.out" || fail "$2 job $1's workload never got ready"
+	scancel -b -s USR1 "$1"
+	wait_for 600 ended "$1" || fail "$2 job $1 did not end: $(nmc_job_field "$1" JobState)"
+	if [ "$(nmc_job_field "$1" JobState)" = COMPLETED ] &&
+		grep -q 'all workers verified OK' "$NMC_WORK/$2.out"; then
+		ok "$2 job $1: all workers verified OK"
+	else
+		fail "$2 job $1: $(nmc_job_field "$1" JobState): $(tail -n 3 "$NMC_WORK/$2.out")"
+	fi
+}
 
 cd "$NMC_WORK" || hard "cd $NMC_WORK"
-LOW=$(sbatch --parsable -p low -n 4 -o "$T/low.out" \
-	--wrap "exec $W --procs 2 --threads 1 --node 0-1 --size 64M --kinds 4k,thp" | cut -d';' -f1)
-nmc_wait_job_state "$LOW" RUNNING 120 || hard "low job $LOW not running"
-for _ in $(seq 1200); do grep -q '^ready' "$T/low.out" 2>/dev/null && break; sleep 0.1; done
-grep -q '^ready' "$T/low.out" || { cat "$T/low.out"; hard "the low job's workload is not ready"; }
-LP=$(sed -n 's/^pids: //p' "$T/low.out")
-"$NM" register --socket "$SOCK" --pid "$LP" --job "$LOW" >/dev/null || fail "register $LOW"
-"$NM" policy --socket "$SOCK" "$LOW" auto >/dev/null || fail "policy $LOW"
+
+# ---- round 1: --migrate-nodes=auto: evacuated and brought back ----------
+echo "== round 1: a suspended job with policy auto"
+start_victim low auto 64M
+LOW=$JOB LP=$PIDS
 BEFORE=$(per_node "$LP")
 echo "low job $LOW (pids $LP) before:  $BEFORE"
-[ "$(mib_on "$LP" 0)" -ge 60 ] && [ "$(mib_on "$LP" 1)" -ge 60 ] || fail "low job not on nodes 0-1"
+# (a few MiB elsewhere: what a worker touched before binding its memory)
+on_nodes "$BEFORE" 0 1 8 || fail "low job not on nodes 0-1"
 
-HIGH=$(sbatch --parsable -p high -n 2 -o "$T/high.out" \
-	--wrap "exec $W --procs 2 --threads 1 --node 0-1 --size 32M --kinds 4k --seconds 30" | cut -d';' -f1)
-nmc_wait_job_state "$LOW" SUSPENDED 120 && ok "job $LOW suspended by job $HIGH" ||
+start_preemptor high
+nmc_wait_job_state "$LOW" SUSPENDED 300 && ok "job $LOW suspended by job $HIGH ($(elapsed))" ||
 	fail "job $LOW not suspended"
-wait_file "$T/repack-$HIGH.json" 300 || fail "no repack reply from job $HIGH's prolog"
-cat "$T/repack-$HIGH.json"
-python3 - "$T/repack-$HIGH.json" "$LOW" <<'PY' && ok "repack: job $LOW moved off nodes 0-1 to 2-3" || fail "repack reply"
-import json, sys
-d = json.load(open(sys.argv[1])); low = int(sys.argv[2])
-j = {x['job']: x for x in d['jobs']}[low]
-assert d['ok'] and d['moved'] and d['nodes'] == '0-1', d
-assert j['suspended'] and j['moved'] and j['to'] == '2-3', j
-m = j['result']['map']
-assert {m['0'], m['1']} == {2, 3}, m
+wait_for 900 have_plugin_line "$HIGH" repack || fail "no repack outcome from job $HIGH's job prolog in slurmd's log"
+line=$(plugin_line "$HIGH" repack)
+echo "slurmd: $line"
 # Slurm runs the preemptor's prolog before it stops the victim (SIGTSTP,
 # then SIGSTOP/freeze after the grace time): at repack time the victim may
-# or may not be stopped yet, so was_stopped is not asserted; Slurm state is.
-assert j['result']['pages_failed'] == 0, j['result']
-PY
+# or may not be stopped yet, so was_stopped is not asserted; Slurm's state is.
+case $line in
+*": repack: ok {\"job\":$HIGH,\"jobs\":[{\"job\":$LOW,\"policy\":\"auto\",\"suspended\":true,"*'"to":"2-3","result":{'*'"pages_failed":0,'*)
+	ok "job $HIGH's prolog: repack of suspended job $LOW to nodes 2-3 (plugin's line)" ;;
+*) fail "repack outcome in slurmd's log" ;;
+esac
+grep -q "repack for job $HIGH: job $LOW: moved to nodes 2-3" "$T/daemon.log" &&
+	grep -q "repack for job $HIGH (nodes 0-1): 1 suspended job(s), 1 moved" "$T/daemon.log" &&
+	grep -q "move [0-9]*: suspended job $LOW: ok: [0-9]* pages moved, 0 not moved" "$T/daemon.log" &&
+	ok "daemon: $(grep "move [0-9]*: suspended job $LOW: ok" "$T/daemon.log" | sed 's/.*\(move [0-9]*:\)/\1/')" ||
+	fail "daemon log: no repack move of job $LOW off nodes 0-1"
 DURING=$(per_node "$LP")
 echo "low job $LOW during:           $DURING"
-[ "$(mib_on "$LP" 0)" -le 2 ] && [ "$(mib_on "$LP" 1)" -le 2 ] &&
-	[ "$(mib_on "$LP" 2)" -ge 60 ] && [ "$(mib_on "$LP" 3)" -ge 60 ] &&
-	ok "suspended job's memory is on nodes 2-3" || fail "memory not moved: $DURING"
-for p in ${LP//,/ }; do held "$p" || fail "process $p of suspended job $LOW runs: $(why_running "$p")"; done
+on_nodes "$DURING" 2 3 && ok "suspended job's memory is on nodes 2-3, none left on the preemptor's nodes 0-1" ||
+	fail "memory not moved: $DURING"
+wait_for 120 all_held "$LP" && ok "suspended job's processes are frozen by Slurm (after the repack's own freeze and thaw)" ||
+	for p in ${LP//,/ }; do held "$p" || fail "process $p of suspended job $LOW runs"; done
 [ "$(nmc_job_field "$LOW" JobState)" = SUSPENDED ] || fail "job $LOW is no longer suspended"
 [ -f "$T/journal/repack-$HIGH.json" ] && ok "evacuation recorded: $(cat "$T/journal/repack-$HIGH.json")" ||
 	fail "no record in the journal"
 
 # A daemon restart: the record, not memory, drives the restore.
 kill "$DPID"; wait "$DPID"; DPID=
+n=$(wc -l <"$T/daemon.log")
 start_daemon
-grep -q "repack record for job $HIGH: 1 job(s)" "$T/daemon.log" && ok "record loaded after a restart" ||
+tail -n +$((n + 1)) "$T/daemon.log" | grep -q "repack record for job $HIGH: 1 job(s)" &&
+	ok "record loaded after a restart; registry now: $("$NM" status --socket "$SOCK" --json | tr -d ' \n' | head -c 200)" ||
 	fail "record not loaded after restart"
+DURING2=$(per_node "$LP")
+same_place "$DURING" "$DURING2" || fail "memory moved while suspended: $DURING2"
 
-nmc_wait_job_state "$HIGH" 'COMPLETED|FAILED|CANCELLED' 600 || fail "high job $HIGH did not end"
-wait_file "$T/restore-$HIGH.json" 300 || fail "no restore reply from job $HIGH's epilog"
-cat "$T/restore-$HIGH.json"
-python3 - "$T/restore-$HIGH.json" "$LOW" <<'PY' && ok "restore: job $LOW moved back" || fail "restore reply"
-import json, sys
-d = json.load(open(sys.argv[1])); low = int(sys.argv[2])
-j = {x['job']: x for x in d['jobs']}[low]
-assert d['ok'] and d['restored'], d
-assert j['restored'] and j['from'] == '2-3' and j['to'] == '0-1', j
-print("restore moved", j['result'].get('bytes_moved'), "bytes (as the engine counts)")
-assert j['result']['pages_failed'] == 0, j['result']
-PY
-nmc_wait_job_state "$LOW" RUNNING 120 && ok "Slurm resumed job $LOW" || fail "job $LOW not resumed"
+stop_job "$HIGH" high
+wait_for 600 have_plugin_line "$HIGH" restore || fail "no restore outcome from job $HIGH's job epilog in slurmd's log"
+line=$(plugin_line "$HIGH" restore)
+echo "slurmd: $line"
+case $line in
+*": restore: ok {\"job\":$HIGH,\"jobs\":[{\"job\":$LOW,\"from\":\"2-3\",\"to\":\"0-1\",\"result\":{"*'"pages_failed":0,'*)
+	ok "job $HIGH's epilog: restore of job $LOW from nodes 2-3 to 0-1 (plugin's line)" ;;
+*) fail "restore outcome in slurmd's log" ;;
+esac
+grep -q "restore for job $HIGH: job $LOW: moved back" "$T/daemon.log" &&
+	grep -q "move [0-9]*: restore of job $LOW: ok: [0-9]* pages moved, 0 not moved" "$T/daemon.log" &&
+	ok "daemon: $(grep "move [0-9]*: restore of job $LOW: ok" "$T/daemon.log" | sed 's/.*\(move [0-9]*:\)/\1/')" ||
+	fail "daemon log: no restore move of job $LOW"
+nmc_wait_job_state "$LOW" RUNNING 300 && ok "Slurm resumed job $LOW" || fail "job $LOW not resumed"
 AFTER=$(per_node "$LP")
 echo "low job $LOW after:            $AFTER"
-[ "$(mib_on "$LP" 0)" -ge 60 ] && [ "$(mib_on "$LP" 1)" -ge 60 ] &&
-	[ "$(mib_on "$LP" 2)" -le 2 ] && [ "$(mib_on "$LP" 3)" -le 2 ] &&
-	ok "memory back on nodes 0-1" || fail "memory not back: $AFTER"
-grep -q "prolog of job $HIGH" "$T/hooks.log" && grep -q "epilog of job $HIGH" "$T/hooks.log" || fail "hooks did not run"
-# restore came before the resume: the epilog ran while the job was suspended
-grep -q "restore of job $LOW.*was_stopped\|move .*restore of job $LOW" "$T/daemon.log" || fail "no restore move logged"
+on_nodes "$AFTER" 0 1 && ok "memory back on nodes 0-1" || fail "memory not back: $AFTER"
+# The memory was home before Slurm resumed the job: the epilog's outcome
+# is in slurmd's log before slurmd's resume of the job.
+r=$(logline "numamigrate: job $HIGH: restore: ok" "$SLURMD_LOG")
+s=$(logline "jobid=$LOW uid=[0-9]+ action=resume" "$SLURMD_LOG")
+[ -n "$r" ] && [ -n "$s" ] && [ "$r" -lt "$s" ] &&
+	ok "restore done (slurmd.log line $r) before Slurm resumed job $LOW (line $s)" ||
+	fail "restore (line '$r') not before the resume of job $LOW (line '$s')"
 [ ! -e "$T/journal/repack-$HIGH.json" ] && ok "record removed after the restore" || fail "record left"
+stop_job "$LOW" low
+echo "round 1 done after $(elapsed)"
 
-# Both jobs' data: every word checked.
-sleep 3
-scancel -b -s USR1 "$LOW"
-nmc_wait_job_state "$LOW" 'COMPLETED|FAILED' 300 || fail "low job did not end"
-cat "$T/high.out" "$T/low.out" | grep -E '^(worker|nm-workload)'
-[ "$(nmc_job_field "$HIGH" JobState)" = COMPLETED ] && grep -q 'all workers verified OK' "$T/high.out" &&
-	ok "high job verified" || fail "high job: $(nmc_job_field "$HIGH" JobState)"
-[ "$(nmc_job_field "$LOW" JobState)" = COMPLETED ] && grep -q 'all workers verified OK' "$T/low.out" &&
-	ok "low job verified its memory after evacuation and return" || fail "low job: $(nmc_job_field "$LOW" JobState)"
-grep -q "refused\|failed" "$T/hooks.log" && fail "a hook failed: $(cat "$T/hooks.log")"
+# ---- round 2: --migrate-nodes=never: skipped, never moved ---------------
+echo "== round 2: a suspended job with policy never"
+start_victim never never 32M
+NEV=$JOB NP=$PIDS
+NB=$(per_node "$NP")
+echo "never job $NEV (pids $NP) before: $NB"
+on_nodes "$NB" 0 1 8 || fail "never job not on nodes 0-1"
+start_preemptor high2
+nmc_wait_job_state "$NEV" SUSPENDED 300 && ok "job $NEV suspended by job $HIGH" ||
+	fail "job $NEV not suspended"
+wait_for 900 have_plugin_line "$HIGH" repack || fail "no repack outcome from job $HIGH's job prolog"
+line=$(plugin_line "$HIGH" repack)
+echo "slurmd: $line"
+case $line in
+*": repack: ok {\"job\":$HIGH,\"jobs\":[{\"job\":$NEV,\"policy\":\"never\",\"suspended\":true,"*'"moved":false,"reason":"its policy is never"}]'*'"moved":false,'*)
+	ok "job $HIGH's prolog: suspended job $NEV skipped by policy (plugin's line)" ;;
+*) fail "repack outcome for the never job in slurmd's log" ;;
+esac
+grep -q "repack for job $HIGH: job $NEV: not moved: its policy is never" "$T/daemon.log" &&
+	ok "daemon: job $NEV not moved: its policy is never" || fail "daemon log: no skip of job $NEV"
+wait_for 120 all_held "$NP" || fail "never job's processes are not stopped/frozen"
+ND=$(per_node "$NP")
+echo "never job $NEV during:           $ND"
+same_place "$NB" "$ND" && ok "suspended never job's memory did not move" || fail "never job's memory moved: $ND"
+stop_job "$HIGH" high2
+wait_for 600 have_plugin_line "$HIGH" restore || fail "no restore outcome from job $HIGH's job epilog"
+echo "slurmd: $(plugin_line "$HIGH" restore)"
+nmc_wait_job_state "$NEV" RUNNING 300 && ok "Slurm resumed job $NEV" || fail "job $NEV not resumed"
+NA=$(per_node "$NP")
+echo "never job $NEV after:            $NA"
+same_place "$NB" "$NA" && ok "never job's memory is where it was" || fail "never job's memory moved: $NA"
+grep -q "suspended job $NEV\|restore of job $NEV" "$T/daemon.log" && fail "the daemon moved job $NEV"
+[ -z "$(ls "$T/journal"/repack-*.json 2>/dev/null)" ] || fail "a repack record is left: $(ls "$T/journal")"
+stop_job "$NEV" never
+
+grep -aq 'numamigrate: job [0-9]*: [a-z]*: .*(job continues)' "$SLURMD_LOG" &&
+	fail "the plugin logged an error: $(grep -a '(job continues)' "$SLURMD_LOG" | head -n 3)"
+echo "done after $(elapsed)"
 [ $fails -eq 0 ] && echo "repack-guest: PASS" || echo "repack-guest: $fails check(s) failed"
 exit $((fails ? 1 : 0))
