@@ -58,14 +58,14 @@ static int parse_rank(const char *v)
 	return (int)r;
 }
 
-int nm_proc_mpi_rank(pid_t pid, const char **from)
+/* The rank in @pid's environment and, in @var, its index in rank_vars. */
+static int rank_of(pid_t pid, int *var)
 {
 	int found[NVARS];
 	size_t len = 0;
 	char *env = read_environ(pid, &len);
 
-	if (from)
-		*from = NULL;
+	*var = -1;
 	if (!env)
 		return -1;
 	for (size_t v = 0; v < NVARS; v++)
@@ -81,13 +81,21 @@ int nm_proc_mpi_rank(pid_t pid, const char **from)
 		}
 	}
 	free(env);
-	for (size_t v = 0; v < NVARS; v++)
+	for (int v = 0; v < (int)NVARS; v++)
 		if (found[v] >= 0) {
-			if (from)
-				*from = rank_vars[v];
+			*var = v;
 			return found[v];
 		}
 	return -1;
+}
+
+int nm_proc_mpi_rank(pid_t pid, const char **from)
+{
+	int var, r = rank_of(pid, &var);
+
+	if (from)
+		*from = r >= 0 ? rank_vars[var] : NULL;
+	return r;
 }
 
 bool nm_proc_is_launcher(pid_t pid)
@@ -148,7 +156,6 @@ int nm_mpi_ranks_of(const pid_t *pids, int n, int *rank,
 		return -1;
 	}
 	for (int i = 0; i < n; i++) {
-		const char *from;
 		int r;
 
 		role[i] = NM_TASK_RANK;
@@ -157,14 +164,11 @@ int nm_mpi_ranks_of(const pid_t *pids, int n, int *rank,
 			rest[nrest++] = i;
 			continue;
 		}
-		r = nm_proc_mpi_rank(pids[i], &from);
+		r = rank_of(pids[i], &c[nc].var);
 		if (r < 0) {
 			rest[nrest++] = i;
 			continue;
 		}
-		for (int v = 0; v < (int)NVARS; v++)
-			if (rank_vars[v] == from)
-				c[nc].var = v;
 		c[nc].task = i;
 		c[nc].rank = r;
 		c[nc++].pid = pids[i];
