@@ -5,18 +5,41 @@
 #include <ini.h>
 #include <limits.h>
 #include <pwd.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 
 #include "daemon_config.h"
+#include "lib/file.h"
+
+#define NM_CONFIG_MAX (1 << 20)
 
 struct load_state {
-	struct nm_config *cfg;
-	char *err;
-	bool failed;
+	struct nm_config cfg;	/* a copy, committed when all is well */
+	const char *text;
+	size_t len, off;
+	int line;		/* lines inih has read */
+	int errline;		/* the first error's, or 0 */
+	char msg[NM_ERRLEN];
 };
+
+static void fail(struct load_state *st, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Keeps the first error and its line. */
+static void fail(struct load_state *st, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (st->errline)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(st->msg, sizeof(st->msg), fmt, ap);
+	va_end(ap);
+	st->errline = st->line;
+}
 
 void nm_config_defaults(struct nm_config *cfg)
 {
@@ -243,7 +266,43 @@ static int set_testing(struct nm_config *c, const char *k, const char *v,
 	return -1;
 }
 
-/* inih reports the line of the first handler failure as its result. */
+/*
+ * inih's reader, one line of the text per call.  inih counts the calls as
+ * lines, and so do we: a handler error then names its own line even when
+ * inih has seen a syntax error before it.  A line inih would cut in two
+ * (the second half parsed as a line of its own) or one with a NUL (C
+ * strings would cut it) is an error here, never a shortened value.
+ */
+static char *read_line(char *str, int num, void *stream)
+{
+	struct load_state *st = stream;
+	const char *p = st->text + st->off, *nl;
+	size_t left = st->len - st->off, n, chars;
+
+	if (!left || num < 3)
+		return NULL;
+	nl = memchr(p, '\n', left);
+	n = nl ? (size_t)(nl - p) + 1 : left;
+	st->off += n;
+	st->line++;
+	str[0] = '\0';
+	/* inih's buffer holds @num - 3 characters, '\r', '\n' and '\0' */
+	chars = n;
+	if (chars && p[chars - 1] == '\n')
+		chars--;
+	if (chars && p[chars - 1] == '\r')
+		chars--;
+	if (memchr(p, '\0', n)) {
+		fail(st, "holds a NUL byte");
+	} else if (chars > (size_t)num - 3) {
+		fail(st, "longer than %d characters", num - 3);
+	} else {
+		memcpy(str, p, n);
+		str[n] = '\0';
+	}
+	return str;
+}
+
 static int handler(void *user, const char *section, const char *name,
 		   const char *value)
 {
@@ -251,80 +310,105 @@ static int handler(void *user, const char *section, const char *name,
 	char msg[NM_ERRLEN] = "";
 	int rc;
 
-	if (st->failed)
+	if (st->errline)
 		return 1;	/* keep the first error */
 	if (!strcmp(section, "daemon"))
-		rc = set_daemon(st->cfg, name, value, msg);
+		rc = set_daemon(&st->cfg, name, value, msg);
 	else if (!strcmp(section, "move"))
-		rc = set_move(st->cfg, name, value, msg);
+		rc = set_move(&st->cfg, name, value, msg);
 	else if (!strcmp(section, "tcp"))
-		rc = set_tcp(st->cfg, name, value, msg);
+		rc = set_tcp(&st->cfg, name, value, msg);
 	else if (!strcmp(section, "slurm"))
-		rc = set_slurm(st->cfg, name, value, msg);
+		rc = set_slurm(&st->cfg, name, value, msg);
 	else if (!strcmp(section, "testing"))
-		rc = set_testing(st->cfg, name, value, msg);
+		rc = set_testing(&st->cfg, name, value, msg);
 	else {
 		nm_seterr(msg, "unknown section '[%.40s]'", section);
 		rc = -1;
 	}
 	if (rc < 0) {
-		snprintf(st->err, NM_ERRLEN, "%s", msg);
-		st->failed = true;
+		fail(st, "%s", msg);
 		return 0;
 	}
 	return 1;
 }
 
-int nm_config_load(struct nm_config *cfg, const char *path, bool must_exist,
-		   char *err)
+/* Names and groups exist: checked once the whole file is read. */
+static int resolve(struct nm_config *cfg, const char *name, char *err)
 {
-	struct load_state st = { .cfg = cfg, .err = err };
-	char msg[NM_ERRLEN];
-	FILE *f;
-	int rc;
-
-	f = fopen(path, "re");
-	if (!f) {
-		if (errno == ENOENT && !must_exist)
-			goto resolve;
-		nm_seterr(err, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	rc = ini_parse_file(f, handler, &st);
-	fclose(f);
-	if (st.failed) {
-		snprintf(msg, sizeof(msg), "%s", err);
-		nm_seterr(err, "%s: line %d: %s", path, rc, msg);
-		return -1;
-	}
-	if (rc != 0) {
-		nm_seterr(err, "%s: line %d: not 'key = value', a [section] "
-			  "or a comment (or longer than the line limit)", path,
-			  rc);
-		return -1;
-	}
-resolve:
 	if (cfg->slurm_user[0]) {
 		struct passwd *pw = getpwnam(cfg->slurm_user);
 
 		if (!pw) {
 			nm_seterr(err, "%s: slurm_user '%.40s' does not exist",
-				  path, cfg->slurm_user);
+				  name, cfg->slurm_user);
 			return -1;
 		}
 		cfg->slurm_uid = pw->pw_uid;
 	}
 	if (cfg->socket_group[0] && !getgrnam(cfg->socket_group)) {
-		nm_seterr(err, "%s: socket_group '%.40s' does not exist", path,
+		nm_seterr(err, "%s: socket_group '%.40s' does not exist", name,
 			  cfg->socket_group);
 		return -1;
 	}
 	if (cfg->tcp) {
 #ifndef NM_HAVE_MUNGE
 		nm_seterr(err, "%s: [tcp] enabled, but numamigrated was built "
-			  "without MUNGE", path);
+			  "without MUNGE", name);
 		return -1;
 #endif
 	}
 	return 0;
+}
+
+int nm_config_load_string(struct nm_config *cfg, const char *name,
+			  const char *text, size_t len, char *err)
+{
+	struct load_state st = { .cfg = *cfg, .text = text, .len = len };
+	int rc;
+
+	/* Everything goes to a copy: a bad file changes nothing. */
+	rc = ini_parse_stream(read_line, &st, handler, &st);
+	if (st.errline && (rc <= 0 || st.errline <= rc)) {
+		nm_seterr(err, "%s: line %d: %s", name, st.errline, st.msg);
+		return -1;
+	}
+	if (rc < 0) {
+		nm_seterr(err, "%s: out of memory", name);
+		return -1;
+	}
+	if (rc > 0) {
+		nm_seterr(err, "%s: line %d: not 'key = value', a [section] "
+			  "or a comment", name, rc);
+		return -1;
+	}
+	if (resolve(&st.cfg, name, err) < 0)
+		return -1;
+	*cfg = st.cfg;
+	return 0;
+}
+
+int nm_config_load(struct nm_config *cfg, const char *path, bool must_exist,
+		   char *err)
+{
+	struct nm_config c = *cfg;
+	size_t len;
+	char *text;
+	int rc;
+
+	text = nm_read_file(path, NM_CONFIG_MAX, &len);
+	if (!text) {
+		if (errno == ENOENT && !must_exist) {
+			if (resolve(&c, path, err) < 0)
+				return -1;
+			*cfg = c;
+			return 0;
+		}
+		nm_seterr(err, "%s: %s", path, errno == EFBIG ?
+			  "larger than 1 MiB" : strerror(errno));
+		return -1;
+	}
+	rc = nm_config_load_string(cfg, path, text, len, err);
+	free(text);
+	return rc;
 }

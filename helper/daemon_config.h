@@ -3,6 +3,7 @@
 #define NM_DAEMON_CONFIG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -50,11 +51,16 @@ struct nm_config {
 
 void nm_config_defaults(struct nm_config *cfg);
 /*
- * Reads @path over the defaults.  Unknown sections or keys, bad values,
- * a Slurm user or group that does not exist: an error naming the line.
- * @must_exist false: a missing file is not an error (the default path).
+ * Reads @path over @cfg (the defaults, or what it holds).  Unknown sections
+ * or keys, bad values, a line longer than inih's limit or with a NUL, a
+ * Slurm user or group that does not exist: an error naming the line, and
+ * @cfg is left as it was.  @must_exist false: a missing file is not an
+ * error (the default path).
  */
 int nm_config_load(struct nm_config *cfg, const char *path, bool must_exist,
 		   char *err);
+/* The same over the @len bytes of a file's contents; @name for errors. */
+int nm_config_load_string(struct nm_config *cfg, const char *name,
+			  const char *text, size_t len, char *err);
 
 #endif

@@ -507,7 +507,9 @@ int nm_freeze_format(const struct nm_freeze *fz, char *buf, size_t len)
 	for (const char *p = fz->cgroup; *p; p++) {
 		unsigned char c = (unsigned char)*p;
 
-		if (c <= 0x20 || c >= 0x7f || c == '%')
+		/* a leading '-' too: "-" alone means no cgroup */
+		if (c <= 0x20 || c >= 0x7f || c == '%' ||
+		    (c == '-' && p == fz->cgroup))
 			PUT("%%%02X", c);
 		else
 			PUT("%c", c);

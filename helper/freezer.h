@@ -42,9 +42,10 @@ void nm_freeze_release(struct nm_freeze *fz);
 /*
  * Serialises @fz to one line / parses it back, for the journal in /run:
  *   nmfreeze method=sigstop was_frozen=0 cgroup=- pids=1234@98765,1240@98770
- * (cgroup %XX-escaped, "-" when none; pids as pid@starttime).  format
- * returns the line's length without newline, or -1 when @len is too small;
- * parse allocates @fz->pids (nm_freeze_release() frees them).
+ * (cgroup %XX-escaped, a leading '-' too, "-" when none; pids as
+ * pid@starttime).  format returns the line's length without newline, or -1
+ * when @len is too small; parse allocates @fz->pids (nm_freeze_release()
+ * frees them).
  */
 int nm_freeze_format(const struct nm_freeze *fz, char *buf, size_t len);
 int nm_freeze_parse(const char *line, struct nm_freeze *fz, char *err);

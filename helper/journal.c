@@ -11,11 +11,14 @@
 #include <unistd.h>
 
 #include "journal.h"
+#include "lib/file.h"
 
 #define MAGIC "numamigrate-journal 1"
 #define PREFIX "move-"
 #define SUFFIX ".journal"
 #define MAX_LINE (1u << 20)
+/* Up to 3 intents and a frozen record, each under MAX_LINE: ample. */
+#define MAX_FILE ((size_t)16 << 20)
 
 int nm_journal_init(const char *dir, char *err)
 {
@@ -151,59 +154,88 @@ int nm_journal_finish(struct nm_journal *j, char *err)
 	return 0;
 }
 
-/* Thaws the records of one file; the "frozen" ones win over "intent". */
-static int recover_file(const char *path, char *err)
+int nm_journal_parse(const char *buf, size_t len,
+		     int (*each)(void *arg, struct nm_freeze *fz, char *err),
+		     void *arg, char *err)
 {
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t len;
-	int pass, rc = 0, nfrozen = 0, lineno = 0;
-	FILE *f;
+	int pass, rc = 0, nfrozen = 0;
 
-	f = fopen(path, "re");
-	if (!f) {
-		nm_seterr(err, "%s", strerror(errno));
-		return -1;
-	}
 	for (pass = 0; pass < 2; pass++) {
 		const char *want = pass == 0 ? "frozen " : "intent ";
+		size_t off = 0;
+		int lineno = 0;
 
 		if (pass == 1 && nfrozen)
 			break;
-		rewind(f);
-		lineno = 0;
-		while ((len = getline(&line, &cap, f)) > 0) {
+		while (off < len) {
+			const char *p = buf + off, *nl = memchr(p, '\n',
+								len - off);
+			size_t n = nl ? (size_t)(nl - p) : len - off;
 			struct nm_freeze fz;
-			char msg[NM_ERRLEN];
+			char msg[NM_ERRLEN], *line;
+			int one;
 
+			off += n + (nl ? 1 : 0);
 			lineno++;
-			if (line[len - 1] == '\n')
-				line[len - 1] = '\0';
-			if (lineno == 1 && strcmp(line, MAGIC) != 0) {
+			if (lineno == 1 && (n != strlen(MAGIC) ||
+					    memcmp(p, MAGIC, n) != 0)) {
 				nm_seterr(err, "not a numamigrate journal");
-				rc = -1;
-				goto out;
+				return -1;
 			}
-			if (strncmp(line, want, 7) != 0)
+			if (n < 7 || memcmp(p, want, 7) != 0)
 				continue;
 			if (pass == 0)
 				nfrozen++;
-			memset(&fz, 0, sizeof(fz));
-			if (nm_freeze_parse(line + 7, &fz, msg) < 0) {
-				nm_seterr(err, "line %d: %s", lineno, msg);
+			/* A NUL would cut the record short: malformed. */
+			if (memchr(p, '\0', n)) {
+				nm_seterr(err, "line %d: malformed record",
+					  lineno);
 				rc = -1;
 				continue;
 			}
-			if (nm_thaw(&fz, msg) < 0) {
+			line = strndup(p + 7, n - 7);
+			if (!line) {
+				nm_seterr(err, "line %d: out of memory",
+					  lineno);
+				rc = -1;
+				continue;
+			}
+			one = nm_freeze_parse(line, &fz, msg);
+			free(line);
+			if (one == 0) {
+				one = each(arg, &fz, msg);
+				nm_freeze_release(&fz);
+			}
+			if (one < 0) {
 				nm_seterr(err, "line %d: %s", lineno, msg);
 				rc = -1;
 			}
-			nm_freeze_release(&fz);
 		}
 	}
-out:
-	free(line);
-	fclose(f);
+	return rc;
+}
+
+static int thaw_one(void *arg, struct nm_freeze *fz, char *err)
+{
+	(void)arg;
+	return nm_thaw(fz, err);
+}
+
+/* Thaws the records of one file. */
+static int recover_file(const char *path, char *err)
+{
+	size_t len;
+	char *buf;
+	int rc;
+
+	buf = nm_read_file(path, MAX_FILE, &len);
+	if (!buf) {
+		nm_seterr(err, "%s", errno == EFBIG ? "larger than 16 MiB" :
+			  strerror(errno));
+		return -1;
+	}
+	rc = nm_journal_parse(buf, len, thaw_one, NULL, err);
+	free(buf);
 	return rc;
 }
 

@@ -2,6 +2,8 @@
 #ifndef NM_JOURNAL_H
 #define NM_JOURNAL_H
 
+#include <stddef.h>
+
 #include "freezer.h"
 #include "lib/error.h"
 
@@ -28,6 +30,18 @@ int nm_journal_begin(struct nm_journal *j, const char *dir, unsigned long id,
 int nm_journal_frozen(struct nm_journal *j, const struct nm_freeze *fz,
 		      char *err);
 int nm_journal_finish(struct nm_journal *j, char *err);
+
+/*
+ * The records to thaw in the @len bytes of a journal file: the "frozen"
+ * ones when there are any, else every "intent".  Parsing only: @each gets
+ * each record that parses, and acts (nm_journal_recover thaws it).  A
+ * malformed record or a failing @each is an error (in @err, naming its
+ * line) that does not stop the others: recovery thaws what it can.
+ * Returns 0, or -1 when anything failed.
+ */
+int nm_journal_parse(const char *buf, size_t len,
+		     int (*each)(void *arg, struct nm_freeze *fz, char *err),
+		     void *arg, char *err);
 
 /*
  * Thaws everything the journal files in @dir record, and removes them.

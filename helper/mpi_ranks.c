@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* Which of a live job's processes are MPI ranks, and which rank each is. */
-#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,47 +45,67 @@ static char *read_environ(pid_t pid, size_t *len)
 	return buf;
 }
 
-static int parse_rank(const char *v)
+/* A rank: decimal, and room left for numbering the other processes. */
+static int parse_rank(const char *v, size_t n)
 {
-	char *end;
-	long r;
+	long long r = 0;
 
-	errno = 0;
-	r = strtol(v, &end, 10);
-	if (errno || end == v || *end || r < 0 || r > INT_MAX - NM_MAX_TASKS)
+	if (!n)
 		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (v[i] < '0' || v[i] > '9')
+			return -1;
+		r = r * 10 + (v[i] - '0');
+		if (r > INT_MAX - NM_MAX_TASKS)
+			return -1;
+	}
 	return (int)r;
 }
 
-/* The rank in @pid's environment and, in @var, its index in rank_vars. */
-static int rank_of(pid_t pid, int *var)
+int nm_environ_mpi_rank(const char *env, size_t len, int *var)
 {
 	int found[NVARS];
-	size_t len = 0;
-	char *env = read_environ(pid, &len);
+	const char *end = env + len, *next;
 
 	*var = -1;
-	if (!env)
-		return -1;
 	for (size_t v = 0; v < NVARS; v++)
-		found[v] = -1;
-	for (size_t off = 0; off < len; off += strlen(env + off) + 1) {
-		const char *e = env + off;
+		found[v] = -2;
+	/* NAME=VALUE entries, each ended by a NUL (the last maybe not). */
+	for (const char *e = env; e < end; e = next) {
+		const char *nul = memchr(e, '\0', (size_t)(end - e));
+		size_t n = nul ? (size_t)(nul - e) : (size_t)(end - e);
 
+		next = nul ? nul + 1 : end;
 		for (size_t v = 0; v < NVARS; v++) {
 			size_t k = strlen(rank_vars[v]);
 
-			if (!strncmp(e, rank_vars[v], k) && e[k] == '=')
-				found[v] = parse_rank(e + k + 1);
+			/* The first one counts, as for getenv() */
+			if (found[v] == -2 && n > k &&
+			    !memcmp(e, rank_vars[v], k) && e[k] == '=')
+				found[v] = parse_rank(e + k + 1, n - k - 1);
 		}
 	}
-	free(env);
 	for (int v = 0; v < (int)NVARS; v++)
 		if (found[v] >= 0) {
 			*var = v;
 			return found[v];
 		}
 	return -1;
+}
+
+/* The rank in @pid's environment and, in @var, its index in rank_vars. */
+static int rank_of(pid_t pid, int *var)
+{
+	size_t len = 0;
+	char *env = read_environ(pid, &len);
+	int r;
+
+	*var = -1;
+	if (!env)
+		return -1;
+	r = nm_environ_mpi_rank(env, len, var);
+	free(env);
+	return r;
 }
 
 int nm_proc_mpi_rank(pid_t pid, const char **from)

@@ -3,6 +3,7 @@
 #define NM_MPI_RANKS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 #include "lib/job.h"
@@ -20,6 +21,13 @@
 
 /* The MPI rank in @pid's environment, or -1.  @from: the variable. */
 int nm_proc_mpi_rank(pid_t pid, const char **from);
+
+/*
+ * The parser behind it, for the fuzzers: the rank in the @len bytes of a
+ * /proc/PID/environ, or -1.  @var: which variable gave it (0 the most
+ * specific, OMPI_COMM_WORLD_RANK), -1 for none.
+ */
+int nm_environ_mpi_rank(const char *env, size_t len, int *var);
 
 /* True for a launcher's command name (mpirun, orted, srun, ...). */
 bool nm_proc_is_launcher(pid_t pid);

@@ -7,33 +7,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/file.h"
 #include "proc.h"
 
-/* Fields after the command name of /proc/PID/stat: state, ppid, ... */
-static int read_stat(pid_t pid, char *state, pid_t *ppid,
-		     unsigned long long *start, char *err)
+int nm_proc_stat_parse(const char *buf, size_t len, char *state,
+		       pid_t *ppid, unsigned long long *start, char *err)
 {
-	char path[64], buf[1024], *p;
+	char line[1024], *p;
 	unsigned long long v;
-	FILE *f;
-	size_t n;
 	int field;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "re");
-	if (!f) {
-		nm_seterr(err, "process %d: %s", (int)pid,
-			  errno == ENOENT ? "no such process" :
-			  strerror(errno));
-		return -1;
-	}
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
+	/* As much as the reader takes: starttime is well within it. */
+	if (len >= sizeof(line))
+		len = sizeof(line) - 1;
+	memcpy(line, buf, len);
+	line[len] = '\0';
 	/* The command name may hold spaces and ')': skip to the last ')'. */
-	p = strrchr(buf, ')');
+	p = strrchr(line, ')');
 	if (!p || p[1] != ' ' || !p[2]) {
-		nm_seterr(err, "process %d: unreadable stat", (int)pid);
+		nm_seterr(err, "unreadable stat");
 		return -1;
 	}
 	*state = p[2];
@@ -47,7 +39,7 @@ static int read_stat(pid_t pid, char *state, pid_t *ppid,
 		errno = 0;
 		v = strtoull(p, &end, 10);
 		if (end == p && *p != '-') {
-			nm_seterr(err, "process %d: unreadable stat", (int)pid);
+			nm_seterr(err, "unreadable stat");
 			return -1;
 		}
 		if (field == 4 && ppid)
@@ -56,18 +48,95 @@ static int read_stat(pid_t pid, char *state, pid_t *ppid,
 			*start = v;
 		p = strchr(p, ' ');
 		if (!p && field < 22) {
-			nm_seterr(err, "process %d: short stat", (int)pid);
+			nm_seterr(err, "short stat");
 			return -1;
 		}
 	}
 	return 0;
 }
 
+static int read_stat(pid_t pid, char *state, pid_t *ppid,
+		     unsigned long long *start, char *err)
+{
+	char path[64], buf[1024], msg[NM_ERRLEN];
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	if (!f) {
+		nm_seterr(err, "process %d: %s", (int)pid,
+			  errno == ENOENT ? "no such process" :
+			  strerror(errno));
+		return -1;
+	}
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	if (nm_proc_stat_parse(buf, n, state, ppid, start, msg) < 0) {
+		nm_seterr(err, "process %d: %s", (int)pid, msg);
+		return -1;
+	}
+	return 0;
+}
+
+int nm_proc_status_parse(const char *buf, size_t len,
+			 struct nm_proc_info *out, char *err)
+{
+	bool have_uid = false, have_mems = false;
+	const char *end = buf + len;
+
+	for (const char *p = buf, *nl; p < end; p = nl ? nl + 1 : end) {
+		size_t n;
+		char *line;
+		int rc = 0;
+
+		nl = memchr(p, '\n', (size_t)(end - p));
+		n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		/* Only the lines it wants are copied into C strings. */
+		if (!(n >= 4 && !memcmp(p, "Uid:", 4)) &&
+		    !(n >= 18 && !memcmp(p, "Mems_allowed_list:", 18)))
+			continue;
+		line = strndup(p, n);
+		if (!line) {
+			nm_seterr(err, "out of memory");
+			return -1;
+		}
+		if (line[0] == 'U') {
+			unsigned int u[4];
+
+			if (sscanf(line, "Uid: %u %u %u %u", &u[0], &u[1],
+				   &u[2], &u[3]) == 4) {
+				for (int i = 0; i < 4; i++)
+					out->uid[i] = (uid_t)u[i];
+				have_uid = true;
+			}
+		} else {
+			char *v = line + 18;
+
+			while (*v == ' ' || *v == '\t')
+				v++;
+			rc = nm_list_parse(v, &out->mems_allowed,
+					   NM_BITMAP_BITS, 0,
+					   "Mems_allowed_list", err);
+			have_mems = true;
+		}
+		free(line);
+		if (rc < 0)
+			return -1;
+	}
+	if (!have_uid || !have_mems) {
+		nm_seterr(err, "no Uid or Mems_allowed_list in its status");
+		return -1;
+	}
+	return 0;
+}
+
 int nm_proc_info(pid_t pid, struct nm_proc_info *out, char *err)
 {
-	char path[64], line[4096];
-	bool have_uid = false, have_mems = false;
-	FILE *f;
+	char path[64], msg[NM_ERRLEN];
+	size_t len;
+	char *buf;
+	int rc;
 
 	memset(out, 0, sizeof(*out));
 	out->pid = pid;
@@ -78,42 +147,18 @@ int nm_proc_info(pid_t pid, struct nm_proc_info *out, char *err)
 	if (read_stat(pid, &out->state, &out->ppid, &out->starttime, err) < 0)
 		return -1;
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "re");
-	if (!f) {
+	buf = nm_read_file(path, NM_PROC_STATUS_MAX, &len);
+	if (!buf) {
 		nm_seterr(err, "process %d: %s", (int)pid,
 			  errno == ENOENT ? "no such process" :
 			  strerror(errno));
 		return -1;
 	}
-	while (fgets(line, sizeof(line), f)) {
-		unsigned int u[4];
-
-		if (sscanf(line, "Uid: %u %u %u %u", &u[0], &u[1], &u[2],
-			   &u[3]) == 4) {
-			for (int i = 0; i < 4; i++)
-				out->uid[i] = (uid_t)u[i];
-			have_uid = true;
-		} else if (!strncmp(line, "Mems_allowed_list:", 18)) {
-			char *v = line + 18;
-
-			while (*v == ' ' || *v == '\t')
-				v++;
-			if (nm_list_parse(v, &out->mems_allowed,
-					  NM_BITMAP_BITS, 0,
-					  "Mems_allowed_list", err) < 0) {
-				fclose(f);
-				return -1;
-			}
-			have_mems = true;
-		}
-	}
-	fclose(f);
-	if (!have_uid || !have_mems) {
-		nm_seterr(err, "process %d: no Uid or Mems_allowed_list in "
-			  "its status", (int)pid);
-		return -1;
-	}
-	return 0;
+	rc = nm_proc_status_parse(buf, len, out, msg);
+	free(buf);
+	if (rc < 0)
+		nm_seterr(err, "process %d: %s", (int)pid, msg);
+	return rc;
 }
 
 bool nm_proc_same(pid_t pid, unsigned long long starttime)

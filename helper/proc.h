@@ -3,6 +3,7 @@
 #define NM_PROC_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -21,6 +22,17 @@ struct nm_proc_info {
 };
 
 int nm_proc_info(pid_t pid, struct nm_proc_info *out, char *err);
+
+/*
+ * The parsers behind it, over a file's @len bytes (no '\0' needed), for
+ * the fuzzers: /proc/PID/stat's state, ppid and starttime (@ppid and
+ * @start may be NULL), and /proc/PID/status's Uid and Mems_allowed_list.
+ */
+#define NM_PROC_STATUS_MAX (1u << 20)
+int nm_proc_stat_parse(const char *buf, size_t len, char *state,
+		       pid_t *ppid, unsigned long long *start, char *err);
+int nm_proc_status_parse(const char *buf, size_t len,
+			 struct nm_proc_info *out, char *err);
 
 /* True when @pid still names the process that started at @starttime. */
 bool nm_proc_same(pid_t pid, unsigned long long starttime);

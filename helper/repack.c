@@ -16,16 +16,20 @@
 
 #include "cgroup.h"
 #include "freezer.h"
+#include "lib/file.h"
 #include "lib/job.h"
 #include "lib/topology.h"
 #include "log.h"
 #include "migrate.h"
 #include "proc.h"
 #include "repack.h"
+#include "repack_record.h"
 #include "slurm_info.h"
 
 #define REC_PREFIX "repack-"
 #define REC_SUFFIX ".json"
+/* A task is some 30 bytes: room for a million. */
+#define REC_MAX ((size_t)64 << 20)
 
 /* Repacks and restores run one at a time: prologs wait for each other. */
 static pthread_mutex_t repack_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -150,58 +154,6 @@ static int record_save(const char *dir, uint64_t job, json_t *rec, char *err)
 	return 0;
 }
 
-/*
- * A record: {"version": 1, "job": PREEMPTOR, "evacuated": [{"job": V,
- * "tasks": [[PID, STARTTIME], ...], "map": {"OLD": NEW, ...}}, ...]}.
- */
-static int record_check(json_t *rec, uint64_t *job, char *err)
-{
-	json_t *ev = json_object_get(rec, "evacuated"), *e;
-	size_t i;
-
-	if (!json_is_object(rec) ||
-	    !json_is_integer(json_object_get(rec, "version")) ||
-	    json_integer_value(json_object_get(rec, "version")) != 1 ||
-	    !json_is_integer(json_object_get(rec, "job")) ||
-	    json_integer_value(json_object_get(rec, "job")) < 0 ||
-	    !json_is_array(ev)) {
-		nm_seterr(err, "not a repack record");
-		return -1;
-	}
-	*job = (uint64_t)json_integer_value(json_object_get(rec, "job"));
-	json_array_foreach(ev, i, e) {
-		json_t *tasks = json_object_get(e, "tasks"), *t, *v;
-		const char *k;
-		size_t j;
-
-		if (!json_is_integer(json_object_get(e, "job")) ||
-		    !json_is_array(tasks) || !json_array_size(tasks) ||
-		    !json_is_object(json_object_get(e, "map"))) {
-			nm_seterr(err, "evacuated[%zu]: bad entry", i);
-			return -1;
-		}
-		json_array_foreach(tasks, j, t)
-			if (!json_is_array(t) || json_array_size(t) != 2 ||
-			    json_integer_value(json_array_get(t, 0)) <= 0 ||
-			    !json_is_integer(json_array_get(t, 1))) {
-				nm_seterr(err, "evacuated[%zu]: bad task", i);
-				return -1;
-			}
-		json_object_foreach(json_object_get(e, "map"), k, v) {
-			char *end;
-			long from = strtol(k, &end, 10);
-
-			if (*end || from < 0 || from >= NM_MAX_NODES ||
-			    !json_is_integer(v) || json_integer_value(v) < 0 ||
-			    json_integer_value(v) >= NM_MAX_NODES) {
-				nm_seterr(err, "evacuated[%zu]: bad map", i);
-				return -1;
-			}
-		}
-	}
-	return 0;
-}
-
 int nm_repack_load(const char *dir, char *err)
 {
 	struct dirent *de;
@@ -222,9 +174,9 @@ int nm_repack_load(const char *dir, char *err)
 	}
 	while ((de = readdir(dp))) {
 		size_t len = strlen(de->d_name);
-		char path[700], msg[NM_ERRLEN], key[32];
-		json_error_t jerr;
-		json_t *rec;
+		char path[700], msg[NM_ERRLEN], key[32], *text;
+		json_t *rec = NULL;
+		size_t tlen;
 		uint64_t job;
 
 		if (strncmp(de->d_name, REC_PREFIX, strlen(REC_PREFIX)) ||
@@ -232,16 +184,17 @@ int nm_repack_load(const char *dir, char *err)
 		    strcmp(de->d_name + len - strlen(REC_SUFFIX), REC_SUFFIX))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		rec = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+		text = nm_read_file(path, REC_MAX, &tlen);
+		if (text) {
+			rec = nm_repack_record_parse(text, tlen, &job, msg);
+			free(text);
+		} else {
+			nm_seterr(msg, "%s", errno == EFBIG ? "larger than "
+				  "64 MiB" : strerror(errno));
+		}
 		if (!rec) {
 			nm_log(LOG_ERR, "repack record %s: %s (kept, not "
-			       "used)", path, jerr.text);
-			continue;
-		}
-		if (record_check(rec, &job, msg) < 0) {
-			nm_log(LOG_ERR, "repack record %s: %s (kept, not "
 			       "used)", path, msg);
-			json_decref(rec);
 			continue;
 		}
 		snprintf(key, sizeof(key), "%llu", (unsigned long long)job);

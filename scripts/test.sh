@@ -54,6 +54,18 @@ show_failing_logs() { # show_failing_logs DIR: the failed checks first, then the
 		done
 }
 
+timings() { # timings DIR: the slowest tests, and the VM tier's share
+	find "$1" -name '*.log' -path '*tests*' -newer "$1/Makefile" \
+		-exec grep -H '^wall-seconds: ' {} + 2>/dev/null |
+		sed "s|^$1/||; s|\.log:wall-seconds: | |" | sort -k2 -rn |
+		awk '{ all += $2; n++ }
+		     $1 ~ /^tests\/vm\// || $1 ~ /^tests\/spank\/vm-/ { vm += $2; nvm++ }
+		     n <= 10 { rows = rows sprintf("  %7.1f s  %s\n", $2, $1) }
+		     END { if (!n) exit
+			   printf "slowest tests:\n%s", rows
+			   printf "test time: %.0f s in %d tests; VM tier (QEMU guests): %.0f s in %d tests\n", all, n, vm, nvm }'
+}
+
 check_in() { # check_in DIR TARGET: make TARGET, show failing logs
 	(cd "$1" && make -j"$jobs" "$2") || {
 		show_failing_logs "$1"
@@ -77,6 +89,7 @@ fi
 stage "build (-Werror)" build_in build/ci --enable-werror
 stage "make check" check_in build/ci check
 count build/ci
+timings build/ci
 
 stage "ASan+UBSan build" build_in build/asan --enable-werror --enable-sanitizers
 stage "ASan+UBSan check-unit" check_in build/asan check-unit

@@ -31,7 +31,7 @@ static int parse_seconds(const char *key, const char *v, int *out)
 	return 0;
 }
 
-static int parse_one(const char *arg)
+static int parse_one(struct nm_spank_args *a, const char *arg)
 {
 	char err[NM_ERRLEN];
 	const char *v = strchr(arg, '=');
@@ -45,23 +45,21 @@ static int parse_one(const char *arg)
 	klen = (size_t)(v - arg);
 	v++;
 	if (klen == 6 && !strncmp(arg, "socket", 6)) {
-		if (v[0] != '/' ||
-		    strlen(v) >= sizeof(nm_spank_args.socket)) {
+		if (v[0] != '/' || strlen(v) >= sizeof(a->socket)) {
 			slurm_error("numamigrate: plugin argument socket=%s: "
 				    "expected an absolute path shorter than "
 				    "%zu characters", v,
-				    sizeof(nm_spank_args.socket));
+				    sizeof(a->socket));
 			return -1;
 		}
-		snprintf(nm_spank_args.socket, sizeof(nm_spank_args.socket),
-			 "%s", v);
+		snprintf(a->socket, sizeof(a->socket), "%s", v);
 		return 0;
 	}
 	if (klen == 6 && !strncmp(arg, "repack", 6)) {
 		if (!strcmp(v, "auto")) {
-			nm_spank_args.repack = NM_REPACK_AUTO;
+			a->repack = NM_REPACK_AUTO;
 		} else if (!strcmp(v, "never")) {
-			nm_spank_args.repack = NM_REPACK_NEVER;
+			a->repack = NM_REPACK_NEVER;
 		} else {
 			slurm_error("numamigrate: plugin argument repack=%s: "
 				    "expected auto or never", v);
@@ -70,14 +68,14 @@ static int parse_one(const char *arg)
 		return 0;
 	}
 	if (klen == 6 && !strncmp(arg, "engine", 6)) {
-		if (nm_engine_parse(v, &nm_spank_args.engine, err) < 0) {
+		if (nm_engine_parse(v, &a->engine, err) < 0) {
 			slurm_error("numamigrate: plugin argument: %s", err);
 			return -1;
 		}
 		return 0;
 	}
 	if (klen == 7 && !strncmp(arg, "timeout", 7))
-		return parse_seconds("timeout", v, &nm_spank_args.timeout_s);
+		return parse_seconds("timeout", v, &a->timeout_s);
 	slurm_error("numamigrate: unknown plugin argument '%.*s' (known: "
 		    "socket, repack, engine, timeout)", (int)klen, arg);
 	return -1;
@@ -86,12 +84,16 @@ static int parse_one(const char *arg)
 /*
  * socket=PATH repack=auto|never engine=auto|syscall|kmod timeout=SECONDS.
  * A bad argument is an error in every context: a typo in plugstack.conf
- * must not silently mean the default.
+ * must not silently mean the default.  nm_spank_args changes only when
+ * every argument is good.
  */
 int nm_spank_args_parse(int ac, char **av)
 {
+	struct nm_spank_args a = nm_spank_args;
+
 	for (int i = 0; i < ac; i++)
-		if (parse_one(av[i]) < 0)
+		if (parse_one(&a, av[i]) < 0)
 			return -1;
+	nm_spank_args = a;
 	return 0;
 }

@@ -16,6 +16,17 @@
 
 #include "numamigrate.h"
 
+/* Logs @v as one line of compact JSON, bounded like every log line. */
+static void log_json(uint32_t job, const char *what, const char *tag,
+		     json_t *v)
+{
+	char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+
+	slurm_info("numamigrate: job %u: %s: %s %.1000s", job, what, tag,
+		   s ? s : "");
+	free(s);
+}
+
 /* Sends @o (consumed); logs the outcome under @what. */
 static void send_logged(uint32_t job, const char *what, json_t *o)
 {
@@ -38,14 +49,16 @@ static void send_logged(uint32_t job, const char *what, json_t *o)
 		slurm_error("numamigrate: job %u: %s: %s (job continues)", job,
 			    what, nm_spank_reply_error(r));
 	} else {
-		char *s;
+		json_t *jobs = json_incref(json_object_get(r, "jobs"));
 
 		json_object_del(r, "version");
 		json_object_del(r, "ok");
-		s = json_dumps(r, JSON_COMPACT);
-		slurm_info("numamigrate: job %u: %s: ok %.400s", job, what,
-			   s ? s : "");
-		free(s);
+		json_object_del(r, "jobs");
+		/* One line per job acted on, so no job is cut off; "ok" last. */
+		for (size_t i = 0; i < json_array_size(jobs); i++)
+			log_json(job, what, "job", json_array_get(jobs, i));
+		log_json(job, what, "ok", r);
+		json_decref(jobs);
 	}
 	json_decref(o);
 	json_decref(r);

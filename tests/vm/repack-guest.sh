@@ -134,8 +134,11 @@ all_held() {
 	for p in ${1//,/ }; do held "$p" || return 1; done
 }
 # plugin_line JOB OP: the plugin's last outcome of OP for JOB in slurmd's log
-plugin_line() { grep -a "numamigrate: job $1: $2: " "$SLURMD_LOG" | tail -n 1 | sed 's/^.*numamigrate: /numamigrate: /'; }
+# The plugin logs one "job {...}" line per job acted on, then "ok {...}".
+plugin_line() { grep -a "numamigrate: job $1: $2: ok " "$SLURMD_LOG" | tail -n 1 | sed 's/^.*numamigrate: /numamigrate: /'; }
 have_plugin_line() { [ -n "$(plugin_line "$1" "$2")" ]; }
+# job_line JOB WHAT OTHER: the plugin's line about job OTHER
+job_line() { grep -a "numamigrate: job $1: $2: job {\"job\":$3," "$SLURMD_LOG" | tail -n 1 | sed 's/^.*numamigrate: /numamigrate: /'; }
 # logline PATTERN FILE: number of the first line matching PATTERN (grep -E)
 logline() { grep -anE "$1" "$2" | head -n 1 | cut -d: -f1; }
 # registered JOB: the job's tasks in the daemon's registry, "pid step rank uid"
@@ -222,14 +225,20 @@ nmc_wait_job_state "$LOW" SUSPENDED 300 && ok "job $LOW suspended by job $HIGH (
 	fail "job $LOW not suspended"
 wait_for 900 have_plugin_line "$HIGH" repack || fail "no repack outcome from job $HIGH's job prolog in slurmd's log"
 line=$(plugin_line "$HIGH" repack)
+vline=$(job_line "$HIGH" repack "$LOW")
+echo "slurmd: $vline"
 echo "slurmd: $line"
 # Slurm runs the preemptor's prolog before it stops the victim (SIGTSTP,
 # then SIGSTOP/freeze after the grace time): at repack time the victim may
 # or may not be stopped yet, so was_stopped is not asserted; Slurm's state is.
-case $line in
-*": repack: ok {\"job\":$HIGH,\"jobs\":[{\"job\":$LOW,\"policy\":\"auto\",\"suspended\":true,"*'"to":"2-3","result":{'*'"pages_failed":0,'*)
+case $vline in
+*": repack: job {\"job\":$LOW,\"policy\":\"auto\",\"suspended\":true,"*'"to":"2-3","result":{'*'"pages_failed":0,'*)
 	ok "job $HIGH's prolog: repack of suspended job $LOW to nodes 2-3 (plugin's line)" ;;
-*) fail "repack outcome in slurmd's log" ;;
+*) fail "repack outcome of job $LOW in slurmd's log" ;;
+esac
+case $line in
+*": repack: ok {\"job\":$HIGH,"*'"moved":true'*) ok "job $HIGH's prolog: repack ok" ;;
+*) fail "repack summary in slurmd's log" ;;
 esac
 grep -q "repack for job $HIGH: job $LOW: moved to nodes 2-3" "$T/daemon.log" &&
 	grep -q "repack for job $HIGH (nodes 0-1): 1 suspended job(s), 1 moved" "$T/daemon.log" &&
@@ -258,10 +267,11 @@ same_place "$DURING" "$DURING2" || fail "memory moved while suspended: $DURING2"
 
 stop_job "$HIGH" high
 wait_for 600 have_plugin_line "$HIGH" restore || fail "no restore outcome from job $HIGH's job epilog in slurmd's log"
-line=$(plugin_line "$HIGH" restore)
+line=$(job_line "$HIGH" restore "$LOW")
 echo "slurmd: $line"
+echo "slurmd: $(plugin_line "$HIGH" restore)"
 case $line in
-*": restore: ok {\"job\":$HIGH,\"jobs\":[{\"job\":$LOW,\"from\":\"2-3\",\"to\":\"0-1\",\"result\":{"*'"pages_failed":0,'*)
+*": restore: job {\"job\":$LOW,\"from\":\"2-3\",\"to\":\"0-1\",\"result\":{"*'"pages_failed":0,'*)
 	ok "job $HIGH's epilog: restore of job $LOW from nodes 2-3 to 0-1 (plugin's line)" ;;
 *) fail "restore outcome in slurmd's log" ;;
 esac
@@ -296,11 +306,17 @@ nmc_wait_job_state "$NEV" SUSPENDED 300 && ok "job $NEV suspended by job $HIGH" 
 	fail "job $NEV not suspended"
 wait_for 900 have_plugin_line "$HIGH" repack || fail "no repack outcome from job $HIGH's job prolog"
 line=$(plugin_line "$HIGH" repack)
+vline=$(job_line "$HIGH" repack "$NEV")
+echo "slurmd: $vline"
 echo "slurmd: $line"
-case $line in
-*": repack: ok {\"job\":$HIGH,\"jobs\":[{\"job\":$NEV,\"policy\":\"never\",\"suspended\":true,"*'"moved":false,"reason":"its policy is never"}]'*'"moved":false,'*)
-	ok "job $HIGH's prolog: suspended job $NEV skipped by policy (plugin's line)" ;;
+case $vline in
+*": repack: job {\"job\":$NEV,\"policy\":\"never\",\"suspended\":true,"*'"moved":false,"reason":"its policy is never"}') ;;
 *) fail "repack outcome for the never job in slurmd's log" ;;
+esac
+case $line in
+*": repack: ok {\"job\":$HIGH,"*'"moved":false'*)
+	ok "job $HIGH's prolog: suspended job $NEV skipped by policy (plugin's lines)" ;;
+*) fail "repack summary for the never job in slurmd's log" ;;
 esac
 grep -q "repack for job $HIGH: job $NEV: not moved: its policy is never" "$T/daemon.log" &&
 	ok "daemon: job $NEV not moved: its policy is never" || fail "daemon log: no skip of job $NEV"
