@@ -131,9 +131,10 @@ run_as() {
 	setpriv --reuid "$u" --regid "$u" --init-groups "$@"
 }
 
-ensure_user() {
-	id nmtest >/dev/null 2>&1 || useradd --system --no-create-home nmtest ||
-		{ echo "FAIL: cannot create user nmtest"; exit 1; }
+ensure_user() { # ensure_user [NAME]: an unprivileged user (default nmtest)
+	local u=${1:-nmtest}
+	id "$u" >/dev/null 2>&1 || useradd --system --no-create-home "$u" ||
+		{ echo "FAIL: cannot create user $u"; exit 1; }
 }
 
 finish() {
