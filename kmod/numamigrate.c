@@ -617,6 +617,26 @@ static int nm_req_alloc(struct nm_req *r)
 	return 0;
 }
 
+/*
+ * Everything written back at the end must be writable before anything
+ * moves, so that a request that fails with -EFAULT has changed nothing:
+ * the request and the ranges get their own bytes back, the fail array is
+ * cleared.
+ */
+static int nm_check_out(void __user *uarg, const struct nm_kmod_move *m,
+			struct nm_kmod_range __user *urg,
+			const struct nm_kmod_range *rg)
+{
+	if (copy_to_user(uarg, m, sizeof(*m)) ||
+	    copy_to_user(urg, rg, m->nr_ranges * sizeof(*rg)))
+		return -EFAULT;
+	if (m->max_fails &&
+	    clear_user(u64_to_user_ptr(m->fails),
+		       (size_t)m->max_fails * sizeof(struct nm_kmod_page_fail)))
+		return -EFAULT;
+	return 0;
+}
+
 static long nm_ioctl_move(void __user *uarg)
 {
 	struct nm_kmod_range __user *urg;
@@ -663,7 +683,7 @@ static long nm_ioctl_move(void __user *uarg)
 	ret = nm_check_ranges(rg, m.nr_ranges);
 	if (ret)
 		goto out_rg;
-	/* the fail array must be writable before anything moves */
+	/* a fail array in kernel space: refused early (see nm_check_out) */
 	if (m.max_fails &&
 	    !access_ok(u64_to_user_ptr(m.fails),
 		       (size_t)m.max_fails * sizeof(struct nm_kmod_page_fail))) {
@@ -706,6 +726,9 @@ static long nm_ioctl_move(void __user *uarg)
 			goto out_req;
 		}
 	}
+	ret = nm_check_out(uarg, &m, urg, rg);
+	if (ret)
+		goto out_req;
 
 	m.moved = 0;
 	m.failed = 0;

@@ -84,6 +84,14 @@ struct nm_kmod_page_fail {
 	__s32 node;		/* node the page is on now, -1 if unknown */
 };
 
+/*
+ * NM_KMOD_IOC_MOVE errors: -EPERM, -EFAULT, -EINVAL, -E2BIG, -ENODEV,
+ * -ESRCH, -ENOMEM, -EINTR.  The request, ranges[nr_ranges] and
+ * fails[max_fails] must all be writable (-EFAULT otherwise; fails is
+ * cleared before anything moves).  A request that fails moves nothing,
+ * except -EINTR (a fatal signal stopped it; the counts of what moved are
+ * written back) and -EFAULT from memory unmapped during the call.
+ */
 struct nm_kmod_move {
 	__u32 abi_version;	/* in: NM_KMOD_ABI_VERSION */
 	__u32 size;		/* in: sizeof(struct nm_kmod_move) */
