@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,23 +10,45 @@
 #include <unistd.h>
 
 #include "helper/cgroup.h"
+#include "lib/file.h"
 
-/* mountinfo escapes space, tab, newline and backslash as \ooo. */
-static void unescape(char *s)
+/* The most read of one file (a host's mountinfo: a few MiB at most). */
+#define CG_FILE_MAX (64u << 20)
+
+/* The largest pid Linux hands out (PID_MAX_LIMIT, 2^22) is far below. */
+#define PID_MAX 0x3fffffff
+
+/* The next line of [@p, @end): its length without the '\n'. */
+static size_t line_len(const char *p, const char *end, const char **next)
+{
+	const char *nl = memchr(p, '\n', (size_t)(end - p));
+
+	*next = nl ? nl + 1 : end;
+	return nl ? (size_t)(nl - p) : (size_t)(end - p);
+}
+
+/*
+ * mountinfo escapes space, tab, newline and backslash as \ooo.  False when
+ * an escape makes a '\0' (never from the kernel: a path holds none).
+ */
+static bool unescape(char *s)
 {
 	char *w = s;
 
 	for (char *r = s; *r; r++) {
 		if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' &&
 		    r[2] >= '0' && r[2] <= '7' && r[3] >= '0' && r[3] <= '7') {
-			*w++ = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 +
-				      (r[3] - '0'));
+			*w = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 +
+				    (r[3] - '0'));
+			if (!*w++)
+				return false;
 			r += 3;
 		} else {
 			*w++ = *r;
 		}
 	}
 	*w = 0;
+	return true;
 }
 
 static bool has_opt(const char *opts, const char *name)
@@ -43,75 +66,123 @@ static bool has_opt(const char *opts, const char *name)
 	return false;
 }
 
-static int copy_str(char *dst, size_t len, const char *src, char *err)
+/* A mount point and its root into an empty slot (@size bytes each). */
+static int set_mount(char *mnt, char *root, size_t size, const char *fmnt,
+		     const char *froot, char *err)
 {
-	if (strlen(src) >= len) {
-		nm_seterr(err, "cgroup: path too long: %.60s...", src);
+	if (mnt[0])
+		return 0;	/* the first mount of a hierarchy wins */
+	if (strlen(fmnt) >= size || strlen(froot) >= size) {
+		nm_seterr(err, "cgroup: mount path too long: %.60s...", fmnt);
 		return -1;
 	}
-	strcpy(dst, src);
+	strcpy(mnt, fmnt);
+	strcpy(root, froot);
+	return 0;
+}
+
+/* One mountinfo line (a C string of its own). */
+static int mount_line(char *line, struct nm_cgroup_mounts *m, char *err)
+{
+	char *fld[6], *save = NULL, *p, *fstype, *sopts;
+	int n = 0, rc = 0;
+
+	for (p = strtok_r(line, " ", &save); p && n < 6;
+	     p = strtok_r(NULL, " ", &save))
+		fld[n++] = p;
+	if (n < 6)
+		return 0;
+	/* Skip the optional fields up to the "-" separator. */
+	while (p && strcmp(p, "-") != 0)
+		p = strtok_r(NULL, " ", &save);
+	fstype = p ? strtok_r(NULL, " ", &save) : NULL;
+	(void)strtok_r(NULL, " ", &save);	/* source */
+	sopts = strtok_r(NULL, " ", &save);
+	if (!fstype || (strcmp(fstype, "cgroup2") != 0 &&
+			(strcmp(fstype, "cgroup") != 0 || !sopts)))
+		return 0;
+	/* Both absolute, or not a mount this can use. */
+	if (!unescape(fld[3]) || !unescape(fld[4]) || fld[3][0] != '/' ||
+	    fld[4][0] != '/')
+		return 0;
+	if (fstype[6] == '2')
+		return set_mount(m->v2, m->v2_root, sizeof(m->v2), fld[4],
+				 fld[3], err);
+	if (has_opt(sopts, "cpuset"))
+		rc = set_mount(m->v1_cpuset, m->v1_cpuset_root,
+			       sizeof(m->v1_cpuset), fld[4], fld[3], err);
+	if (rc == 0 && has_opt(sopts, "freezer"))
+		rc = set_mount(m->v1_freezer, m->v1_freezer_root,
+			       sizeof(m->v1_freezer), fld[4], fld[3], err);
+	return rc;
+}
+
+int nm_cgroup_mounts_parse(const char *buf, size_t len,
+			   struct nm_cgroup_mounts *m, char *err)
+{
+	const char *end = buf + len, *next;
+
+	for (const char *p = buf; p < end; p = next) {
+		size_t n = line_len(p, end, &next);
+		char *line;
+		int rc;
+
+		/* Only cgroup mounts are copied into C strings. */
+		if (!memmem(p, n, " - cgroup", 9) || memchr(p, '\0', n))
+			continue;
+		line = strndup(p, n);
+		if (!line) {
+			nm_seterr(err, "cgroup: out of memory");
+			return -1;
+		}
+		rc = mount_line(line, m, err);
+		free(line);
+		if (rc < 0)
+			return -1;
+	}
 	return 0;
 }
 
 int nm_cgroup_mounts(const char *mountinfo_path, struct nm_cgroup_mounts *m,
 		     char *err)
 {
-	FILE *f = fopen(mountinfo_path, "re");
-	char *line = NULL;
-	size_t cap = 0;
-	int rc = 0;
+	size_t len;
+	char *buf;
+	int rc;
 
 	memset(m, 0, sizeof(*m));
-	if (!f) {
+	buf = nm_read_file(mountinfo_path, CG_FILE_MAX, &len);
+	if (!buf) {
 		nm_seterr(err, "cgroup: cannot read %s: %s", mountinfo_path,
 			  strerror(errno));
 		return -1;
 	}
-	while (rc == 0 && getline(&line, &cap, f) > 0) {
-		char *fld[6], *save = NULL, *p, *fstype, *sopts;
-		int n = 0;
-
-		line[strcspn(line, "\n")] = 0;
-		for (p = strtok_r(line, " ", &save); p && n < 6;
-		     p = strtok_r(NULL, " ", &save))
-			fld[n++] = p;
-		if (n < 6)
-			continue;
-		/* Skip the optional fields up to the "-" separator. */
-		while (p && strcmp(p, "-") != 0)
-			p = strtok_r(NULL, " ", &save);
-		fstype = strtok_r(NULL, " ", &save);
-		(void)strtok_r(NULL, " ", &save);	/* source */
-		sopts = strtok_r(NULL, " ", &save);
-		if (!fstype)
-			continue;
-		unescape(fld[3]);
-		unescape(fld[4]);
-		if (strcmp(fstype, "cgroup2") == 0 && !m->v2[0]) {
-			if (copy_str(m->v2, sizeof(m->v2), fld[4], err) < 0 ||
-			    copy_str(m->v2_root, sizeof(m->v2_root), fld[3],
-				     err) < 0)
-				rc = -1;
-		} else if (strcmp(fstype, "cgroup") == 0 && sopts) {
-			if (has_opt(sopts, "cpuset") && !m->v1_cpuset[0] &&
-			    (copy_str(m->v1_cpuset, sizeof(m->v1_cpuset),
-				      fld[4], err) < 0 ||
-			     copy_str(m->v1_cpuset_root,
-				      sizeof(m->v1_cpuset_root), fld[3],
-				      err) < 0))
-				rc = -1;
-			if (has_opt(sopts, "freezer") && !m->v1_freezer[0] &&
-			    (copy_str(m->v1_freezer, sizeof(m->v1_freezer),
-				      fld[4], err) < 0 ||
-			     copy_str(m->v1_freezer_root,
-				      sizeof(m->v1_freezer_root), fld[3],
-				      err) < 0))
-				rc = -1;
-		}
-	}
-	free(line);
-	fclose(f);
+	rc = nm_cgroup_mounts_parse(buf, len, m, err);
+	free(buf);
+	if (rc < 0)
+		memset(m, 0, sizeof(*m));
 	return rc;
+}
+
+/*
+ * Whether @path (absolute) goes only down: no "." or ".." component.  A
+ * process outside the reader's cgroup namespace shows as "/../x", which
+ * would leave the mount.
+ */
+static bool goes_down(const char *path)
+{
+	for (const char *p = path; *p;) {
+		size_t n;
+
+		while (*p == '/')
+			p++;
+		n = strcspn(p, "/");
+		if ((n == 1 && p[0] == '.') ||
+		    (n == 2 && p[0] == '.' && p[1] == '.'))
+			return false;
+		p += n;
+	}
+	return true;
 }
 
 /* Directory of cgroup @path in a hierarchy mounted at @mnt from @root. */
@@ -126,11 +197,17 @@ static int cg_dir(const char *mnt, const char *root, const char *path,
 	if (strcmp(root, "/") != 0) {
 		if (strncmp(path, root, rl) != 0 ||
 		    (path[rl] != '/' && path[rl] != 0)) {
-			nm_seterr(err, "cgroup: %s is outside the hierarchy "
-				  "mounted at %s (root %s)", path, mnt, root);
+			nm_seterr(err, "cgroup: %.80s is outside the hierarchy "
+				  "mounted at %.80s (root %.60s)", path, mnt,
+				  root);
 			return -1;
 		}
 		path += rl;
+	}
+	if (!goes_down(path)) {
+		nm_seterr(err, "cgroup: %.80s is outside the hierarchy "
+			  "mounted at %.80s", path, mnt);
+		return -1;
 	}
 	if (!path[0] || strcmp(path, "/") == 0)
 		return 0;
@@ -142,82 +219,110 @@ static int cg_dir(const char *mnt, const char *root, const char *path,
 	return 0;
 }
 
+/* One /proc/PID/cgroup line (a C string of its own). */
+static int cgroup_line(char *line, const struct nm_cgroup_mounts *m,
+		       struct nm_cgroups *out, char *err)
+{
+	char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+	int rc = 0;
+
+	if (!c1 || !c2 || c2[1] != '/') {
+		nm_seterr(err, "cgroup: malformed line: %.60s", line);
+		return -1;
+	}
+	*c1 = *c2 = 0;
+	if (strcmp(line, "0") == 0 && !c1[1])
+		return cg_dir(m->v2, m->v2_root, c2 + 1, out->v2,
+			      sizeof(out->v2), err);
+	if (has_opt(c1 + 1, "cpuset"))
+		rc = cg_dir(m->v1_cpuset, m->v1_cpuset_root, c2 + 1,
+			    out->v1_cpuset, sizeof(out->v1_cpuset), err);
+	if (rc == 0 && has_opt(c1 + 1, "freezer"))
+		rc = cg_dir(m->v1_freezer, m->v1_freezer_root, c2 + 1,
+			    out->v1_freezer, sizeof(out->v1_freezer), err);
+	return rc;
+}
+
+int nm_cgroup_file_parse(const char *buf, size_t len,
+			 const struct nm_cgroup_mounts *m,
+			 struct nm_cgroups *out, char *err)
+{
+	const char *end = buf + len, *next;
+	int lines = 0;
+
+	for (const char *p = buf; p < end; p = next) {
+		size_t n = line_len(p, end, &next);
+		char *line;
+		int rc;
+
+		if (memchr(p, '\0', n)) {
+			nm_seterr(err, "cgroup: malformed line: a NUL byte");
+			return -1;
+		}
+		line = strndup(p, n);
+		if (!line) {
+			nm_seterr(err, "cgroup: out of memory");
+			return -1;
+		}
+		rc = cgroup_line(line, m, out, err);
+		free(line);
+		if (rc < 0)
+			return -1;
+		lines++;
+	}
+	return lines;
+}
+
+/* Whether the v2 cgroup @dir has the cpuset controller enabled. */
+static bool v2_cpuset(const char *dir)
+{
+	char path[600], *buf, *save = NULL;
+	size_t len;
+	bool yes = false;
+
+	snprintf(path, sizeof(path), "%s/cgroup.controllers", dir);
+	buf = nm_read_file(path, 4096, &len);
+	if (!buf)
+		return false;
+	/* "cpuset cpu io memory pids\n" */
+	for (char *p = strtok_r(buf, " \n", &save); p && !yes;
+	     p = strtok_r(NULL, " \n", &save))
+		yes = strcmp(p, "cpuset") == 0;
+	free(buf);
+	return yes;
+}
+
 int nm_cgroup_of_files(const char *mountinfo_path, const char *cgroup_path,
 		       struct nm_cgroups *out, char *err)
 {
 	struct nm_cgroup_mounts m;
-	FILE *f;
-	char *line = NULL;
-	size_t cap = 0;
-	int rc = 0;
-	bool any = false;
+	char msg[NM_ERRLEN], *buf;
+	size_t len;
+	int rc;
 
 	memset(out, 0, sizeof(*out));
 	if (nm_cgroup_mounts(mountinfo_path, &m, err) < 0)
 		return -1;
-	f = fopen(cgroup_path, "re");
-	if (!f) {
+	buf = nm_read_file(cgroup_path, CG_FILE_MAX, &len);
+	if (!buf) {
 		nm_seterr(err, "cgroup: cannot read %s: %s", cgroup_path,
 			  errno == ENOENT ? "no such process" :
 			  strerror(errno));
 		return -1;
 	}
-	while (rc == 0 && getline(&line, &cap, f) > 0) {
-		char *c1, *c2;
-
-		line[strcspn(line, "\n")] = 0;
-		c1 = strchr(line, ':');
-		c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-		if (!c1 || !c2 || c2[1] != '/') {
-			nm_seterr(err, "cgroup: malformed line in %s: %.60s",
-				  cgroup_path, line);
-			rc = -1;
-			break;
-		}
-		*c1 = *c2 = 0;
-		any = true;
-		if (strcmp(line, "0") == 0 && !c1[1]) {
-			rc = cg_dir(m.v2, m.v2_root, c2 + 1, out->v2,
-				    sizeof(out->v2), err);
-			continue;
-		}
-		if (has_opt(c1 + 1, "cpuset"))
-			rc = cg_dir(m.v1_cpuset, m.v1_cpuset_root, c2 + 1,
-				    out->v1_cpuset, sizeof(out->v1_cpuset),
-				    err);
-		if (rc == 0 && has_opt(c1 + 1, "freezer"))
-			rc = cg_dir(m.v1_freezer, m.v1_freezer_root, c2 + 1,
-				    out->v1_freezer, sizeof(out->v1_freezer),
-				    err);
-	}
-	free(line);
-	fclose(f);
-	if (rc == 0 && !any) {
-		nm_seterr(err, "cgroup: %s is empty", cgroup_path);
-		rc = -1;
-	}
-	if (rc == 0 && out->v2[0]) {
-		char path[600], buf[512];
-		int fd;
-		ssize_t n;
-
-		snprintf(path, sizeof(path), "%s/cgroup.controllers", out->v2);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
-		if (fd >= 0)
-			close(fd);
-		if (n > 0) {
-			buf[n] = 0;
-			buf[strcspn(buf, "\n")] = 0;
-			for (char *p = buf; *p; p++)
-				if (*p == ' ')
-					*p = ',';
-			out->v2_has_cpuset = has_opt(buf, "cpuset");
-		}
-	}
+	rc = nm_cgroup_file_parse(buf, len, &m, out, msg);
+	free(buf);
 	if (rc < 0)
+		nm_seterr(err, "%s (in %s)", msg, cgroup_path);
+	else if (rc == 0)
+		nm_seterr(err, "cgroup: %s is empty", cgroup_path);
+	if (rc <= 0) {
 		memset(out, 0, sizeof(*out));
-	return rc;
+		return -1;
+	}
+	if (out->v2[0])
+		out->v2_has_cpuset = v2_cpuset(out->v2);
+	return 0;
 }
 
 int nm_cgroup_of(pid_t pid, struct nm_cgroups *out, char *err)
@@ -259,54 +364,17 @@ static int cg_path(const char *dir, const char *file, char *out, size_t len,
 	return 0;
 }
 
-/* Reads a whole small control file; NUL-terminated, caller frees. */
+/* A whole control file; '\0' after it, caller frees. */
 static char *slurp(const char *path, size_t *lenp, char *err)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	size_t cap = 4096, len = 0;
-	char *buf;
+	size_t len;
+	char *buf = nm_read_file(path, CG_FILE_MAX, &len);
 
-	if (fd < 0) {
+	if (!buf) {
 		nm_seterr(err, "cgroup: cannot read %s: %s", path,
 			  strerror(errno));
 		return NULL;
 	}
-	buf = malloc(cap);
-	while (buf) {
-		ssize_t n;
-
-		if (len + 1 >= cap) {
-			char *b = cap < (64u << 20) ? realloc(buf, cap * 2) :
-						      NULL;
-
-			if (!b) {
-				free(buf);
-				buf = NULL;
-				break;
-			}
-			buf = b;
-			cap *= 2;
-		}
-		n = read(fd, buf + len, cap - len - 1);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			nm_seterr(err, "cgroup: reading %s: %s", path,
-				  strerror(errno));
-			free(buf);
-			close(fd);
-			return NULL;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	close(fd);
-	if (!buf) {
-		nm_seterr(err, "cgroup: %s: out of memory", path);
-		return NULL;
-	}
-	buf[len] = 0;
 	if (lenp)
 		*lenp = len;
 	return buf;
@@ -368,69 +436,83 @@ int nm_cgroup_set_list(const char *dir, const char *file,
 	return 0;
 }
 
-struct pidvec {
-	pid_t *v;
-	int n, cap;
-};
-
-static int read_procs(const char *dir, struct pidvec *pv, char *err)
+int nm_cgroup_procs_parse(const char *buf, size_t len, pid_t **pids,
+			  int *npids, char *err)
 {
-	char path[1024], *buf, *p, *end;
+	const char *end = buf + len, *next;
+	size_t lines = 0;
+	int n0 = *npids;
+	pid_t *v;
+
+	/* At most one pid a line: room for them all at once. */
+	for (const char *p = buf; p < end; p = next, lines++)
+		line_len(p, end, &next);
+	if (lines > (size_t)(INT_MAX - *npids)) {
+		nm_seterr(err, "cgroup: too many processes");
+		return -1;
+	}
+	if (!lines)
+		return 0;
+	v = realloc(*pids, ((size_t)*npids + lines) * sizeof(*v));
+	if (!v) {
+		nm_seterr(err, "cgroup: out of memory");
+		return -1;
+	}
+	*pids = v;
+	for (const char *p = buf; p < end; p = next) {
+		size_t n = line_len(p, end, &next);
+		int pid = 0;
+
+		if (!n)
+			continue;	/* empty lines carry nothing */
+		for (size_t i = 0; i < n && pid >= 0; i++)
+			pid = p[i] < '0' || p[i] > '9' ||
+			      pid > (PID_MAX - (p[i] - '0')) / 10 ? -1 :
+			      pid * 10 + (p[i] - '0');
+		if (pid <= 0) {
+			nm_seterr(err, "cgroup: malformed pid: %.*s",
+				  (int)(n < 20 ? n : 20), p);
+			*npids = n0;
+			return -1;
+		}
+		v[(*npids)++] = (pid_t)pid;
+	}
+	return 0;
+}
+
+static int read_procs(const char *dir, pid_t **pids, int *npids, char *err)
+{
+	char path[1024], msg[NM_ERRLEN], *buf;
+	size_t len;
+	int rc;
 
 	if (cg_path(dir, "cgroup.procs", path, sizeof(path), err) < 0)
 		return -1;
-	buf = slurp(path, NULL, err);
+	buf = slurp(path, &len, err);
 	if (!buf)
 		return -1;
-	for (p = buf; *p; p = end) {
-		long v;
-
-		while (*p == '\n')
-			p++;
-		if (!*p)
-			break;
-		errno = 0;
-		v = strtol(p, &end, 10);
-		if (errno || end == p || v <= 0 || v > 0x3fffffff ||
-		    (*end && *end != '\n')) {
-			nm_seterr(err, "cgroup: malformed %s", path);
-			free(buf);
-			return -1;
-		}
-		if (pv->n == pv->cap) {
-			int cap = pv->cap ? pv->cap * 2 : 64;
-			pid_t *nv = realloc(pv->v, (size_t)cap * sizeof(*nv));
-
-			if (!nv) {
-				nm_seterr(err, "cgroup: out of memory");
-				free(buf);
-				return -1;
-			}
-			pv->v = nv;
-			pv->cap = cap;
-		}
-		pv->v[pv->n++] = (pid_t)v;
-	}
+	rc = nm_cgroup_procs_parse(buf, len, pids, npids, msg);
 	free(buf);
-	return 0;
+	if (rc < 0)
+		nm_seterr(err, "%s (in %s)", msg, path);
+	return rc;
 }
 
 int nm_cgroup_pids(const char *dir, pid_t **pids, int *npids, char *err)
 {
-	struct pidvec pv = { 0 };
-
 	*pids = NULL;
 	*npids = 0;
-	if (read_procs(dir, &pv, err) < 0) {
-		free(pv.v);
+	if (read_procs(dir, pids, npids, err) < 0) {
+		free(*pids);
+		*pids = NULL;
+		*npids = 0;
 		return -1;
 	}
-	*pids = pv.v;
-	*npids = pv.n;
 	return 0;
 }
 
-static int tree_walk(const char *dir, struct pidvec *pv, int depth, char *err)
+static int tree_walk(const char *dir, pid_t **pids, int *npids, int depth,
+		     char *err)
 {
 	DIR *d;
 	struct dirent *e;
@@ -440,7 +522,7 @@ static int tree_walk(const char *dir, struct pidvec *pv, int depth, char *err)
 		nm_seterr(err, "cgroup: %s: too deep", dir);
 		return -1;
 	}
-	if (read_procs(dir, pv, err) < 0)
+	if (read_procs(dir, pids, npids, err) < 0)
 		return -1;
 	d = opendir(dir);
 	if (!d) {
@@ -458,7 +540,7 @@ static int tree_walk(const char *dir, struct pidvec *pv, int depth, char *err)
 				     e->d_name) >= sizeof(sub))
 			continue;
 		if (lstat(sub, &st) == 0 && S_ISDIR(st.st_mode))
-			rc = tree_walk(sub, pv, depth + 1, err);
+			rc = tree_walk(sub, pids, npids, depth + 1, err);
 	}
 	closedir(d);
 	return rc;
@@ -466,15 +548,13 @@ static int tree_walk(const char *dir, struct pidvec *pv, int depth, char *err)
 
 int nm_cgroup_tree_pids(const char *dir, pid_t **pids, int *npids, char *err)
 {
-	struct pidvec pv = { 0 };
-
 	*pids = NULL;
 	*npids = 0;
-	if (tree_walk(dir, &pv, 0, err) < 0) {
-		free(pv.v);
+	if (tree_walk(dir, pids, npids, 0, err) < 0) {
+		free(*pids);
+		*pids = NULL;
+		*npids = 0;
 		return -1;
 	}
-	*pids = pv.v;
-	*npids = pv.n;
 	return 0;
 }

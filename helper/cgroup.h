@@ -3,6 +3,7 @@
 #define NM_CGROUP_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 #include "lib/bitmap.h"
@@ -59,5 +60,32 @@ int nm_cgroup_of_files(const char *mountinfo_path, const char *cgroup_path,
  * nm_cgroup_pids().
  */
 int nm_cgroup_tree_pids(const char *dir, pid_t **pids, int *npids, char *err);
+
+/*
+ * The parsers behind the readers above, over a file's @len bytes (no '\0'
+ * needed), for the fuzzers.  Each takes the file line by line, so a whole
+ * file gives what its lines give one after another.
+ *
+ * mountinfo: fills the slots of @m still empty (zero it first: the first
+ * mount of a hierarchy wins).  Lines that are no cgroup mount, or one
+ * whose root or mount point is not absolute, are skipped; -1 when a mount
+ * point or root does not fit its slot.
+ *
+ * /proc/PID/cgroup, against the mounts @m: sets the directories its lines
+ * name (zero @out first; v2_has_cpuset is left alone).  Returns the number
+ * of lines, -1 with @err for a malformed one or a cgroup outside its mount
+ * (under another root, or "/.." from outside our cgroup namespace).
+ *
+ * cgroup.procs: appends its pids to @pids (realloc'd; may start NULL) and
+ * counts them in @npids; empty lines are skipped, -1 for anything but a
+ * pid on a line (@npids then as it was).
+ */
+int nm_cgroup_mounts_parse(const char *buf, size_t len,
+			   struct nm_cgroup_mounts *m, char *err);
+int nm_cgroup_file_parse(const char *buf, size_t len,
+			 const struct nm_cgroup_mounts *m,
+			 struct nm_cgroups *out, char *err);
+int nm_cgroup_procs_parse(const char *buf, size_t len, pid_t **pids,
+			  int *npids, char *err);
 
 #endif

@@ -11,8 +11,12 @@
 
 #include "helper/cgroup.h"
 #include "helper/freezer.h"
+#include "helper/proc.h"
+#include "lib/file.h"
 
 #define NM_FREEZE_MAX_PIDS 65536
+/* A stat line is a few hundred bytes; anything near this is not one. */
+#define NM_STAT_MAX 65536
 
 static double now_ms(void)
 {
@@ -31,36 +35,23 @@ static void nap(int *us)
 		*us *= 2;
 }
 
-/* State letter and start time of a task from its stat file. */
+/*
+ * State letter and start time of a task from its stat file: the daemon's
+ * one /proc/PID/stat parser (helper/proc.c), fuzzed by fuzz_proc.
+ */
 static int task_stat(const char *path, char *state,
 		     unsigned long long *start)
 {
-	char buf[1024];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
-	char *p;
+	char err[NM_ERRLEN];
+	size_t len;
+	char *buf = nm_read_file(path, NM_STAT_MAX, &len);
+	int rc;
 
-	if (fd >= 0)
-		close(fd);
-	if (n <= 0)
+	if (!buf)
 		return -1;
-	buf[n] = 0;
-	/* comm may contain anything, ')' included: the last one ends it */
-	p = strrchr(buf, ')');
-	if (!p || p[1] != ' ' || !p[2])
-		return -1;
-	*state = p[2];
-	if (start) {
-		/* field 22; fields 3.. follow ") " */
-		int field = 3;
-
-		for (p += 2; *p && field < 22; p++)
-			if (*p == ' ')
-				field++;
-		if (field != 22 || sscanf(p, "%llu", start) != 1)
-			return -1;
-	}
-	return 0;
+	rc = nm_proc_stat_parse(buf, len, state, NULL, start, err);
+	free(buf);
+	return rc;
 }
 
 static int proc_start(pid_t pid, unsigned long long *start)

@@ -3,12 +3,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <numaif.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "file.h"
 #include "scan.h"
 
 #define PAGE_SHIFT_4K	12
@@ -26,6 +28,12 @@
 #define KPF_NOPAGE		20
 #define KPF_THP			22
 #define KPF_ZERO_PAGE		24
+
+/*
+ * The most of /proc/PID/maps read: a line is under 4.2 KiB even with the
+ * longest path, ~100 bytes commonly; 65530 mappings by default.
+ */
+#define NM_MAPS_MAX (1u << 30)
 
 /* Pages read from pagemap per pread: 32 KiB of entries. */
 #define CHUNK 4096
@@ -135,48 +143,146 @@ static int pfn_node(const struct nodemap *m, uint64_t pfn)
 	return b < m->nblk ? m->blk[b] : -1;
 }
 
-int nm_scan_maps_line(const char *line, struct nm_vma *vma, char *err)
+/* Hex (@base 16) or decimal digits at *@p, up to @end, into @v. */
+static bool num(const char **p, const char *end, unsigned int base,
+		unsigned long long *v)
 {
-	unsigned long long start, end, inode;
-	char perms[8], dev[32];
-	int off = 0;
-	const char *path;
+	const char *s = *p;
 
-	if (sscanf(line, "%llx-%llx %7s %*s %31s %llu %n", &start, &end,
-		   perms, dev, &inode, &off) != 5 || off == 0 || start >= end ||
-	    start % PAGE_4K || end % PAGE_4K) {
-		nm_seterr(err, "scan: malformed maps line: %.60s", line);
+	*v = 0;
+	for (; *p < end; (*p)++) {
+		char c = **p;
+		unsigned int d;
+
+		if (c >= '0' && c <= '9')
+			d = (unsigned int)(c - '0');
+		else if (base == 16 && c >= 'a' && c <= 'f')
+			d = (unsigned int)(c - 'a' + 10);
+		else
+			break;
+		if (*v > (ULLONG_MAX - d) / base)
+			return false;
+		*v = *v * base + d;
+	}
+	return *p > s;
+}
+
+static bool expect(const char **p, const char *end, char c)
+{
+	if (*p >= end || **p != c)
+		return false;
+	(*p)++;
+	return true;
+}
+
+/* Whether [@p, @p + @n) starts with the string @s. */
+static bool starts(const char *p, size_t n, const char *s)
+{
+	size_t k = strlen(s);
+
+	return n >= k && memcmp(p, s, k) == 0;
+}
+
+int nm_scan_maps_entry(const char *line, size_t len, struct nm_vma *vma,
+		       char *err)
+{
+	unsigned long long start, end, off, major, minor, inode;
+	const char *p = line, *e, *path;
+	size_t plen;
+
+	if (len && line[len - 1] == '\n')
+		len--;
+	e = line + len;
+	/* "%08lx-%08lx %c%c%c%c %08llx %02x:%02x %lu " then padding, path */
+	if (!num(&p, e, 16, &start) || !expect(&p, e, '-') ||
+	    !num(&p, e, 16, &end) || !expect(&p, e, ' ') || e - p < 5 ||
+	    (p[0] != 'r' && p[0] != '-') || (p[1] != 'w' && p[1] != '-') ||
+	    (p[2] != 'x' && p[2] != '-') || (p[3] != 'p' && p[3] != 's') ||
+	    (p += 4, !expect(&p, e, ' ')) || !num(&p, e, 16, &off) ||
+	    !expect(&p, e, ' ') || !num(&p, e, 16, &major) ||
+	    !expect(&p, e, ':') || !num(&p, e, 16, &minor) ||
+	    !expect(&p, e, ' ') || !num(&p, e, 10, &inode) ||
+	    (p < e && *p != ' ') || start >= end || start % PAGE_4K ||
+	    end % PAGE_4K || end > UINTPTR_MAX) {
+		nm_seterr(err, "scan: malformed maps line: %.*s",
+			  (int)(len < 60 ? len : 60), line);
 		return -1;
 	}
+	while (p < e && *p == ' ')
+		p++;
+	path = p;
+	plen = (size_t)(e - p);
 	vma->start = (uintptr_t)start;
 	vma->end = (uintptr_t)end;
-	path = line + off;
 	/*
 	 * Anonymous shared memory shows as a deleted /dev/zero or SysV
 	 * segment, POSIX shared memory as a /dev/shm file, memfd as
 	 * "/memfd:NAME (deleted)": their pages are shmem, the job's memory,
 	 * not a file's page cache (as lib/job_proc.c counts).
 	 */
-	vma->shmem = inode != 0 && path[0] == '/' &&
-		     (strncmp(path, "/dev/zero", 9) == 0 ||
-		      strncmp(path, "/SYSV", 5) == 0 ||
-		      strncmp(path, "/dev/shm/", 9) == 0 ||
-		      strncmp(path, "/memfd:", 7) == 0);
-	vma->file = inode != 0 && path[0] == '/' && !vma->shmem;
+	vma->shmem = inode != 0 && (starts(path, plen, "/dev/zero") ||
+				    starts(path, plen, "/SYSV") ||
+				    starts(path, plen, "/dev/shm/") ||
+				    starts(path, plen, "/memfd:"));
+	vma->file = inode != 0 && starts(path, plen, "/") && !vma->shmem;
 	/* Kernel-provided special mappings hold no movable pages. */
-	if (strncmp(path, "[vsyscall]", 10) == 0 ||
-	    strncmp(path, "[vvar", 5) == 0 || strncmp(path, "[vdso]", 6) == 0)
+	if (starts(path, plen, "[vsyscall]") || starts(path, plen, "[vvar") ||
+	    starts(path, plen, "[vdso]"))
 		return 0;
 	/*
 	 * Character devices mapped by drivers (GPU, RDMA, DAX) are VM_IO or
 	 * VM_PFNMAP: no struct pages to move.  Anonymous shared memory and
 	 * /dev/shm files are tmpfs and stay.
 	 */
-	if (strncmp(path, "/dev/", 5) == 0 &&
-	    strncmp(path, "/dev/zero", 9) != 0 &&
-	    strncmp(path, "/dev/shm/", 9) != 0)
+	if (starts(path, plen, "/dev/") && !starts(path, plen, "/dev/zero") &&
+	    !starts(path, plen, "/dev/shm/"))
 		return 0;
 	return 1;
+}
+
+int nm_scan_maps_line(const char *line, struct nm_vma *vma, char *err)
+{
+	return nm_scan_maps_entry(line, strlen(line), vma, err);
+}
+
+int nm_scan_maps_parse(const char *buf, size_t len, struct nm_vma **vmas,
+		       size_t *nvmas, char *err)
+{
+	const char *end = buf + len, *next;
+	size_t cap = 0;
+
+	*vmas = NULL;
+	*nvmas = 0;
+	for (const char *p = buf; p < end; p = next) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		struct nm_vma vma;
+		int k;
+
+		next = nl ? nl + 1 : end;
+		k = nm_scan_maps_entry(p, (size_t)(next - p), &vma, err);
+		if (k < 0)
+			goto fail;
+		if (!k)
+			continue;
+		if (*nvmas == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			struct nm_vma *v = realloc(*vmas, ncap * sizeof(*v));
+
+			if (!v) {
+				nm_seterr(err, "scan: out of memory");
+				goto fail;
+			}
+			*vmas = v;
+			cap = ncap;
+		}
+		(*vmas)[(*nvmas)++] = vma;
+	}
+	return 0;
+fail:
+	free(*vmas);
+	*vmas = NULL;
+	*nvmas = 0;
+	return -1;
 }
 
 struct scanner {
@@ -400,26 +506,13 @@ static bool pfns_visible(void)
 	return (e & PM_PRESENT) && (e & PM_PFN_MASK);
 }
 
-static FILE *open_maps(pid_t pid, char *err)
-{
-	char path[64];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		nm_seterr(err, "pid %d: %s", (int)pid, errno == ENOENT ?
-			  "no such process" : strerror(errno));
-	return f;
-}
-
 int nm_scan_process(pid_t pid, enum nm_scan_method method,
 		    struct nm_scan *out, char *err)
 {
 	struct scanner *s;
-	char path[64], *line = NULL;
-	size_t cap = 0;
-	FILE *maps;
+	struct nm_vma *vmas = NULL;
+	char path[64], *maps;
+	size_t len, nvmas = 0;
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
@@ -455,34 +548,29 @@ int nm_scan_process(pid_t pid, enum nm_scan_method method,
 	if (s->pfns)
 		s->kpf_fd = open("/proc/kpageflags", O_RDONLY | O_CLOEXEC);
 
-	maps = open_maps(pid, err);
-	if (!maps)
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	maps = nm_read_file(path, NM_MAPS_MAX, &len);
+	if (!maps) {
+		nm_seterr(err, "pid %d: %s", (int)pid, errno == ENOENT ?
+			  "no such process" : strerror(errno));
 		goto out;
+	}
+	rc = nm_scan_maps_parse(maps, len, &vmas, &nvmas, err);
+	free(maps);
+	if (rc < 0)
+		goto out;
+	rc = -1;
 	snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)pid);
 	s->pm_fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (s->pm_fd < 0) {
 		nm_seterr(err, "pid %d: %s: %s", (int)pid, path,
 			  errno == ENOENT ? "no such process" :
 			  strerror(errno));
-		fclose(maps);
 		goto out;
 	}
 	rc = 0;
-	while (rc == 0 && getline(&line, &cap, maps) > 0) {
-		struct nm_vma vma;
-		int k = nm_scan_maps_line(line, &vma, err);
-
-		if (k < 0)
-			rc = -1;
-		else if (k > 0)
-			rc = scan_vma(s, &vma, err);
-	}
-	if (rc == 0 && ferror(maps)) {
-		nm_seterr(err, "pid %d: error reading maps", (int)pid);
-		rc = -1;
-	}
-	free(line);
-	fclose(maps);
+	for (size_t i = 0; rc == 0 && i < nvmas; i++)
+		rc = scan_vma(s, &vmas[i], err);
 out:
 	if (s->pm_fd >= 0)
 		close(s->pm_fd);
@@ -490,6 +578,7 @@ out:
 		close(s->kpf_fd);
 	nodemap_free(&s->nm);
 	free(s);
+	free(vmas);
 	if (rc < 0) {
 		nm_scan_release(out);
 		memset(out->pages_per_node, 0, sizeof(out->pages_per_node));

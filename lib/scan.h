@@ -86,10 +86,22 @@ struct nm_vma {
 };
 
 /*
- * Added, for tests: parses one /proc/PID/maps line.  Returns 1 for a
- * mapping that may hold migratable pages, 0 for one to skip ([vsyscall],
- * [vvar], [vdso], device files under /dev), -1 with @err when malformed.
+ * Parses one /proc/PID/maps line of @len bytes (no '\0' needed, a final
+ * '\n' allowed).  Returns 1 for a mapping that may hold migratable pages,
+ * 0 for one to skip ([vsyscall], [vvar], [vdso], device files under /dev),
+ * -1 with @err when malformed (the kernel's format exactly; start < end,
+ * both page-aligned).  nm_scan_maps_line() takes a C string.
  */
+int nm_scan_maps_entry(const char *line, size_t len, struct nm_vma *vma,
+		       char *err);
 int nm_scan_maps_line(const char *line, struct nm_vma *vma, char *err);
+
+/*
+ * A whole maps file of @len bytes: the mappings to scan in their order
+ * (malloc'd into @vmas, NULL when none), what its lines give one by one.
+ * -1 with @err at the first malformed line (an empty one too).
+ */
+int nm_scan_maps_parse(const char *buf, size_t len, struct nm_vma **vmas,
+		       size_t *nvmas, char *err);
 
 #endif
