@@ -16,13 +16,12 @@
  * that is all srun --export=NONE passes on.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "lib/file.h"
 #include "numamigrate.h"
 
 #define CMDLINE_MAX (1 << 20)
@@ -34,42 +33,7 @@ static bool into_running_job;
 /* /proc/self/cmdline: NUL-separated, @*len bytes; free() it. */
 static char *read_cmdline(size_t *len)
 {
-	size_t cap = 4096, n = 0;
-	char *buf = NULL, *nb;
-	ssize_t r;
-	int fd;
-
-	fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	for (;;) {
-		if (n + 1 >= cap || !buf) {
-			if (buf)
-				cap *= 2;
-			if (cap > CMDLINE_MAX)
-				goto fail;
-			nb = realloc(buf, cap);
-			if (!nb)
-				goto fail;
-			buf = nb;
-		}
-		r = read(fd, buf + n, cap - n - 1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			goto fail;
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	close(fd);
-	buf[n] = '\0';
-	*len = n;
-	return buf;
-fail:
-	close(fd);
-	free(buf);
-	return NULL;
+	return nm_read_file("/proc/self/cmdline", CMDLINE_MAX, len);
 }
 
 /*
