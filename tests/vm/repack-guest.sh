@@ -209,6 +209,20 @@ stop_job() {
 	fi
 }
 
+# preempt NAME VICTIM: starts preemptor NAME (sets HIGH), waits until Slurm
+# suspends VICTIM and the preemptor's prolog has logged its repack; sets
+# vline (the plugin's line about VICTIM) and line (the outcome).
+preempt() {
+	start_preemptor "$1"
+	nmc_wait_job_state "$2" SUSPENDED 300 && ok "job $2 suspended by job $HIGH ($(elapsed))" ||
+		fail "job $2 not suspended"
+	wait_for 900 have_plugin_line "$HIGH" repack || fail "no repack outcome from job $HIGH's job prolog in slurmd's log"
+	line=$(plugin_line "$HIGH" repack)
+	vline=$(job_line "$HIGH" repack "$2")
+	echo "slurmd: $vline"
+	echo "slurmd: $line"
+}
+
 cd "$NMC_WORK" || hard "cd $NMC_WORK"
 
 # ---- round 1: --migrate-nodes=auto: evacuated and brought back ----------
@@ -220,14 +234,7 @@ echo "low job $LOW (pids $LP) before:  $BEFORE"
 # (a few MiB elsewhere: what a worker touched before binding its memory)
 on_nodes "$BEFORE" 0 1 8 || fail "low job not on nodes 0-1"
 
-start_preemptor high
-nmc_wait_job_state "$LOW" SUSPENDED 300 && ok "job $LOW suspended by job $HIGH ($(elapsed))" ||
-	fail "job $LOW not suspended"
-wait_for 900 have_plugin_line "$HIGH" repack || fail "no repack outcome from job $HIGH's job prolog in slurmd's log"
-line=$(plugin_line "$HIGH" repack)
-vline=$(job_line "$HIGH" repack "$LOW")
-echo "slurmd: $vline"
-echo "slurmd: $line"
+preempt high "$LOW"
 # Slurm runs the preemptor's prolog before it stops the victim (SIGTSTP,
 # then SIGSTOP/freeze after the grace time): at repack time the victim may
 # or may not be stopped yet, so was_stopped is not asserted; Slurm's state is.
@@ -301,14 +308,7 @@ NEV=$JOB NP=$PIDS
 NB=$(per_node "$NP")
 echo "never job $NEV (pids $NP) before: $NB"
 on_nodes "$NB" 0 1 8 || fail "never job not on nodes 0-1"
-start_preemptor high2
-nmc_wait_job_state "$NEV" SUSPENDED 300 && ok "job $NEV suspended by job $HIGH" ||
-	fail "job $NEV not suspended"
-wait_for 900 have_plugin_line "$HIGH" repack || fail "no repack outcome from job $HIGH's job prolog"
-line=$(plugin_line "$HIGH" repack)
-vline=$(job_line "$HIGH" repack "$NEV")
-echo "slurmd: $vline"
-echo "slurmd: $line"
+preempt high2 "$NEV"
 case $vline in
 *": repack: job {\"job\":$NEV,\"policy\":\"never\",\"suspended\":true,"*'"moved":false,"reason":"its policy is never"}') ;;
 *) fail "repack outcome for the never job in slurmd's log" ;;
