@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/file.h"
+#include "lib/base/file.h"
 #include "numamigrate.h"
 
 #define CMDLINE_MAX (1 << 20)

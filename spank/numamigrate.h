@@ -7,9 +7,9 @@
 #include <stdint.h>
 #include <slurm/spank.h>
 
-#include "lib/error.h"
-#include "lib/protocol.h"
-#include "lib/target.h"
+#include "lib/base/error.h"
+#include "lib/proto/protocol.h"
+#include "lib/base/target.h"
 
 /*
  * The numamigrate SPANK plugin: options, task registration, forwarding of

@@ -19,9 +19,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "helper/engine.h"
-#include "lib/scan.h"
-#include "lib/topology.h"
+#include "helper/engine/engine.h"
+#include "lib/linux/scan.h"
+#include "lib/core/topology.h"
 
 #define HUGE (2ul << 20)
 

@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lib/scan.h"
+#include "lib/linux/scan.h"
 
 static double now(void)
 {

@@ -24,13 +24,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "helper/engine.h"
-#include "helper/freezer.h"
-#include "helper/rebind.h"
-#include "lib/job.h"
-#include "lib/planner.h"
-#include "lib/scan.h"
-#include "lib/target.h"
+#include "helper/engine/engine.h"
+#include "helper/engine/freezer.h"
+#include "helper/engine/rebind.h"
+#include "lib/core/target_check.h"
+#include "lib/core/job.h"
+#include "lib/linux/job_proc.h"
+#include "lib/core/planner.h"
+#include "lib/linux/scan.h"
+#include "lib/base/target.h"
 
 #define MAX_PIDS 256
 #define MAX_TIDS 4096

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "helper/daemon_config.h"
+#include "helper/site/conf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

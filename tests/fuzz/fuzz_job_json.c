@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/job.h"
-#include "lib/planner.h"
+#include "lib/core/job.h"
+#include "lib/core/planner.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/bitmap.h"
-#include "lib/error.h"
+#include "lib/base/bitmap.h"
+#include "lib/base/error.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -16,12 +16,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "helper/cgroup.h"
-#include "helper/mpi_ranks.h"
-#include "helper/proc.h"
-#include "lib/job.h"
-#include "lib/scan.h"
-#include "lib/topology.h"
+#include "lib/linux/cgroup.h"
+#include "lib/linux/mpi_ranks.h"
+#include "lib/linux/proc.h"
+#include "lib/core/job.h"
+#include "lib/linux/job_proc.h"
+#include "lib/linux/scan.h"
+#include "lib/core/topology.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -12,9 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "helper/journal.h"
-#include "helper/repack_record.h"
-#include "lib/topology.h"
+#include "helper/daemon/journal.h"
+#include "helper/daemon/repack_record.h"
+#include "lib/core/topology.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -8,9 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/job.h"
-#include "lib/target.h"
-#include "lib/units.h"
+#include "lib/core/target_check.h"
+#include "lib/core/job.h"
+#include "lib/base/target.h"
+#include "lib/base/units.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

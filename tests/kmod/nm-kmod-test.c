@@ -39,7 +39,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "helper/kmod_client.h"
+#include "helper/engine/kmod_client.h"
 
 #define PROVIDER "/sys/module/nm_dmatest_provider/parameters/"
 #define MODPARAM "/sys/module/numamigrate/parameters/"

@@ -10,7 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "helper/cgroup.h"
+#include "lib/linux/cgroup.h"
 
 static inline void put(const char *dir, const char *file, const char *val)
 {

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "testutil.h"
 
-#include "lib/bitmap.h"
+#include "lib/base/bitmap.h"
 
 static void parse_ok(const char *s, const char *expect)
 {

@@ -10,7 +10,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "helper/daemon_config.h"
+#include "helper/site/conf.h"
 
 static int load(struct nm_config *c, const char *text, char *err)
 {

@@ -13,8 +13,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "helper/engine.h"
-#include "lib/scan.h"
+#include "helper/engine/engine.h"
+#include "lib/linux/scan.h"
 
 #define MIB (1ul << 20)
 #define HUGE (2ul << 20)

@@ -7,7 +7,7 @@
 #include <time.h>
 
 #include "cgtest.h"
-#include "helper/freezer.h"
+#include "helper/engine/freezer.h"
 
 /* Waits up to 2 s for nm_process_stopped(@pid) == @want. */
 static bool settles(pid_t pid, int want)

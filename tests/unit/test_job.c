@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "testutil.h"
+#include "lib/linux/job_proc.h"
 
 static struct nm_topology *topo;
 

@@ -7,9 +7,9 @@
 #include <unistd.h>
 
 #include "testutil.h"
-#include "helper/journal.h"
-#include "helper/proc.h"
-#include "helper/watchdog.h"
+#include "helper/daemon/journal.h"
+#include "lib/linux/proc.h"
+#include "helper/daemon/watchdog.h"
 
 static pid_t spawn(void)
 {

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "testutil.h"
 
-#include "lib/kernel_remap.h"
+#include "lib/core/kernel_remap.h"
 
 static struct nm_bitmap set(const char *s)
 {

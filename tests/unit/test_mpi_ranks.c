@@ -11,7 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "helper/mpi_ranks.h"
+#include "lib/linux/mpi_ranks.h"
 
 /* A process running sleep(1) with @env; @name: a new command name. */
 static pid_t start(const char *name, char *const env[])

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 #include "testutil.h"
 
-#include "lib/plan_internal.h"
-#include "lib/target.h"
+#include "lib/core/target_check.h"
+#include "lib/core/plan_internal.h"
+#include "lib/base/target.h"
 
 static struct nm_plan *plan_for(const struct nm_topology *t,
 				const struct nm_job *job, const char *spec,

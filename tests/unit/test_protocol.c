@@ -4,7 +4,7 @@
 #include <sys/socket.h>
 
 #include "testutil.h"
-#include "lib/protocol.h"
+#include "lib/proto/protocol.h"
 
 static int decode(const char *s, struct nm_request *req, char *err)
 {

@@ -12,7 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "helper/rebind.h"
+#include "helper/engine/rebind.h"
 
 static int pipe_up[2];
 

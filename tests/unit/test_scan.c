@@ -7,7 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "lib/scan.h"
+#include "lib/linux/scan.h"
 
 #define MIB (1ul << 20)
 #define HUGE (2ul << 20)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "testutil.h"
 
-#include "lib/target.h"
+#include "lib/core/target_check.h"
+#include "lib/base/target.h"
 
 static void test_map(void **state)
 {

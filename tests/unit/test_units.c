@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "testutil.h"
 
-#include "lib/units.h"
+#include "lib/base/units.h"
 
 static void test_parse(void **state)
 {

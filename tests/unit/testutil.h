@@ -13,10 +13,10 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "lib/error.h"
-#include "lib/job.h"
-#include "lib/planner.h"
-#include "lib/topology.h"
+#include "lib/base/error.h"
+#include "lib/core/job.h"
+#include "lib/core/planner.h"
+#include "lib/core/topology.h"
 
 static inline struct nm_topology *load_topo(const char *name)
 {

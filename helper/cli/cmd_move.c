@@ -1,0 +1,394 @@
+/* SPDX-License-Identifier: MIT */
+/* numamigrate move: ask numamigrated to move a job, and wait for it. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "helper/cli/cli.h"
+#include "helper/cli/cli_daemon.h"
+#include "lib/proto/client.h"
+#include "helper/site/conf.h"
+#include "lib/core/job.h"
+#include "lib/base/units.h"
+
+struct move_args {
+	const char *socket;
+	const char *pids, *cgroup, *job, *to, *map, *threads, *engine;
+	bool json;
+	/* the job form: numamigrate move JOBID ... */
+	const char *jobid, *port, *munge_socket, *config;
+	bool tcp;
+};
+
+static void move_usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: numamigrate move [--socket PATH] (--pid PID[,PID...] "
+		"| --cgroup PATH | --job JOBID)\n"
+		"                        (--to NODES | --map OLD:NEW) "
+		"[--threads N] [--engine auto|kmod|syscall] [--json]\n"
+		"       numamigrate move JOBID (--to NODES | --map OLD:NEW) "
+		"[--port N] [--munge-socket PATH]\n"
+		"                        [--config FILE] [--tcp] [--socket PATH] "
+		"[--threads N] [--engine E] [--json]\n\n"
+		"Moves a running or suspended job's memory and CPU binding to "
+		"other NUMA nodes\nthrough numamigrated, and waits until it is "
+		"done.\n\n"
+		"  JOBID             a Slurm job, on every host it runs on: the "
+		"hosts come from\n"
+		"                    Slurm; this host's daemon is reached on its "
+		"socket, the\n"
+		"                    others' over TCP with a MUNGE credential; "
+		"one line (or,\n"
+		"                    with --json, one object) per host\n"
+		"  --pid PID,...     these processes (and their threads and "
+		"children)\n"
+		"  --cgroup PATH     every process of this cgroup directory\n"
+		"  --job JOBID       the registered tasks of this Slurm job, on "
+		"this host only\n"
+		"  --to NODES        target node set; the planner picks the "
+		"map\n"
+		"  --map OLD:NEW     i-th old node -> i-th new node\n"
+		"  --threads N       migration threads (default: the "
+		"daemon's)\n"
+		"  --engine E        auto (default: the daemon's engine =), "
+		"syscall (move_pages),\n"
+		"                    or kmod (the kernel module; fails if "
+		"not loaded)\n"
+		"  --socket PATH     the daemon's socket (default %s)\n"
+		"  --json            one JSON object instead of the summary\n"
+		"  --port N          the daemons' TCP port (default: [tcp] port "
+		"of the config,\n"
+		"                    else %d)\n"
+		"  --munge-socket P  munged's socket (default: [tcp] "
+		"munge_socket, else libmunge's)\n"
+		"  --config FILE     read [tcp] and [slurm] from FILE (default "
+		"%s)\n"
+		"  --tcp             reach this host's daemon over TCP too\n",
+		nm_client_default_socket(), NM_DEFAULT_TCP_PORT,
+		NM_DEFAULT_CONFIG);
+}
+
+static int parse_args(int argc, char **argv, struct move_args *a)
+{
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "pid", required_argument, NULL, 'p' },
+		{ "cgroup", required_argument, NULL, 'c' },
+		{ "job", required_argument, NULL, 'j' },
+		{ "to", required_argument, NULL, 'T' },
+		{ "map", required_argument, NULL, 'm' },
+		{ "threads", required_argument, NULL, 't' },
+		{ "engine", required_argument, NULL, 'e' },
+		{ "json", no_argument, NULL, 'J' },
+		{ "port", required_argument, NULL, 'P' },
+		{ "munge-socket", required_argument, NULL, 'M' },
+		{ "config", required_argument, NULL, 'C' },
+		{ "tcp", no_argument, NULL, 'N' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		switch (c) {
+		case 's': a->socket = optarg; break;
+		case 'p': a->pids = optarg; break;
+		case 'c': a->cgroup = optarg; break;
+		case 'j': a->job = optarg; break;
+		case 'T': a->to = optarg; break;
+		case 'm': a->map = optarg; break;
+		case 't': a->threads = optarg; break;
+		case 'e': a->engine = optarg; break;
+		case 'J': a->json = true; break;
+		case 'P': a->port = optarg; break;
+		case 'M': a->munge_socket = optarg; break;
+		case 'C': a->config = optarg; break;
+		case 'N': a->tcp = true; break;
+		case 'h': move_usage(stdout); exit(NM_EXIT_OK);
+		case ':':
+			nm_cli_error("move: option '%s' needs a value",
+				     argv[optind - 1]);
+			return -1;
+		default:
+			nm_cli_error("move: unknown option '%s' (try "
+				     "'numamigrate move --help')",
+				     argv[optind - 1]);
+			return -1;
+		}
+	}
+	if (optind < argc)
+		a->jobid = argv[optind++];
+	if (optind < argc) {
+		nm_cli_error("move: unexpected argument '%s'", argv[optind]);
+		return -1;
+	}
+	if (!!a->pids + !!a->cgroup + !!a->job + !!a->jobid != 1) {
+		nm_cli_error("move: give exactly one of JOBID, --pid, --cgroup "
+			     "or --job");
+		return -1;
+	}
+	if (!a->jobid && (a->port || a->munge_socket || a->config || a->tcp)) {
+		nm_cli_error("move: --port, --munge-socket, --config and --tcp "
+			     "go with the JOBID form");
+		return -1;
+	}
+	if (!!a->to == !!a->map) {
+		nm_cli_error("move: give exactly one of --to or --map");
+		return -1;
+	}
+	return 0;
+}
+
+/* A positive decimal below @max. */
+int nm_cli_parse_uint(const char *s, unsigned long long max,
+		      unsigned long long *out, const char *what)
+{
+	char *end;
+
+	if (!*s || *s < '0' || *s > '9')
+		goto bad;
+	*out = strtoull(s, &end, 10);
+	if (*end || *out > max)
+		goto bad;
+	return 0;
+bad:
+	nm_cli_error("%s '%.40s': expected a number from 0 to %llu", what, s,
+		     max);
+	return -1;
+}
+
+/* Exit status for an error reply's code. */
+int nm_cli_exit_for(json_t *reply)
+{
+	const char *code = json_string_value(json_object_get(reply, "code"));
+
+	return code && !strcmp(code, "bad_request") ? NM_EXIT_USAGE :
+						      NM_EXIT_REFUSED;
+}
+
+struct bar {
+	struct timespec start;
+	bool shown;
+};
+
+static double since(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t0->tv_sec) +
+	       (double)(now.tv_nsec - t0->tv_nsec) * 1e-9;
+}
+
+static void on_progress(void *arg, json_t *frame)
+{
+	struct bar *b = arg;
+	json_t *p = json_object_get(frame, "progress");
+	uint64_t done = (uint64_t)json_integer_value(json_object_get(p,
+							"bytes_done"));
+	uint64_t total = (uint64_t)json_integer_value(json_object_get(p,
+							"bytes_total"));
+	const char *phase = json_string_value(json_object_get(p, "phase"));
+	char d[32], t[32], line[48];
+	int fill, pct;
+
+	/* Only on a terminal, and only for moves that take a while. */
+	if (since(&b->start) < 1.0)
+		return;
+	pct = total ? (int)(done * 100 / total) : 0;
+	if (pct > 100)
+		pct = 100;
+	fill = pct * 30 / 100;
+	memset(line, '#', (size_t)fill);
+	memset(line + fill, '.', (size_t)(30 - fill));
+	line[30] = '\0';
+	fprintf(stderr, "\r[%s] %3d%% %s / %s %-10s", line, pct,
+		nm_format_bytes(done, d, sizeof(d)),
+		nm_format_bytes(total, t, sizeof(t)), phase ? phase : "");
+	fflush(stderr);
+	b->shown = true;
+}
+
+static void print_summary(json_t *res)
+{
+	static const char *const kinds[] = { "busy", "nomem", "gone", "access",
+					     "other", "cancelled" };
+	json_t *byk = json_object_get(res, "failed_by_reason");
+	json_t *gone = json_object_get(res, "tasks_exited");
+	json_t *errs = json_object_get(res, "errors");
+	json_t *fails = json_object_get(res, "failed_pages");
+	uint64_t bytes = (uint64_t)json_integer_value(
+		json_object_get(res, "bytes_moved"));
+	double thr = json_number_value(json_object_get(res,
+				"throughput_bytes_per_second"));
+	char b[32], tb[32];
+	size_t i;
+	json_t *v;
+
+	printf("moved:       %s in %lld pages\n",
+	       nm_format_bytes(bytes, b, sizeof(b)),
+	       json_integer_value(json_object_get(res, "pages_moved")));
+	printf("not moved:   %lld pages",
+	       json_integer_value(json_object_get(res, "pages_failed")));
+	if (json_integer_value(json_object_get(res, "pages_failed"))) {
+		const char *sep = " (";
+
+		for (i = 0; i < sizeof(kinds) / sizeof(*kinds); i++) {
+			json_int_t n = json_integer_value(
+				json_object_get(byk, kinds[i]));
+
+			if (n) {
+				printf("%s%s: %lld", sep, kinds[i], n);
+				sep = ", ";
+			}
+		}
+		printf(")");
+	}
+	printf("\n");
+	json_array_foreach(fails, i, v) {
+		if (i == 20) {
+			printf("             ... (--json lists up to 1024)\n");
+			break;
+		}
+		printf("             pid %lld page %s on node %lld: %s\n",
+		       json_integer_value(json_object_get(v, "pid")),
+		       json_string_value(json_object_get(v, "addr")),
+		       json_integer_value(json_object_get(v, "node")),
+		       json_string_value(json_object_get(v, "error")));
+	}
+	if (json_array_size(gone)) {
+		printf("exited:      ");
+		json_array_foreach(gone, i, v)
+			printf("%s%lld", i ? "," : "", json_integer_value(v));
+		printf(" (exited during the move)\n");
+	}
+	json_array_foreach(errs, i, v) {
+		char *s = json_dumps(v, JSON_COMPACT);
+
+		printf("error:       %s\n", s ? s : "?");
+		free(s);
+	}
+	nm_format_bytes((uint64_t)thr, tb, sizeof(tb));
+	printf("job frozen:  %.3f s%s\n",
+	       json_number_value(json_object_get(res, "frozen_seconds")),
+	       json_is_true(json_object_get(res, "was_stopped")) ?
+	       " (it was stopped before, and stays stopped)" : "");
+	printf("wall time:   %.3f s; throughput %s/s\n",
+	       json_number_value(json_object_get(res, "seconds")), tb);
+}
+
+int nm_cmd_move(int argc, char **argv)
+{
+	struct move_args a = { 0 };
+	struct nm_request req;
+	struct bar bar = { 0 };
+	pid_t *pids = NULL;
+	char err[NM_ERRLEN] = "";
+	json_t *r = NULL, *res;
+	int rc = NM_EXIT_USAGE;
+
+	memset(&req, 0, sizeof(req));
+	req.op = NM_OP_MOVE;
+	req.job = req.step = NM_NO_ID;
+	if (parse_args(argc, argv, &a) < 0)
+		return NM_EXIT_USAGE;
+	if ((a.map ? nm_target_parse_map(a.map, &req.target, err) :
+		     nm_target_parse_nodes(a.to, &req.target, err)) < 0)
+		goto fail;
+	req.has_target = true;
+	if (a.pids) {
+		pids = calloc(NM_PROTO_MAX_PIDS, sizeof(*pids));
+		if (!pids) {
+			snprintf(err, sizeof(err), "out of memory");
+			goto fail;
+		}
+		req.npids = nm_parse_pid_list(a.pids, pids, NM_PROTO_MAX_PIDS,
+					      err);
+		if (req.npids < 0)
+			goto fail;
+		req.pids = pids;
+	}
+	if (a.cgroup)
+		req.cgroup = (char *)a.cgroup;
+	if (a.job) {
+		unsigned long long j;
+
+		if (nm_cli_parse_uint(a.job, 0xffffffffULL, &j,
+				      "move: --job") < 0)
+			goto out;
+		req.job = j;
+	}
+	if (a.threads) {
+		unsigned long long t;
+
+		if (nm_cli_parse_uint(a.threads, 4096, &t, "move: --threads") <
+		    0)
+			goto out;
+		if (!t) {
+			nm_cli_error("move: --threads: expected at least 1");
+			goto out;
+		}
+		req.threads = (int)t;
+	}
+	if (a.engine && nm_engine_parse(a.engine, &req.engine, err) < 0)
+		goto fail;
+	if (a.jobid) {
+		struct nm_move_job_opts o = {
+			.socket = a.socket, .port = a.port,
+			.munge_socket = a.munge_socket, .config = a.config,
+			.tcp = a.tcp, .json = a.json,
+		};
+		unsigned long long j;
+
+		if (nm_cli_parse_uint(a.jobid, 0xffffffffULL, &j,
+				      "move: JOBID") < 0)
+			goto out;
+		req.job = j;
+		rc = nm_cmd_move_job(&req, &o);
+		goto out;
+	}
+	req.progress = isatty(STDERR_FILENO) && !a.json;
+	clock_gettime(CLOCK_MONOTONIC, &bar.start);
+	r = nm_client_call(a.socket ? a.socket : nm_client_default_socket(),
+			   &req, -1, req.progress ? on_progress : NULL, &bar, err);
+	if (bar.shown)
+		fprintf(stderr, "\r%-78s\r", "");
+	if (!r) {
+		nm_cli_error("move: %s", err);
+		rc = NM_EXIT_REFUSED;
+		goto out;
+	}
+	res = json_object_get(r, "result");
+	if (a.json && res) {
+		json_object_set(res, "ok", json_object_get(r, "ok"));
+		if (json_object_get(r, "error"))
+			json_object_set(res, "error",
+					json_object_get(r, "error"));
+		json_dumpf(res, stdout, JSON_INDENT(2));
+		putchar('\n');
+	} else if (res) {
+		print_summary(res);
+	}
+	if (json_is_true(json_object_get(r, "ok"))) {
+		rc = NM_EXIT_OK;
+	} else {
+		nm_cli_error("move: %s (%s)",
+			     json_string_value(json_object_get(r, "error")),
+			     json_string_value(json_object_get(r, "code")) ?:
+			     "error");
+		rc = nm_cli_exit_for(r);
+	}
+	goto out;
+fail:
+	nm_cli_error("move: %s", err);
+out:
+	json_decref(r);
+	free(pids);
+	return rc;
+}

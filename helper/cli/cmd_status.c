@@ -1,0 +1,398 @@
+/* SPDX-License-Identifier: MIT */
+/* numamigrate status / register / unregister: the daemon's registry. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "helper/cli/cli.h"
+#include "helper/cli/cli_daemon.h"
+#include "lib/proto/client.h"
+#include "lib/core/job.h"
+#include "lib/base/units.h"
+
+/* Sends @req; prints the reply's error, returning the exit status. */
+static int call(const char *socket, const struct nm_request *req,
+		const char *cmd, json_t **reply)
+{
+	char err[NM_ERRLEN] = "";
+	json_t *r;
+
+	*reply = NULL;
+	r = nm_client_call(socket ? socket : nm_client_default_socket(), req, -1,
+			   NULL, NULL, err);
+	if (!r) {
+		nm_cli_error("%s: %s", cmd, err);
+		return NM_EXIT_REFUSED;
+	}
+	if (!json_is_true(json_object_get(r, "ok"))) {
+		int rc = nm_cli_exit_for(r);
+
+		nm_cli_error("%s: %s", cmd,
+			     json_string_value(json_object_get(r, "error")));
+		json_decref(r);
+		return rc;
+	}
+	*reply = r;
+	return NM_EXIT_OK;
+}
+
+static int common_opt(int c, char **argv, const char *cmd,
+		      void (*usage)(FILE *))
+{
+	switch (c) {
+	case 'h': usage(stdout); exit(NM_EXIT_OK);
+	case ':':
+		nm_cli_error("%s: option '%s' needs a value", cmd,
+			     argv[optind - 1]);
+		return -1;
+	default:
+		nm_cli_error("%s: unknown option '%s' (try 'numamigrate %s "
+			     "--help')", cmd, argv[optind - 1], cmd);
+		return -1;
+	}
+}
+
+/* ---- status -------------------------------------------------------------- */
+
+static void status_usage(FILE *out)
+{
+	fprintf(out, "Usage: numamigrate status [--socket PATH] [--json]\n\n"
+		"Registered jobs and tasks, and moves in progress (yours "
+		"only, unless you are\nroot or the Slurm user).\n");
+}
+
+static void print_status(json_t *r)
+{
+	json_t *tasks = json_object_get(r, "tasks");
+	json_t *jobs = json_object_get(r, "jobs");
+	json_t *moves = json_object_get(r, "moves");
+	size_t i;
+	json_t *v;
+
+	printf("%zu registered task%s in %zu job%s\n", json_array_size(tasks),
+	       json_array_size(tasks) == 1 ? "" : "s", json_array_size(jobs),
+	       json_array_size(jobs) == 1 ? "" : "s");
+	json_array_foreach(jobs, i, v) {
+		json_t *procs = json_object_get(v, "processes"), *p;
+		size_t k, nranks = 0;
+
+		json_array_foreach(procs, k, p)
+			nranks += !strcmp(json_string_value(json_object_get(
+					p, "role")) ?: "", "rank");
+		printf("  job %lld: %lld tasks, uid %lld",
+		       json_integer_value(json_object_get(v, "job")),
+		       json_integer_value(json_object_get(v, "tasks")),
+		       json_integer_value(json_object_get(v, "uid")));
+		if (procs)
+			printf(", %zu MPI rank%s in %zu processes", nranks,
+			       nranks == 1 ? "" : "s", json_array_size(procs));
+		printf("\n");
+	}
+	if (json_array_size(tasks))
+		printf("\n%8s %6s %10s %6s %8s\n", "pid", "rank", "job", "step",
+		       "uid");
+	json_array_foreach(tasks, i, v) {
+		json_t *job = json_object_get(v, "job");
+		json_t *step = json_object_get(v, "step");
+		char j[24] = "-", s[24] = "-";
+
+		if (job)
+			snprintf(j, sizeof(j), "%lld", json_integer_value(job));
+		if (step)
+			snprintf(s, sizeof(s), "%lld",
+				 json_integer_value(step));
+		printf("%8lld %6lld %10s %6s %8lld\n",
+		       json_integer_value(json_object_get(v, "pid")),
+		       json_integer_value(json_object_get(v, "rank")), j, s,
+		       json_integer_value(json_object_get(v, "uid")));
+	}
+	printf("\n%zu move%s in progress\n", json_array_size(moves),
+	       json_array_size(moves) == 1 ? "" : "s");
+	json_array_foreach(moves, i, v) {
+		char d[32], t[32];
+
+		printf("  move %lld: %s, %s, %s of %s, %.1f s\n",
+		       json_integer_value(json_object_get(v, "id")),
+		       json_string_value(json_object_get(v, "what")),
+		       json_string_value(json_object_get(v, "phase")),
+		       nm_format_bytes((uint64_t)json_integer_value(
+				json_object_get(v, "bytes_done")), d, sizeof(d)),
+		       nm_format_bytes((uint64_t)json_integer_value(
+				json_object_get(v, "bytes_total")), t,
+				sizeof(t)),
+		       json_number_value(json_object_get(v, "seconds")));
+	}
+}
+
+int nm_cmd_status(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'J' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct nm_request req = { .op = NM_OP_STATUS, .job = NM_NO_ID,
+				  .step = NM_NO_ID };
+	const char *socket = NULL;
+	bool json = false;
+	json_t *r;
+	int c, rc;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		if (c == 's')
+			socket = optarg;
+		else if (c == 'J')
+			json = true;
+		else if (common_opt(c, argv, "status", status_usage) < 0)
+			return NM_EXIT_USAGE;
+	}
+	if (optind < argc) {
+		nm_cli_error("status: unexpected argument '%s'", argv[optind]);
+		return NM_EXIT_USAGE;
+	}
+	rc = call(socket, &req, "status", &r);
+	if (rc)
+		return rc;
+	if (json) {
+		json_object_del(r, "version");
+		json_object_del(r, "ok");
+		json_dumpf(r, stdout, JSON_INDENT(2));
+		putchar('\n');
+	} else {
+		print_status(r);
+	}
+	json_decref(r);
+	return NM_EXIT_OK;
+}
+
+/* ---- register / unregister ----------------------------------------------- */
+
+static void register_usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: numamigrate register [--socket PATH] (--pid PID[,PID...] "
+		"[--rank R[,R...]] | --cgroup PATH)\n"
+		"                            [--job JOBID [--step STEPID]]\n\n"
+		"Registers a job's tasks with numamigrated: the i-th pid has "
+		"the i-th rank\n(default: 0, 1, ...); with --cgroup, every "
+		"process of the cgroup, ranked in\nits cgroup.procs order.\n");
+}
+
+static void unregister_usage(FILE *out)
+{
+	fprintf(out, "Usage: numamigrate unregister [--socket PATH] (--pid "
+		"PID[,PID...] | --job JOBID)\n");
+}
+
+/* "R[,R...]" into @ranks; exactly @n of them. */
+static int parse_ranks(const char *s, int *ranks, int n)
+{
+	const char *p = s;
+	int i = 0;
+
+	while (*p) {
+		unsigned long long v;
+		char buf[16];
+		size_t len = strcspn(p, ",");
+
+		if (len == 0 || len >= sizeof(buf) || i == n)
+			goto bad;
+		memcpy(buf, p, len);
+		buf[len] = '\0';
+		if (nm_cli_parse_uint(buf, NM_MAX_TASKS - 1, &v,
+				      "register: rank") < 0)
+			return -1;
+		ranks[i++] = (int)v;
+		p += len;
+		if (*p == ',' && *++p == '\0')
+			goto bad;
+	}
+	if (i == n)
+		return 0;
+bad:
+	nm_cli_error("register: --rank '%.60s': expected %d comma-separated "
+		     "ranks, one per pid", s, n);
+	return -1;
+}
+
+int nm_cmd_register(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "pid", required_argument, NULL, 'p' },
+		{ "rank", required_argument, NULL, 'r' },
+		{ "cgroup", required_argument, NULL, 'c' },
+		{ "job", required_argument, NULL, 'j' },
+		{ "step", required_argument, NULL, 'S' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct nm_request req = { .op = NM_OP_REGISTER, .job = NM_NO_ID,
+				  .step = NM_NO_ID };
+	const char *socket = NULL, *pids_s = NULL, *ranks_s = NULL;
+	const char *job_s = NULL, *step_s = NULL;
+	pid_t *pids = NULL;
+	int *ranks = NULL;
+	char err[NM_ERRLEN];
+	int c, n, rc = NM_EXIT_USAGE;
+	json_t *r;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		switch (c) {
+		case 's': socket = optarg; break;
+		case 'p': pids_s = optarg; break;
+		case 'r': ranks_s = optarg; break;
+		case 'c': req.cgroup = optarg; break;
+		case 'j': job_s = optarg; break;
+		case 'S': step_s = optarg; break;
+		default:
+			if (common_opt(c, argv, "register",
+				       register_usage) < 0)
+				return NM_EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		nm_cli_error("register: unexpected argument '%s'",
+			     argv[optind]);
+		return NM_EXIT_USAGE;
+	}
+	if (!!pids_s == !!req.cgroup) {
+		nm_cli_error("register: give exactly one of --pid or --cgroup");
+		return NM_EXIT_USAGE;
+	}
+	if (ranks_s && !pids_s) {
+		nm_cli_error("register: --rank goes with --pid");
+		return NM_EXIT_USAGE;
+	}
+	if (step_s && !job_s) {
+		nm_cli_error("register: --step needs --job");
+		return NM_EXIT_USAGE;
+	}
+	if (job_s) {
+		unsigned long long v;
+
+		if (nm_cli_parse_uint(job_s, 0xffffffffULL, &v,
+				      "register: --job") < 0)
+			return NM_EXIT_USAGE;
+		req.job = v;
+	}
+	if (step_s) {
+		unsigned long long v;
+
+		if (nm_cli_parse_uint(step_s, 0xffffffffULL, &v,
+				      "register: --step") < 0)
+			return NM_EXIT_USAGE;
+		req.step = v;
+	}
+	if (pids_s) {
+		pids = calloc(NM_PROTO_MAX_PIDS, sizeof(*pids));
+		ranks = calloc(NM_PROTO_MAX_PIDS, sizeof(*ranks));
+		req.tasks = calloc(NM_PROTO_MAX_PIDS, sizeof(*req.tasks));
+		if (!pids || !ranks || !req.tasks) {
+			nm_cli_error("register: out of memory");
+			goto out;
+		}
+		n = nm_parse_pid_list(pids_s, pids, NM_PROTO_MAX_PIDS, err);
+		if (n < 0) {
+			nm_cli_error("register: %s", err);
+			goto out;
+		}
+		for (int i = 0; i < n; i++)
+			ranks[i] = i;
+		if (ranks_s && parse_ranks(ranks_s, ranks, n) < 0)
+			goto out;
+		for (int i = 0; i < n; i++) {
+			req.tasks[i].pid = pids[i];
+			req.tasks[i].rank = ranks[i];
+		}
+		req.ntasks = n;
+	}
+	rc = call(socket, &req, "register", &r);
+	if (rc == NM_EXIT_OK) {
+		printf("registered %lld task(s)\n",
+		       json_integer_value(json_object_get(r, "registered")));
+		json_decref(r);
+	}
+out:
+	free(pids);
+	free(ranks);
+	free(req.tasks);
+	return rc;
+}
+
+int nm_cmd_unregister(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "pid", required_argument, NULL, 'p' },
+		{ "job", required_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct nm_request req = { .op = NM_OP_UNREGISTER, .job = NM_NO_ID,
+				  .step = NM_NO_ID };
+	const char *socket = NULL, *pids_s = NULL, *job_s = NULL;
+	pid_t *pids = NULL;
+	char err[NM_ERRLEN];
+	int c, rc = NM_EXIT_USAGE;
+	json_t *r;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		switch (c) {
+		case 's': socket = optarg; break;
+		case 'p': pids_s = optarg; break;
+		case 'j': job_s = optarg; break;
+		default:
+			if (common_opt(c, argv, "unregister",
+				       unregister_usage) < 0)
+				return NM_EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		nm_cli_error("unregister: unexpected argument '%s'",
+			     argv[optind]);
+		return NM_EXIT_USAGE;
+	}
+	if (!!pids_s == !!job_s) {
+		nm_cli_error("unregister: give exactly one of --pid or --job");
+		return NM_EXIT_USAGE;
+	}
+	if (job_s) {
+		unsigned long long v;
+
+		if (nm_cli_parse_uint(job_s, 0xffffffffULL, &v,
+				      "unregister: --job") < 0)
+			return NM_EXIT_USAGE;
+		req.job = v;
+	} else {
+		pids = calloc(NM_PROTO_MAX_PIDS, sizeof(*pids));
+		if (!pids) {
+			nm_cli_error("unregister: out of memory");
+			return NM_EXIT_USAGE;
+		}
+		req.npids = nm_parse_pid_list(pids_s, pids, NM_PROTO_MAX_PIDS,
+					      err);
+		if (req.npids < 0) {
+			nm_cli_error("unregister: %s", err);
+			goto out;
+		}
+		req.pids = pids;
+	}
+	rc = call(socket, &req, "unregister", &r);
+	if (rc == NM_EXIT_OK) {
+		printf("unregistered %lld task(s)\n",
+		       json_integer_value(json_object_get(r, "unregistered")));
+		json_decref(r);
+	}
+out:
+	free(pids);
+	return rc;
+}

@@ -1,0 +1,288 @@
+/* SPDX-License-Identifier: MIT */
+/* The freeze journal: crash recovery for frozen jobs. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "helper/daemon/journal.h"
+#include "lib/base/file.h"
+
+#define MAGIC "numamigrate-journal 1"
+#define PREFIX "move-"
+#define SUFFIX ".journal"
+#define MAX_LINE (1u << 20)
+/* Up to 3 intents and a frozen record, each under MAX_LINE: ample. */
+#define MAX_FILE ((size_t)16 << 20)
+
+int nm_journal_init(const char *dir, char *err)
+{
+	struct stat st;
+
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		nm_seterr(err, "journal directory %s: %s", dir,
+			  strerror(errno));
+		return -1;
+	}
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		nm_seterr(err, "journal directory %s: not a directory", dir);
+		return -1;
+	}
+	return 0;
+}
+
+static int write_all(int fd, const char *s, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, s, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		s += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int sync_dir(const char *path)
+{
+	char dir[600], *slash;
+	int fd, rc;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash)
+		return 0;
+	*slash = '\0';
+	fd = open(dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+/* Replaces the journal file with @kind records of @fz. */
+static int write_records(struct nm_journal *j, const char *kind,
+			 const struct nm_freeze *fz, int n, char *err)
+{
+	char tmp[620], *line = NULL;
+	char head[128];
+	int fd, rc = -1;
+
+	line = malloc(MAX_LINE);
+	if (!line) {
+		nm_seterr(err, "out of memory");
+		return -1;
+	}
+	snprintf(tmp, sizeof(tmp), "%s.tmp", j->path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		nm_seterr(err, "journal %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	snprintf(head, sizeof(head), MAGIC "\nmove %lu %lld\n", j->id,
+		 (long long)time(NULL));
+	if (write_all(fd, head, strlen(head)) < 0)
+		goto fail_io;
+	for (int i = 0; i < n; i++) {
+		int len = nm_freeze_format(&fz[i], line, MAX_LINE);
+
+		if (len < 0 || (size_t)len >= MAX_LINE || strchr(line, '\n')) {
+			nm_seterr(err, "journal: cannot record the freeze");
+			goto fail;
+		}
+		if (write_all(fd, kind, strlen(kind)) < 0 ||
+		    write_all(fd, " ", 1) < 0 ||
+		    write_all(fd, line, (size_t)len) < 0 ||
+		    write_all(fd, "\n", 1) < 0)
+			goto fail_io;
+	}
+	if (fsync(fd) < 0)
+		goto fail_io;
+	close(fd);
+	fd = -1;
+	if (rename(tmp, j->path) < 0 || sync_dir(j->path) < 0) {
+		nm_seterr(err, "journal %s: %s", j->path, strerror(errno));
+		goto fail;
+	}
+	rc = 0;
+	goto out;
+fail_io:
+	nm_seterr(err, "journal %s: %s", tmp, strerror(errno));
+fail:
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+out:
+	free(line);
+	return rc;
+}
+
+int nm_journal_begin(struct nm_journal *j, const char *dir, unsigned long id,
+		     const struct nm_freeze *intent, int nintent, char *err)
+{
+	if ((size_t)snprintf(j->path, sizeof(j->path), "%s/" PREFIX "%lu"
+			     SUFFIX, dir, id) >= sizeof(j->path)) {
+		nm_seterr(err, "journal directory path too long");
+		return -1;
+	}
+	j->id = id;
+	return write_records(j, "intent", intent, nintent, err);
+}
+
+int nm_journal_frozen(struct nm_journal *j, const struct nm_freeze *fz,
+		      char *err)
+{
+	return write_records(j, "frozen", fz, 1, err);
+}
+
+int nm_journal_finish(struct nm_journal *j, char *err)
+{
+	if (unlink(j->path) < 0 && errno != ENOENT) {
+		nm_seterr(err, "journal %s: %s", j->path, strerror(errno));
+		return -1;
+	}
+	sync_dir(j->path);
+	return 0;
+}
+
+int nm_journal_parse(const char *buf, size_t len,
+		     int (*each)(void *arg, struct nm_freeze *fz, char *err),
+		     void *arg, char *err)
+{
+	int pass, rc = 0, nfrozen = 0;
+
+	for (pass = 0; pass < 2; pass++) {
+		const char *want = pass == 0 ? "frozen " : "intent ";
+		size_t off = 0;
+		int lineno = 0;
+
+		if (pass == 1 && nfrozen)
+			break;
+		while (off < len) {
+			const char *p = buf + off, *nl = memchr(p, '\n',
+								len - off);
+			size_t n = nl ? (size_t)(nl - p) : len - off;
+			struct nm_freeze fz;
+			char msg[NM_ERRLEN], *line;
+			int one;
+
+			off += n + (nl ? 1 : 0);
+			lineno++;
+			if (lineno == 1 && (n != strlen(MAGIC) ||
+					    memcmp(p, MAGIC, n) != 0)) {
+				nm_seterr(err, "not a numamigrate journal");
+				return -1;
+			}
+			if (n < 7 || memcmp(p, want, 7) != 0)
+				continue;
+			if (pass == 0)
+				nfrozen++;
+			/* A NUL would cut the record short: malformed. */
+			if (memchr(p, '\0', n)) {
+				nm_seterr(err, "line %d: malformed record",
+					  lineno);
+				rc = -1;
+				continue;
+			}
+			line = strndup(p + 7, n - 7);
+			if (!line) {
+				nm_seterr(err, "line %d: out of memory",
+					  lineno);
+				rc = -1;
+				continue;
+			}
+			one = nm_freeze_parse(line, &fz, msg);
+			free(line);
+			if (one == 0) {
+				one = each(arg, &fz, msg);
+				nm_freeze_release(&fz);
+			}
+			if (one < 0) {
+				nm_seterr(err, "line %d: %s", lineno, msg);
+				rc = -1;
+			}
+		}
+	}
+	return rc;
+}
+
+static int thaw_one(void *arg, struct nm_freeze *fz, char *err)
+{
+	(void)arg;
+	return nm_thaw(fz, err);
+}
+
+/* Thaws the records of one file. */
+static int recover_file(const char *path, char *err)
+{
+	size_t len;
+	char *buf;
+	int rc;
+
+	buf = nm_read_file(path, MAX_FILE, &len);
+	if (!buf) {
+		nm_seterr(err, "%s", errno == EFBIG ? "larger than 16 MiB" :
+			  strerror(errno));
+		return -1;
+	}
+	rc = nm_journal_parse(buf, len, thaw_one, NULL, err);
+	free(buf);
+	return rc;
+}
+
+int nm_journal_recover(const char *dir,
+		       void (*report)(void *arg, const char *file, int rc,
+				      const char *msg),
+		       void *arg, char *err)
+{
+	struct dirent *de;
+	int found = 0;
+	DIR *d;
+
+	d = opendir(dir);
+	if (!d) {
+		nm_seterr(err, "journal directory %s: %s", dir,
+			  strerror(errno));
+		return -1;
+	}
+	while ((de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+		char path[1024], msg[NM_ERRLEN] = "";
+		int rc;
+
+		if (strncmp(de->d_name, PREFIX, strlen(PREFIX)) != 0)
+			continue;
+		if (n > strlen(SUFFIX) + 4 && !strcmp(de->d_name + n - 4,
+						       ".tmp")) {
+			/* never renamed into place: never acted on */
+			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+			unlink(path);
+			continue;
+		}
+		if (n <= strlen(SUFFIX) ||
+		    strcmp(de->d_name + n - strlen(SUFFIX), SUFFIX) != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		rc = recover_file(path, msg);
+		found++;
+		/* Kept when it could not be thawed: an admin must look. */
+		if (rc == 0 && unlink(path) < 0) {
+			rc = -1;
+			nm_seterr(msg, "cannot remove: %s", strerror(errno));
+		}
+		if (report)
+			report(arg, path, rc, msg);
+	}
+	closedir(d);
+	sync_dir(dir);
+	return found;
+}

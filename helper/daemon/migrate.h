@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef NM_MIGRATE_H
+#define NM_MIGRATE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "helper/site/conf.h"
+#include "lib/base/error.h"
+#include "lib/proto/protocol.h"
+#include "lib/base/target.h"
+
+/*
+ * One move of a job, end to end: resolve its processes (and their child
+ * processes), authorise, plan on the live topology (refusing an infeasible
+ * plan before touching anything), journal, freeze, widen the cpusets'
+ * memory nodes to old and new, scan, run the engine, re-pin the threads,
+ * narrow the memory nodes, thaw, clear the journal.  Moves run one at a
+ * time.
+ */
+enum nm_move_status {
+	NM_MOVE_OK,
+	NM_MOVE_BAD,		/* bad request: nothing changed */
+	NM_MOVE_DENIED,		/* not authorised: nothing changed */
+	NM_MOVE_REFUSED,	/* infeasible, busy: nothing changed */
+	NM_MOVE_FAILED,		/* started and failed: the result says what
+				   moved, page-exactly */
+};
+
+struct nm_move_req {
+	uid_t caller;
+	bool privileged;
+	const pid_t *pids;		/* the job's tasks */
+	int npids;
+	struct nm_target target;
+	int threads;			/* 0: the configured default */
+	enum nm_engine_kind engine;
+	const char *what;		/* "job 42", "pids 1,2" for the log */
+	/*
+	 * Added for repack/restore.  memory_only_targets: the planner may
+	 * send nodes holding CPUs to memory-only nodes (a suspended job).
+	 * os_map (NM_MAX_NODES entries, by OS node: its new OS node, -1 to
+	 * stay; NULL: none): an explicit map with an NM_TARGET_MAP target,
+	 * in place of the ordinal one.
+	 */
+	bool memory_only_targets;
+	const int *os_map;
+	/* From the coordinating thread, at most every 100 ms; may be NULL. */
+	void (*progress)(void *arg, uint64_t done, uint64_t total,
+			 const char *phase);
+	void *progress_arg;
+};
+
+/*
+ * Runs the move.  Returns the status; *@result (may be NULL on early
+ * refusals) is the report: pages and bytes moved, failed pages by reason,
+ * frozen and wall seconds, the plan.  @err says why when not NM_MOVE_OK.
+ */
+enum nm_move_status nm_migrate(const struct nm_config *cfg,
+			       const struct nm_move_req *req, json_t **result,
+			       char *err);
+
+const char *nm_move_status_code(enum nm_move_status s);
+
+/* Moves in progress (at most one), those of @uid only unless (uid_t)-1. */
+json_t *nm_migrate_active(uid_t uid);
+
+#endif

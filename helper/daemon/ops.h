@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef NM_OPS_H
+#define NM_OPS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "helper/site/conf.h"
+#include "lib/proto/protocol.h"
+#include "helper/daemon/registry.h"
+
+/* Who is asking: from SO_PEERCRED, or from a MUNGE credential over TCP. */
+struct nm_caller {
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;		/* 0 over TCP */
+	char peer[96];		/* "pid 123" or "tcp 10.0.0.1:4567" */
+	bool privileged;
+};
+
+struct nm_daemon {
+	struct nm_config cfg;
+	struct nm_registry *reg;
+};
+
+/* For progress frames while a move runs. */
+typedef void (*nm_progress_fn)(void *arg, uint64_t done, uint64_t total,
+			       const char *phase);
+
+/*
+ * Carries out one decoded request and returns the reply object (never
+ * NULL: an internal error becomes an error reply).  Logs the outcome.
+ */
+json_t *nm_handle_request(struct nm_daemon *d, const struct nm_caller *who,
+			  const struct nm_request *req, nm_progress_fn progress,
+			  void *progress_arg);
+
+#endif

@@ -1,0 +1,385 @@
+/* SPDX-License-Identifier: MIT */
+/* Listening sockets and connection threads. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "helper/daemon/authz.h"
+#include "helper/daemon/log.h"
+#include "helper/daemon/server.h"
+#include "helper/daemon/munge_auth.h"
+
+/* A whole request must arrive within this: no slow clients holding threads. */
+#define REQUEST_TIMEOUT_MS 10000
+
+static pthread_mutex_t conn_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t conn_cond = PTHREAD_COND_INITIALIZER;
+static int nconns;
+
+struct conn {
+	struct nm_daemon *d;
+	int fd;
+	bool tcp;
+	struct nm_caller who;
+	bool progress_dead;
+};
+
+static int mkdir_parent(const char *path, char *err)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0;
+	*slash = '\0';
+	/* 0755: unprivileged callers must reach the socket. */
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+		nm_seterr(err, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int nm_server_listen_unix(const struct nm_config *cfg, char *err)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat st;
+	int fd;
+
+	if (strlen(cfg->socket) >= sizeof(sa.sun_path)) {
+		nm_seterr(err, "socket path too long: %s", cfg->socket);
+		return -1;
+	}
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", cfg->socket);
+	if (mkdir_parent(cfg->socket, err) < 0)
+		return -1;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		nm_seterr(err, "socket: %s", strerror(errno));
+		return -1;
+	}
+	/* A socket left by a dead daemon: replace it, unless one answers. */
+	if (lstat(cfg->socket, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			nm_seterr(err, "%s exists and is not a socket",
+				  cfg->socket);
+			goto fail;
+		}
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+			nm_seterr(err, "%s: another numamigrated is listening",
+				  cfg->socket);
+			goto fail;
+		}
+		close(fd);
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0 || unlink(cfg->socket) < 0) {
+			nm_seterr(err, "%s: %s", cfg->socket, strerror(errno));
+			goto fail;
+		}
+	}
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		nm_seterr(err, "bind %s: %s", cfg->socket, strerror(errno));
+		goto fail;
+	}
+	if (cfg->socket_group[0]) {
+		struct group *gr = getgrnam(cfg->socket_group);
+
+		if (!gr || chown(cfg->socket, 0, gr->gr_gid) < 0) {
+			nm_seterr(err, "%s: cannot give it to group %s",
+				  cfg->socket, cfg->socket_group);
+			goto fail_unlink;
+		}
+	}
+	if (chmod(cfg->socket, cfg->socket_mode) < 0) {
+		nm_seterr(err, "chmod %s: %s", cfg->socket, strerror(errno));
+		goto fail_unlink;
+	}
+	if (listen(fd, 64) < 0) {
+		nm_seterr(err, "listen %s: %s", cfg->socket, strerror(errno));
+		goto fail_unlink;
+	}
+	return fd;
+fail_unlink:
+	unlink(cfg->socket);
+fail:
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+int nm_server_listen_tcp(const struct nm_config *cfg, char *err)
+{
+	struct sockaddr_in6 s6 = { .sin6_family = AF_INET6 };
+	struct sockaddr_in s4 = { .sin_family = AF_INET };
+	struct sockaddr *sa;
+	socklen_t len;
+	int fd, one = 1;
+
+	if (inet_pton(AF_INET, cfg->tcp_address, &s4.sin_addr) == 1) {
+		s4.sin_port = htons((uint16_t)cfg->tcp_port);
+		sa = (struct sockaddr *)&s4;
+		len = sizeof(s4);
+	} else if (inet_pton(AF_INET6, cfg->tcp_address, &s6.sin6_addr) == 1) {
+		s6.sin6_port = htons((uint16_t)cfg->tcp_port);
+		sa = (struct sockaddr *)&s6;
+		len = sizeof(s6);
+	} else {
+		nm_seterr(err, "[tcp] address '%s': not an IPv4 or IPv6 "
+			  "address", cfg->tcp_address);
+		return -1;
+	}
+	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		nm_seterr(err, "socket: %s", strerror(errno));
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, sa, len) < 0 || listen(fd, 64) < 0) {
+		nm_seterr(err, "TCP %s port %d: %s", cfg->tcp_address,
+			  cfg->tcp_port, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void send_progress(void *arg, uint64_t done, uint64_t total,
+			  const char *phase)
+{
+	struct conn *c = arg;
+	char err[NM_ERRLEN];
+	json_t *f;
+
+	if (c->progress_dead)
+		return;
+	f = nm_progress_frame(done, total, phase);
+	/* A client that went away does not stop the move. */
+	if (!f || nm_frame_write_json(c->fd, f, err) < 0)
+		c->progress_dead = true;
+	json_decref(f);
+}
+
+static void reply(struct conn *c, json_t *r)
+{
+	char err[NM_ERRLEN];
+
+	if (r && nm_frame_write_json(c->fd, r, err) < 0)
+		nm_log(LOG_INFO, "%s: cannot send the reply: %s", c->who.peer,
+		       err);
+	json_decref(r);
+}
+
+static void bad(struct conn *c, const char *msg)
+{
+	nm_log(LOG_NOTICE, "request from uid %u (%s): bad_request: %s",
+	       (unsigned int)c->who.uid, c->who.peer, msg);
+	reply(c, nm_reply_error("bad_request", msg));
+}
+
+/* TCP: the body is a MUNGE envelope; its payload is the real request. */
+static int unwrap_munge(struct conn *c, char **body, size_t *len, char *err)
+{
+	struct nm_request env;
+	char *payload;
+	size_t plen;
+
+	if (nm_request_decode(*body, *len, true, &env, err) < 0)
+		return -1;
+	if (nm_munge_verify(env.munge, &payload, &plen, &c->who.uid,
+			    &c->who.gid, err) < 0) {
+		nm_request_release(&env);
+		return -1;
+	}
+	nm_request_release(&env);
+	free(*body);
+	*body = payload;
+	*len = plen;
+	return 0;
+}
+
+static void *serve(void *arg)
+{
+	struct conn *c = arg;
+	struct nm_request req;
+	char err[NM_ERRLEN];
+	size_t len;
+	bool eof;
+	char *body;
+
+	body = nm_frame_read(c->fd, &len, REQUEST_TIMEOUT_MS, &eof, err);
+	if (!body) {
+		if (!eof)
+			bad(c, err);
+		goto out;
+	}
+	if (c->tcp && unwrap_munge(c, &body, &len, err) < 0) {
+		nm_log(LOG_WARNING, "request from %s: denied: %s", c->who.peer,
+		       err);
+		reply(c, nm_reply_error("denied", err));
+		goto out;
+	}
+	c->who.privileged = nm_authz_privileged(&c->d->cfg, c->who.uid);
+	if (nm_request_decode(body, len, false, &req, err) < 0) {
+		bad(c, err);
+		goto out;
+	}
+	nm_log(LOG_DEBUG, "%s from uid %u (%s)", nm_op_name(req.op),
+	       (unsigned int)c->who.uid, c->who.peer);
+	reply(c, nm_handle_request(c->d, &c->who, &req, send_progress, c));
+	nm_request_release(&req);
+out:
+	free(body);
+	close(c->fd);
+	free(c);
+	pthread_mutex_lock(&conn_lock);
+	nconns--;
+	pthread_cond_broadcast(&conn_cond);
+	pthread_mutex_unlock(&conn_lock);
+	return NULL;
+}
+
+static void accept_one(struct nm_daemon *d, int lfd, bool tcp)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	struct conn *c;
+	pthread_attr_t attr;
+	pthread_t th;
+	int fd, rc;
+
+	fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		close(fd);
+		return;
+	}
+	c->d = d;
+	c->fd = fd;
+	{
+		/* A client that stops reading must not stall a frozen job. */
+		struct timeval tv = { .tv_sec = 2 };
+
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	}
+	c->tcp = tcp;
+	if (!tcp) {
+		struct ucred uc;
+		socklen_t ul = sizeof(uc);
+
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &ul) < 0) {
+			close(fd);
+			free(c);
+			return;
+		}
+		c->who.uid = uc.uid;
+		c->who.gid = uc.gid;
+		c->who.pid = uc.pid;
+		snprintf(c->who.peer, sizeof(c->who.peer), "pid %d",
+			 (int)uc.pid);
+	} else {
+		char host[64] = "?";
+		int port = 0;
+
+		if (ss.ss_family == AF_INET) {
+			struct sockaddr_in *s = (struct sockaddr_in *)&ss;
+
+			inet_ntop(AF_INET, &s->sin_addr, host, sizeof(host));
+			port = ntohs(s->sin_port);
+		} else if (ss.ss_family == AF_INET6) {
+			struct sockaddr_in6 *s = (struct sockaddr_in6 *)&ss;
+
+			inet_ntop(AF_INET6, &s->sin6_addr, host, sizeof(host));
+			port = ntohs(s->sin6_port);
+		}
+		/* Nobody until the credential says otherwise. */
+		c->who.uid = (uid_t)-2;
+		c->who.gid = (gid_t)-2;
+		snprintf(c->who.peer, sizeof(c->who.peer), "tcp %s:%d", host,
+			 port);
+	}
+	pthread_mutex_lock(&conn_lock);
+	if (nconns >= d->cfg.max_clients) {
+		pthread_mutex_unlock(&conn_lock);
+		nm_log(LOG_WARNING, "%s: refused: %d clients already",
+		       c->who.peer, d->cfg.max_clients);
+		reply(c, nm_reply_error("refused", "too many clients"));
+		close(fd);
+		free(c);
+		return;
+	}
+	nconns++;
+	pthread_mutex_unlock(&conn_lock);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	rc = pthread_create(&th, &attr, serve, c);
+	pthread_attr_destroy(&attr);
+	if (rc) {
+		nm_log(LOG_ERR, "cannot start a connection thread: %s",
+		       strerror(rc));
+		close(fd);
+		free(c);
+		pthread_mutex_lock(&conn_lock);
+		nconns--;
+		pthread_mutex_unlock(&conn_lock);
+	}
+}
+
+int nm_server_run(struct nm_daemon *d, int unix_fd, int tcp_fd, int sigfd)
+{
+	struct pollfd p[3] = {
+		{ .fd = sigfd, .events = POLLIN },
+		{ .fd = unix_fd, .events = POLLIN },
+		{ .fd = tcp_fd, .events = POLLIN },
+	};
+	int sig = 0;
+
+	while (!sig) {
+		int n = poll(p, tcp_fd >= 0 ? 3 : 2, -1);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			nm_log(LOG_ERR, "poll: %s", strerror(errno));
+			sig = -1;
+			break;
+		}
+		if (p[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+
+			if (read(sigfd, &si, sizeof(si)) == sizeof(si))
+				sig = (int)si.ssi_signo;
+		}
+		if (p[1].revents & POLLIN)
+			accept_one(d, unix_fd, false);
+		if (tcp_fd >= 0 && (p[2].revents & POLLIN))
+			accept_one(d, tcp_fd, true);
+	}
+	close(unix_fd);
+	if (tcp_fd >= 0)
+		close(tcp_fd);
+	pthread_mutex_lock(&conn_lock);
+	if (nconns)
+		nm_log(LOG_NOTICE, "waiting for %d connection(s) to finish",
+		       nconns);
+	while (nconns)
+		pthread_cond_wait(&conn_cond, &conn_lock);
+	pthread_mutex_unlock(&conn_lock);
+	return sig;
+}

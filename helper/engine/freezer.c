@@ -1,0 +1,625 @@
+/* SPDX-License-Identifier: MIT */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/linux/cgroup.h"
+#include "helper/engine/freezer.h"
+#include "lib/linux/proc.h"
+#include "lib/base/file.h"
+
+#define NM_FREEZE_MAX_PIDS 65536
+/* A stat line is a few hundred bytes; anything near this is not one. */
+#define NM_STAT_MAX 65536
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static void nap(int *us)
+{
+	struct timespec ts = { 0, (long)*us * 1000 };
+
+	nanosleep(&ts, NULL);
+	if (*us < 5000)
+		*us *= 2;
+}
+
+/*
+ * State letter and start time of a task from its stat file: the daemon's
+ * one /proc/PID/stat parser (helper/proc.c), fuzzed by fuzz_proc.
+ */
+static int task_stat(const char *path, char *state,
+		     unsigned long long *start)
+{
+	char err[NM_ERRLEN];
+	size_t len;
+	char *buf = nm_read_file(path, NM_STAT_MAX, &len);
+	int rc;
+
+	if (!buf)
+		return -1;
+	rc = nm_proc_stat_parse(buf, len, state, NULL, start, err);
+	free(buf);
+	return rc;
+}
+
+static int proc_start(pid_t pid, unsigned long long *start)
+{
+	char path[64], st;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	return task_stat(path, &st, start);
+}
+
+int nm_process_stopped(pid_t pid, pid_t *tid, char *err)
+{
+	char path[64];
+	DIR *d;
+	struct dirent *e;
+	int rc = 1, seen = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	if (!d) {
+		nm_seterr(err, "pid %d: no such process", (int)pid);
+		return -1;
+	}
+	while (rc == 1 && (e = readdir(d))) {
+		char tpath[128], st;
+		int t;
+
+		if (sscanf(e->d_name, "%d", &t) != 1)
+			continue;
+		snprintf(tpath, sizeof(tpath), "%s/%d/stat", path, t);
+		if (task_stat(tpath, &st, NULL) < 0)
+			continue;	/* the thread just exited */
+		seen++;
+		if (st != 'T' && st != 't' && st != 'Z' && st != 'X') {
+			if (tid)
+				*tid = t;
+			rc = 0;
+		}
+	}
+	closedir(d);
+	if (!seen) {
+		nm_seterr(err, "pid %d: no such process", (int)pid);
+		return -1;
+	}
+	return rc;
+}
+
+static int write_file(const char *dir, const char *file, const char *val,
+		      char *err)
+{
+	char path[700];
+	int fd;
+	ssize_t n, len = (ssize_t)strlen(val);
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0) {
+		nm_seterr(err, "freeze: cannot open %s: %s", path,
+			  strerror(errno));
+		return -1;
+	}
+	n = write(fd, val, (size_t)len);
+	if (n != len) {
+		nm_seterr(err, "freeze: writing %s: %s", path,
+			  n < 0 ? strerror(errno) : "short write");
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+static int read_file(const char *dir, const char *file, char *buf,
+		     size_t len, char *err)
+{
+	char path[700];
+	int fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		nm_seterr(err, "freeze: cannot read %s: %s", path,
+			  strerror(errno));
+		return -1;
+	}
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0) {
+		nm_seterr(err, "freeze: reading %s: %s", path,
+			  strerror(errno));
+		return -1;
+	}
+	buf[n] = 0;
+	return 0;
+}
+
+/* v2: "frozen 0|1" line of cgroup.events. */
+static int v2_frozen(const char *dir, char *err)
+{
+	char buf[512], *p;
+
+	if (read_file(dir, "cgroup.events", buf, sizeof(buf), err) < 0)
+		return -1;
+	p = strstr(buf, "frozen ");
+	if (!p) {
+		nm_seterr(err, "freeze: %s/cgroup.events has no 'frozen' "
+			  "(kernel without the v2 freezer)", dir);
+		return -1;
+	}
+	return p[7] == '1';
+}
+
+static int v1_state(const char *dir, char *state, size_t len, char *err)
+{
+	if (read_file(dir, "freezer.state", state, len, err) < 0)
+		return -1;
+	state[strcspn(state, "\n")] = 0;
+	return 0;
+}
+
+static int cmp_pid(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Whether the subtree at @dir holds exactly the processes @sorted. */
+static bool cgroup_is_exactly(const char *dir, const pid_t *sorted, int n)
+{
+	pid_t *v;
+	int nv;
+	char err[NM_ERRLEN];
+	bool same;
+
+	if (nm_cgroup_tree_pids(dir, &v, &nv, err) < 0)
+		return false;
+	qsort(v, (size_t)nv, sizeof(*v), cmp_pid);
+	same = nv == n && memcmp(v, sorted, (size_t)n * sizeof(*v)) == 0;
+	free(v);
+	return same;
+}
+
+/* The cgroup freezer usable for exactly these processes, if any. */
+static enum nm_freeze_method pick_method(const pid_t *pids,
+					 const pid_t *sorted, int n,
+					 char *dir, size_t len)
+{
+	struct nm_cgroups cg0, cg;
+	char err[NM_ERRLEN];
+	bool v2 = true, v1 = true;
+
+	if (nm_cgroup_of(pids[0], &cg0, err) < 0)
+		return NM_FREEZE_SIGSTOP;
+	for (int i = 1; i < n && (v1 || v2); i++) {
+		if (nm_cgroup_of(pids[i], &cg, err) < 0)
+			return NM_FREEZE_SIGSTOP;
+		v2 = v2 && strcmp(cg.v2, cg0.v2) == 0;
+		v1 = v1 && strcmp(cg.v1_freezer, cg0.v1_freezer) == 0;
+	}
+	if (v2 && cg0.v2[0]) {
+		char path[700];
+
+		snprintf(path, sizeof(path), "%s/cgroup.freeze", cg0.v2);
+		if (access(path, W_OK) == 0 &&
+		    cgroup_is_exactly(cg0.v2, sorted, n)) {
+			snprintf(dir, len, "%s", cg0.v2);
+			return NM_FREEZE_V2;
+		}
+	}
+	if (v1 && cg0.v1_freezer[0] &&
+	    cgroup_is_exactly(cg0.v1_freezer, sorted, n)) {
+		snprintf(dir, len, "%s", cg0.v1_freezer);
+		return NM_FREEZE_V1;
+	}
+	return NM_FREEZE_SIGSTOP;
+}
+
+static int freeze_v2(struct nm_freeze *fz, int timeout_ms, char *err)
+{
+	char buf[64];
+	double deadline = now_ms() + timeout_ms;
+	int us = 100, r;
+
+	if (read_file(fz->cgroup, "cgroup.freeze", buf, sizeof(buf), err) < 0)
+		return -1;
+	/* Someone (Slurm suspend) asked for it already: not ours to undo. */
+	fz->was_frozen = buf[0] == '1';
+	if (!fz->was_frozen &&
+	    write_file(fz->cgroup, "cgroup.freeze", "1", err) < 0)
+		return -1;
+	while ((r = v2_frozen(fz->cgroup, err)) == 0 && now_ms() < deadline)
+		nap(&us);
+	if (r == 1)
+		return 0;
+	if (r == 0)
+		nm_seterr(err, "freeze: %s did not freeze within %d ms",
+			  fz->cgroup, timeout_ms);
+	if (!fz->was_frozen) {
+		char e2[NM_ERRLEN];
+
+		write_file(fz->cgroup, "cgroup.freeze", "0", e2);
+	}
+	return -1;
+}
+
+static int freeze_v1(struct nm_freeze *fz, int timeout_ms, char *err)
+{
+	char st[64];
+	double deadline = now_ms() + timeout_ms;
+	int us = 100;
+
+	if (v1_state(fz->cgroup, st, sizeof(st), err) < 0)
+		return -1;
+	fz->was_frozen = strcmp(st, "THAWED") != 0;
+	for (;;) {
+		if (strcmp(st, "FROZEN") == 0)
+			return 0;
+		if (now_ms() >= deadline)
+			break;
+		/* Writing FROZEN again retries tasks that were busy. */
+		if (!fz->was_frozen &&
+		    write_file(fz->cgroup, "freezer.state", "FROZEN", err) < 0)
+			goto undo;
+		nap(&us);
+		if (v1_state(fz->cgroup, st, sizeof(st), err) < 0)
+			goto undo;
+	}
+	nm_seterr(err, "freeze: %s did not freeze within %d ms (state %s)",
+		  fz->cgroup, timeout_ms, st);
+undo:
+	if (!fz->was_frozen) {
+		char e2[NM_ERRLEN];
+
+		write_file(fz->cgroup, "freezer.state", "THAWED", e2);
+	}
+	return -1;
+}
+
+static void cont_all(const struct nm_freeze *fz)
+{
+	for (int i = 0; i < fz->npids; i++)
+		kill(fz->pids[i], SIGCONT);
+}
+
+/* Frozen by a cgroup freezer we do not own (Slurm suspend, a larger cgroup). */
+static bool cgroup_frozen(pid_t pid)
+{
+	struct nm_cgroups cg;
+	char err[NM_ERRLEN], st[64];
+
+	if (nm_cgroup_of(pid, &cg, err) < 0)
+		return false;
+	if (cg.v2[0] && v2_frozen(cg.v2, err) == 1)
+		return true;
+	return cg.v1_freezer[0] && v1_state(cg.v1_freezer, st, sizeof(st),
+					    err) == 0 &&
+	       strcmp(st, "THAWED") != 0;
+}
+
+static int freeze_sigstop(const pid_t *pids, int npids, int timeout_ms,
+			  struct nm_freeze *fz, char *err)
+{
+	double deadline = now_ms() + timeout_ms;
+	int us = 100;
+	pid_t tid = 0;
+
+	for (int i = 0; i < npids; i++) {
+		int r = nm_process_stopped(pids[i], NULL, err);
+
+		if (r < 0)
+			goto fail;
+		if (r == 1 || cgroup_frozen(pids[i]))
+			continue;	/* stopped by someone else: stays so */
+		if (kill(pids[i], SIGSTOP) < 0) {
+			nm_seterr(err, "freeze: SIGSTOP to pid %d: %s",
+				  (int)pids[i], strerror(errno));
+			goto fail;
+		}
+		fz->pids[fz->npids] = pids[i];
+		if (proc_start(pids[i], &fz->starts[fz->npids]) < 0)
+			fz->starts[fz->npids] = 0;
+		fz->npids++;
+	}
+	fz->was_frozen = fz->npids == 0;
+	for (int i = 0; i < fz->npids;) {
+		int r = nm_process_stopped(fz->pids[i], &tid, err);
+
+		if (r < 0)
+			goto fail;
+		if (r == 1) {
+			i++;
+			continue;
+		}
+		if (now_ms() >= deadline) {
+			nm_seterr(err, "freeze: pid %d (thread %d) did not "
+				  "stop within %d ms", (int)fz->pids[i],
+				  (int)tid, timeout_ms);
+			goto fail;
+		}
+		nap(&us);
+	}
+	return 0;
+fail:
+	/* SIGCONT also discards a stop still pending. */
+	cont_all(fz);
+	fz->npids = 0;
+	return -1;
+}
+
+int nm_freeze(const pid_t *pids, int npids, int timeout_ms,
+	      struct nm_freeze *fz, char *err)
+{
+	pid_t *sorted;
+	int rc;
+
+	memset(fz, 0, sizeof(*fz));
+	if (!pids || npids <= 0 || npids > NM_FREEZE_MAX_PIDS) {
+		nm_seterr(err, "freeze: %d processes is out of range (1-%d)",
+			  npids, NM_FREEZE_MAX_PIDS);
+		return -1;
+	}
+	if (timeout_ms < 0) {
+		nm_seterr(err, "freeze: negative timeout %d ms", timeout_ms);
+		return -1;
+	}
+	sorted = malloc((size_t)npids * sizeof(*sorted));
+	fz->pids = calloc((size_t)npids, sizeof(*fz->pids));
+	fz->starts = calloc((size_t)npids, sizeof(*fz->starts));
+	if (!sorted || !fz->pids || !fz->starts) {
+		free(sorted);
+		nm_freeze_release(fz);
+		nm_seterr(err, "freeze: out of memory");
+		return -1;
+	}
+	memcpy(sorted, pids, (size_t)npids * sizeof(*sorted));
+	qsort(sorted, (size_t)npids, sizeof(*sorted), cmp_pid);
+	for (int i = 0; i < npids; i++) {
+		if (sorted[i] <= 0 || (i && sorted[i] == sorted[i - 1])) {
+			nm_seterr(err, "freeze: %s pid %d", sorted[i] <= 0 ?
+				  "invalid" : "duplicate", (int)sorted[i]);
+			goto fail;
+		}
+		if (kill(sorted[i], 0) < 0 && errno == ESRCH) {
+			nm_seterr(err, "freeze: pid %d: no such process",
+				  (int)sorted[i]);
+			goto fail;
+		}
+	}
+	fz->method = pick_method(pids, sorted, npids, fz->cgroup,
+				 sizeof(fz->cgroup));
+	switch (fz->method) {
+	case NM_FREEZE_V2:
+		rc = freeze_v2(fz, timeout_ms, err);
+		break;
+	case NM_FREEZE_V1:
+		rc = freeze_v1(fz, timeout_ms, err);
+		break;
+	default:
+		rc = freeze_sigstop(pids, npids, timeout_ms, fz, err);
+		break;
+	}
+	free(sorted);
+	if (rc < 0) {
+		nm_freeze_release(fz);
+		return -1;
+	}
+	return 0;
+fail:
+	free(sorted);
+	nm_freeze_release(fz);
+	return -1;
+}
+
+int nm_thaw(struct nm_freeze *fz, char *err)
+{
+	int rc = 0;
+
+	if (fz->method == NM_FREEZE_NONE || fz->was_frozen)
+		return 0;
+	switch (fz->method) {
+	case NM_FREEZE_V2:
+		rc = write_file(fz->cgroup, "cgroup.freeze", "0", err);
+		break;
+	case NM_FREEZE_V1:
+		rc = write_file(fz->cgroup, "freezer.state", "THAWED", err);
+		break;
+	case NM_FREEZE_SIGSTOP:
+		for (int i = 0; i < fz->npids; i++) {
+			unsigned long long st;
+
+			/* A recycled pid is a stranger: leave it alone. */
+			if (fz->starts && fz->starts[i] &&
+			    (proc_start(fz->pids[i], &st) < 0 ||
+			     st != fz->starts[i]))
+				continue;
+			if (kill(fz->pids[i], SIGCONT) < 0 && errno != ESRCH &&
+			    rc == 0) {
+				nm_seterr(err, "thaw: SIGCONT to pid %d: %s",
+					  (int)fz->pids[i], strerror(errno));
+				rc = -1;
+			}
+		}
+		break;
+	default:
+		break;
+	}
+	if (rc == 0)
+		fz->method = NM_FREEZE_NONE;
+	return rc;
+}
+
+void nm_freeze_release(struct nm_freeze *fz)
+{
+	free(fz->pids);
+	free(fz->starts);
+	memset(fz, 0, sizeof(*fz));
+}
+
+static const char *const method_names[] = {
+	[NM_FREEZE_NONE] = "none", [NM_FREEZE_V2] = "v2",
+	[NM_FREEZE_V1] = "v1", [NM_FREEZE_SIGSTOP] = "sigstop",
+};
+
+int nm_freeze_format(const struct nm_freeze *fz, char *buf, size_t len)
+{
+	size_t n = 0;
+	int k;
+
+#define PUT(...) do { \
+	k = snprintf(buf + n, n < len ? len - n : 0, __VA_ARGS__); \
+	if (k < 0 || (n += (size_t)k) >= len) \
+		goto small; \
+} while (0)
+
+	if (!buf || !len || (unsigned int)fz->method > NM_FREEZE_SIGSTOP)
+		return -1;
+	buf[0] = 0;
+	PUT("nmfreeze method=%s was_frozen=%d cgroup=",
+	    method_names[fz->method], fz->was_frozen ? 1 : 0);
+	if (!fz->cgroup[0])
+		PUT("-");
+	for (const char *p = fz->cgroup; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		/* a leading '-' too: "-" alone means no cgroup */
+		if (c <= 0x20 || c >= 0x7f || c == '%' ||
+		    (c == '-' && p == fz->cgroup))
+			PUT("%%%02X", c);
+		else
+			PUT("%c", c);
+	}
+	PUT(" pids=");
+	if (!fz->npids)
+		PUT("-");
+	for (int i = 0; i < fz->npids; i++)
+		PUT("%s%d@%llu", i ? "," : "", (int)fz->pids[i],
+		    fz->starts ? fz->starts[i] : 0ull);
+	return (int)n;
+small:
+	buf[0] = 0;
+	return -1;
+#undef PUT
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+int nm_freeze_parse(const char *line, struct nm_freeze *fz, char *err)
+{
+	char mname[16];
+	int was, off = 0, n = 0, cap;
+	const char *p;
+	size_t w = 0;
+
+	memset(fz, 0, sizeof(*fz));
+	if (sscanf(line, "nmfreeze method=%15[a-z0-9] was_frozen=%d cgroup=%n",
+		   mname, &was, &off) != 2 || !off || (was != 0 && was != 1))
+		goto bad;
+	fz->method = NM_FREEZE_SIGSTOP + 1;
+	for (int m = 0; m <= NM_FREEZE_SIGSTOP; m++)
+		if (strcmp(mname, method_names[m]) == 0)
+			fz->method = (enum nm_freeze_method)m;
+	if ((unsigned int)fz->method > NM_FREEZE_SIGSTOP)
+		goto bad;
+	fz->was_frozen = was;
+	p = line + off;
+	if (p[0] == '-' && p[1] == ' ') {
+		p++;
+	} else {
+		for (; *p && *p != ' '; p++) {
+			int c = (unsigned char)*p;
+
+			if (c == '%') {
+				int h = hexval(p[1]), l = h < 0 ? -1 :
+						     hexval(p[2]);
+
+				if (l < 0 || (c = h * 16 + l) == 0)
+					goto bad;
+				p += 2;
+			}
+			if (w + 1 >= sizeof(fz->cgroup))
+				goto bad;
+			fz->cgroup[w++] = (char)c;
+		}
+		fz->cgroup[w] = 0;
+	}
+	if (strncmp(p, " pids=", 6) != 0)
+		goto bad;
+	p += 6;
+	/* At most one pid per 2 characters of the line. */
+	cap = (int)(strlen(p) / 2 + 1);
+	if (cap > NM_FREEZE_MAX_PIDS)
+		goto bad;
+	fz->pids = calloc((size_t)cap, sizeof(*fz->pids));
+	fz->starts = calloc((size_t)cap, sizeof(*fz->starts));
+	if (!fz->pids || !fz->starts) {
+		nm_freeze_release(fz);
+		nm_seterr(err, "freeze journal: out of memory");
+		return -1;
+	}
+	if (strcmp(p, "-") == 0 || strcmp(p, "-\n") == 0) {
+		p += 1;
+	} else {
+		for (;;) {
+			long pid;
+			unsigned long long st;
+			char *end;
+
+			if (*p < '0' || *p > '9')
+				goto bad;
+			errno = 0;
+			pid = strtol(p, &end, 10);
+			if (errno || pid <= 0 || pid > 0x3fffffff ||
+			    *end != '@' || end[1] < '0' || end[1] > '9')
+				goto bad;
+			st = strtoull(end + 1, &end, 10);
+			if (errno || n >= cap)
+				goto bad;
+			fz->pids[n] = (pid_t)pid;
+			fz->starts[n++] = st;
+			p = end;
+			if (*p != ',')
+				break;
+			p++;
+		}
+	}
+	if (*p == '\n')
+		p++;
+	if (*p)
+		goto bad;
+	fz->npids = n;
+	if ((fz->method == NM_FREEZE_V1 || fz->method == NM_FREEZE_V2) !=
+	    (fz->cgroup[0] == '/') ||
+	    (fz->method != NM_FREEZE_SIGSTOP && n))
+		goto bad;
+	return 0;
+bad:
+	nm_freeze_release(fz);
+	nm_seterr(err, "freeze journal: malformed record: %.80s", line);
+	return -1;
+}

@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: MIT */
+#include <dirent.h>
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "helper/engine/rebind.h"
+#include "lib/core/planner.h"
+
+#define MAX_THREADS 65536
+
+static int has_tid(const pid_t *v, int n, pid_t tid)
+{
+	for (int i = 0; i < n; i++)
+		if (v[i] == tid)
+			return 1;
+	return 0;
+}
+
+/*
+ * Re-pins one thread.  0 done, 1 the thread is gone, -1 error.
+ */
+static int rebind_tid(const struct nm_topology *t, const int *map, pid_t pid,
+		      pid_t tid, cpu_set_t *set, size_t size, char *err)
+{
+	struct nm_bitmap cur, dst;
+	int cpu;
+
+	CPU_ZERO_S(size, set);
+	if (sched_getaffinity(tid, size, set) < 0) {
+		if (errno == ESRCH)
+			return 1;
+		nm_seterr(err, "pid %d thread %d: reading CPU affinity: %s",
+			  (int)pid, (int)tid, strerror(errno));
+		return -1;
+	}
+	nm_bitmap_zero(&cur);
+	for (cpu = 0; cpu < NM_BITMAP_BITS; cpu++)
+		if (CPU_ISSET_S((size_t)cpu, size, set))
+			nm_bitmap_set(&cur, (unsigned int)cpu);
+	nm_map_cpus(t, map, &cur, &dst);
+	if (nm_bitmap_equal(&cur, &dst))
+		return 0;
+	CPU_ZERO_S(size, set);
+	nm_bitmap_foreach(cpu, &dst)
+		CPU_SET_S((size_t)cpu, size, set);
+	if (sched_setaffinity(tid, size, set) < 0) {
+		char list[128];
+
+		if (errno == ESRCH)
+			return 1;
+		nm_list_format(&dst, list, sizeof(list));
+		nm_seterr(err, "pid %d thread %d: pinning to CPUs %s: %s%s",
+			  (int)pid, (int)tid, list, strerror(errno),
+			  errno == EINVAL ? " (outside its cpuset? widen "
+			  "cpuset.cpus first)" : "");
+		return -1;
+	}
+	return 0;
+}
+
+int nm_rebind_process(const struct nm_topology *t, const int *map, pid_t pid,
+		      char *err)
+{
+	char path[64];
+	size_t size = CPU_ALLOC_SIZE(NM_BITMAP_BITS);
+	cpu_set_t *set;
+	pid_t *done = NULL;
+	int ndone = 0, pinned = 0, rc = 0;
+	bool found_new = true;
+
+	if (!t || !map || pid <= 0) {
+		nm_seterr(err, "rebind: invalid arguments (pid %d)", (int)pid);
+		return -1;
+	}
+	set = CPU_ALLOC(NM_BITMAP_BITS);
+	done = malloc(MAX_THREADS * sizeof(*done));
+	if (!set || !done) {
+		nm_seterr(err, "rebind: out of memory");
+		rc = -1;
+		goto out;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	/*
+	 * The map is not idempotent (a 0<->1 swap), so each thread is pinned
+	 * once; list again until no new thread shows up, for a job that is
+	 * still running.
+	 */
+	while (rc == 0 && found_new) {
+		DIR *d = opendir(path);
+		struct dirent *e;
+
+		found_new = false;
+		if (!d) {
+			nm_seterr(err, "pid %d: no such process", (int)pid);
+			rc = -1;
+			break;
+		}
+		while (rc == 0 && (e = readdir(d))) {
+			int tid, r;
+
+			if (sscanf(e->d_name, "%d", &tid) != 1 ||
+			    has_tid(done, ndone, tid))
+				continue;
+			if (ndone == MAX_THREADS) {
+				nm_seterr(err, "pid %d: more than %d threads",
+					  (int)pid, MAX_THREADS);
+				rc = -1;
+				break;
+			}
+			done[ndone++] = tid;
+			found_new = true;
+			r = rebind_tid(t, map, pid, tid, set, size, err);
+			if (r < 0)
+				rc = -1;
+			else if (r == 0)
+				pinned++;
+		}
+		closedir(d);
+	}
+out:
+	if (set)
+		CPU_FREE(set);
+	free(done);
+	return rc < 0 ? -1 : pinned;
+}

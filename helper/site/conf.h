@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef NM_SITE_CONF_H
+#define NM_SITE_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "lib/base/error.h"
+#include "lib/proto/protocol.h"
+
+#define NM_DEFAULT_CONFIG SYSCONFDIR "/numamigrate.conf"
+#define NM_DEFAULT_JOURNAL "/run/numamigrate"
+#define NM_DEFAULT_TCP_PORT 6827
+
+/* numamigrated's settings; etc/numamigrate.conf documents every key. */
+struct nm_config {
+	/* [daemon] */
+	char socket[108];		/* sun_path's size */
+	unsigned int socket_mode;
+	char socket_group[64];		/* "" : root's */
+	char slurm_user[64];		/* "" : none */
+	uid_t slurm_uid;		/* resolved; (uid_t)-1 when none */
+	char journal_dir[512];
+	int log_level;			/* syslog priority: LOG_ERR..LOG_DEBUG */
+	int max_clients;
+	/* [move] */
+	int threads;			/* engine workers; 0: the engine's choice */
+	enum nm_engine_kind engine;
+	int freeze_timeout_ms;		/* to get the job frozen */
+	int frozen_deadline_ms;		/* longest a job may stay frozen */
+	/* [tcp] */
+	bool tcp;
+	char tcp_address[64];
+	int tcp_port;
+	char munge_socket[512];		/* "" : libmunge's default */
+	/* [slurm] */
+	char slurm_conf[512];		/* SLURM_CONF for libslurm; "" : its
+					   default */
+	char slurm_node[128];		/* this host's Slurm node name; "" :
+					   found by host name */
+	enum nm_policy default_policy;	/* jobs without a policy request */
+	/* [testing]: knobs for the test suite only */
+	int test_delay_ms;		/* sleep while frozen, before moving */
+	int test_batch_delay_ms;	/* sleep after each engine batch */
+	char test_topology[512];	/* plan on this hwloc XML */
+	char test_free[256];		/* NODE=BYTES overrides of free memory */
+};
+
+void nm_config_defaults(struct nm_config *cfg);
+/*
+ * Reads @path over @cfg (the defaults, or what it holds).  Unknown sections
+ * or keys, bad values, a line longer than inih's limit or with a NUL, a
+ * Slurm user or group that does not exist: an error naming the line, and
+ * @cfg is left as it was.  @must_exist false: a missing file is not an
+ * error (the default path).
+ */
+int nm_config_load(struct nm_config *cfg, const char *path, bool must_exist,
+		   char *err);
+/* The same over the @len bytes of a file's contents; @name for errors. */
+int nm_config_load_string(struct nm_config *cfg, const char *name,
+			  const char *text, size_t len, char *err);
+
+#endif

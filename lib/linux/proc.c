@@ -1,0 +1,307 @@
+/* SPDX-License-Identifier: MIT */
+/* Process facts from /proc. */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/base/file.h"
+#include "lib/linux/proc.h"
+
+int nm_proc_stat_parse(const char *buf, size_t len, char *state,
+		       pid_t *ppid, unsigned long long *start, char *err)
+{
+	char line[1024], *p;
+	unsigned long long v;
+	int field;
+
+	/* As much as the reader takes: starttime is well within it. */
+	if (len >= sizeof(line))
+		len = sizeof(line) - 1;
+	memcpy(line, buf, len);
+	line[len] = '\0';
+	/* The command name may hold spaces and ')': skip to the last ')'. */
+	p = strrchr(line, ')');
+	if (!p || p[1] != ' ' || !p[2]) {
+		nm_seterr(err, "unreadable stat");
+		return -1;
+	}
+	*state = p[2];
+	p += 3;
+	/* state is field 3; ppid 4; starttime 22 */
+	for (field = 4; field <= 22; field++) {
+		char *end;
+
+		while (*p == ' ')
+			p++;
+		errno = 0;
+		v = strtoull(p, &end, 10);
+		if (end == p && *p != '-') {
+			nm_seterr(err, "unreadable stat");
+			return -1;
+		}
+		if (field == 4 && ppid)
+			*ppid = (pid_t)v;
+		if (field == 22 && start)
+			*start = v;
+		p = strchr(p, ' ');
+		if (!p && field < 22) {
+			nm_seterr(err, "short stat");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int read_stat(pid_t pid, char *state, pid_t *ppid,
+		     unsigned long long *start, char *err)
+{
+	char path[64], buf[1024], msg[NM_ERRLEN];
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	if (!f) {
+		nm_seterr(err, "process %d: %s", (int)pid,
+			  errno == ENOENT ? "no such process" :
+			  strerror(errno));
+		return -1;
+	}
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	if (nm_proc_stat_parse(buf, n, state, ppid, start, msg) < 0) {
+		nm_seterr(err, "process %d: %s", (int)pid, msg);
+		return -1;
+	}
+	return 0;
+}
+
+int nm_proc_status_parse(const char *buf, size_t len,
+			 struct nm_proc_info *out, char *err)
+{
+	bool have_uid = false, have_mems = false;
+	const char *end = buf + len;
+
+	for (const char *p = buf, *nl; p < end; p = nl ? nl + 1 : end) {
+		size_t n;
+		char *line;
+		int rc = 0;
+
+		nl = memchr(p, '\n', (size_t)(end - p));
+		n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		/* Only the lines it wants are copied into C strings. */
+		if (!(n >= 4 && !memcmp(p, "Uid:", 4)) &&
+		    !(n >= 18 && !memcmp(p, "Mems_allowed_list:", 18)))
+			continue;
+		line = strndup(p, n);
+		if (!line) {
+			nm_seterr(err, "out of memory");
+			return -1;
+		}
+		if (line[0] == 'U') {
+			unsigned int u[4];
+
+			if (sscanf(line, "Uid: %u %u %u %u", &u[0], &u[1],
+				   &u[2], &u[3]) == 4) {
+				for (int i = 0; i < 4; i++)
+					out->uid[i] = (uid_t)u[i];
+				have_uid = true;
+			}
+		} else {
+			char *v = line + 18;
+
+			while (*v == ' ' || *v == '\t')
+				v++;
+			rc = nm_list_parse(v, &out->mems_allowed,
+					   NM_BITMAP_BITS, 0,
+					   "Mems_allowed_list", err);
+			have_mems = true;
+		}
+		free(line);
+		if (rc < 0)
+			return -1;
+	}
+	if (!have_uid || !have_mems) {
+		nm_seterr(err, "no Uid or Mems_allowed_list in its status");
+		return -1;
+	}
+	return 0;
+}
+
+int nm_proc_info(pid_t pid, struct nm_proc_info *out, char *err)
+{
+	char path[64], msg[NM_ERRLEN];
+	size_t len;
+	char *buf;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	out->pid = pid;
+	if (pid <= 0) {
+		nm_seterr(err, "process %d: not a process id", (int)pid);
+		return -1;
+	}
+	if (read_stat(pid, &out->state, &out->ppid, &out->starttime, err) < 0)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	buf = nm_read_file(path, NM_PROC_STATUS_MAX, &len);
+	if (!buf) {
+		nm_seterr(err, "process %d: %s", (int)pid,
+			  errno == ENOENT ? "no such process" :
+			  strerror(errno));
+		return -1;
+	}
+	rc = nm_proc_status_parse(buf, len, out, msg);
+	free(buf);
+	if (rc < 0)
+		nm_seterr(err, "process %d: %s", (int)pid, msg);
+	return rc;
+}
+
+bool nm_proc_same(pid_t pid, unsigned long long starttime)
+{
+	unsigned long long s;
+	char state, err[NM_ERRLEN];
+
+	return read_stat(pid, &state, NULL, &s, err) == 0 && s == starttime &&
+	       state != 'Z' && state != 'X';
+}
+
+static bool is_number(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!isdigit((unsigned char)*s))
+			return false;
+	return true;
+}
+
+static int grow(pid_t **a, int *cap, int need, char *err)
+{
+	pid_t *n;
+
+	if (need <= *cap)
+		return 0;
+	*cap = *cap ? *cap * 2 : 64;
+	if (*cap < need)
+		*cap = need;
+	n = realloc(*a, (size_t)*cap * sizeof(**a));
+	if (!n) {
+		nm_seterr(err, "out of memory");
+		return -1;
+	}
+	*a = n;
+	return 0;
+}
+
+int nm_proc_descendants(const pid_t *pids, int npids, pid_t **out, int *nout,
+			char *err)
+{
+	pid_t *all = NULL, *par = NULL, *res = NULL;
+	int nall = 0, capall = 0, cappar = 0, nres = 0, capres = 0;
+	struct dirent *de;
+	DIR *d;
+	int rc = -1;
+
+	*out = NULL;
+	*nout = 0;
+	d = opendir("/proc");
+	if (!d) {
+		nm_seterr(err, "/proc: %s", strerror(errno));
+		return -1;
+	}
+	while ((de = readdir(d))) {
+		unsigned long long st;
+		char state;
+		pid_t pid, ppid;
+
+		if (!is_number(de->d_name))
+			continue;
+		pid = (pid_t)atoi(de->d_name);
+		if (read_stat(pid, &state, &ppid, &st, err) < 0)
+			continue;	/* exited while we looked */
+		if (state == 'Z' || state == 'X')
+			continue;
+		if (grow(&all, &capall, nall + 1, err) < 0 ||
+		    grow(&par, &cappar, nall + 1, err) < 0)
+			goto out;
+		all[nall] = pid;
+		par[nall++] = ppid;
+	}
+	if (grow(&res, &capres, npids, err) < 0)
+		goto out;
+	for (int i = 0; i < npids; i++) {
+		bool seen = false, live = false;
+
+		for (int j = 0; j < nres; j++)
+			seen |= res[j] == pids[i];
+		for (int j = 0; j < nall; j++)
+			live |= all[j] == pids[i];
+		if (!live) {
+			nm_seterr(err, "process %d: no such process",
+				  (int)pids[i]);
+			goto out;
+		}
+		if (!seen)
+			res[nres++] = pids[i];
+	}
+	/* Breadth first: res doubles as the queue. */
+	for (int q = 0; q < nres; q++)
+		for (int j = 0; j < nall; j++) {
+			bool seen = false;
+
+			if (par[j] != res[q])
+				continue;
+			for (int k = 0; k < nres; k++)
+				seen |= res[k] == all[j];
+			if (seen)
+				continue;
+			if (grow(&res, &capres, nres + 1, err) < 0)
+				goto out;
+			res[nres++] = all[j];
+		}
+	*out = res;
+	*nout = nres;
+	res = NULL;
+	rc = 0;
+out:
+	closedir(d);
+	free(all);
+	free(par);
+	free(res);
+	return rc;
+}
+
+int nm_proc_threads(pid_t pid, pid_t **tids, int *ntids, char *err)
+{
+	char path[64];
+	struct dirent *de;
+	int cap = 0;
+	DIR *d;
+
+	*tids = NULL;
+	*ntids = 0;
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	if (!d) {
+		nm_seterr(err, "process %d: %s", (int)pid, strerror(errno));
+		return -1;
+	}
+	while ((de = readdir(d))) {
+		if (!is_number(de->d_name))
+			continue;
+		if (grow(tids, &cap, *ntids + 1, err) < 0) {
+			closedir(d);
+			free(*tids);
+			*tids = NULL;
+			return -1;
+		}
+		(*tids)[(*ntids)++] = (pid_t)atoi(de->d_name);
+	}
+	closedir(d);
+	return 0;
+}

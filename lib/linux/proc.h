@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef NM_PROC_H
+#define NM_PROC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "lib/base/bitmap.h"
+#include "lib/base/error.h"
+
+/* What the daemon needs to know about a process, from /proc. */
+struct nm_proc_info {
+	pid_t pid;
+	pid_t ppid;
+	uid_t uid[4];			/* real, effective, saved, fs */
+	char state;			/* 'R', 'S', 'T' (stopped), ... */
+	unsigned long long starttime;	/* clock ticks after boot: with the
+					   pid, names one process for good */
+	struct nm_bitmap mems_allowed;
+};
+
+int nm_proc_info(pid_t pid, struct nm_proc_info *out, char *err);
+
+/*
+ * The parsers behind it, over a file's @len bytes (no '\0' needed), for
+ * the fuzzers: /proc/PID/stat's state, ppid and starttime (@ppid and
+ * @start may be NULL), and /proc/PID/status's Uid and Mems_allowed_list.
+ */
+#define NM_PROC_STATUS_MAX (1u << 20)
+int nm_proc_stat_parse(const char *buf, size_t len, char *state,
+		       pid_t *ppid, unsigned long long *start, char *err);
+int nm_proc_status_parse(const char *buf, size_t len,
+			 struct nm_proc_info *out, char *err);
+
+/* True when @pid still names the process that started at @starttime. */
+bool nm_proc_same(pid_t pid, unsigned long long starttime);
+
+/*
+ * @pids and every descendant process of them (a /proc scan: the
+ * task/TID/children files need CONFIG_PROC_CHILDREN), each once, the
+ * given ones first in their order.  Missing given pids are an error.
+ */
+int nm_proc_descendants(const pid_t *pids, int npids, pid_t **out, int *nout,
+			char *err);
+
+/* Every thread id of @pid; -1 when it is gone. */
+int nm_proc_threads(pid_t pid, pid_t **tids, int *ntids, char *err);
+
+#endif

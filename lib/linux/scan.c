@@ -1,0 +1,596 @@
+/* SPDX-License-Identifier: MIT */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <numaif.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/base/file.h"
+#include "lib/linux/scan.h"
+
+#define PAGE_SHIFT_4K	12
+#define PAGE_4K		4096u
+
+/* /proc/PID/pagemap entry bits (Documentation/admin-guide/mm/pagemap.rst) */
+#define PM_PFN_MASK	((UINT64_C(1) << 55) - 1)
+#define PM_EXCLUSIVE	(UINT64_C(1) << 56)
+#define PM_FILE		(UINT64_C(1) << 61)
+#define PM_PRESENT	(UINT64_C(1) << 63)
+
+/* /proc/kpageflags bits */
+#define KPF_COMPOUND_HEAD	15
+#define KPF_HUGE		17
+#define KPF_NOPAGE		20
+#define KPF_THP			22
+#define KPF_ZERO_PAGE		24
+
+/*
+ * The most of /proc/PID/maps read: a line is under 4.2 KiB even with the
+ * longest path, ~100 bytes commonly; 65530 mappings by default.
+ */
+#define NM_MAPS_MAX (1u << 30)
+
+/* Pages read from pagemap per pread: 32 KiB of entries. */
+#define CHUNK 4096
+
+/* Physical memory block -> node, from the nodes' memoryN links in sysfs. */
+struct nodemap {
+	uint64_t block_pages;
+	int16_t *blk;
+	size_t nblk;
+};
+
+static void nodemap_free(struct nodemap *m)
+{
+	free(m->blk);
+	m->blk = NULL;
+	m->nblk = 0;
+}
+
+static int nodemap_set(struct nodemap *m, unsigned long block, int node)
+{
+	if (block >= m->nblk) {
+		size_t n = m->nblk ? m->nblk : 256;
+		int16_t *b;
+
+		while (n <= block)
+			n *= 2;
+		b = realloc(m->blk, n * sizeof(*b));
+		if (!b)
+			return -1;
+		for (size_t i = m->nblk; i < n; i++)
+			b[i] = -1;
+		m->blk = b;
+		m->nblk = n;
+	}
+	m->blk[block] = (int16_t)node;
+	return 0;
+}
+
+static int nodemap_load(struct nodemap *m, char *err)
+{
+	const char *base = "/sys/devices/system/node";
+	char buf[64];
+	unsigned long long bs;
+	DIR *d;
+	struct dirent *e;
+	int fd = open("/sys/devices/system/memory/block_size_bytes",
+		      O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	/* The file is hex without a prefix. */
+	if (n <= 0 || (buf[n] = 0, sscanf(buf, "%llx", &bs) != 1) ||
+	    bs < PAGE_4K) {
+		nm_seterr(err, "scan: cannot read the memory block size from "
+			  "/sys/devices/system/memory/block_size_bytes");
+		return -1;
+	}
+	m->block_pages = bs / PAGE_4K;
+	d = opendir(base);
+	if (!d) {
+		nm_seterr(err, "scan: cannot list %s: %s", base,
+			  strerror(errno));
+		return -1;
+	}
+	while ((e = readdir(d))) {
+		char path[320];
+		int node;
+		DIR *nd;
+		struct dirent *me;
+
+		if (sscanf(e->d_name, "node%d", &node) != 1 || node < 0 ||
+		    node >= NM_MAX_NODES)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", base, e->d_name);
+		nd = opendir(path);
+		if (!nd)
+			continue;
+		while ((me = readdir(nd))) {
+			unsigned long blk;
+			char tail;
+
+			if (sscanf(me->d_name, "memory%lu%c", &blk,
+				   &tail) != 1)
+				continue;
+			if (nodemap_set(m, blk, node) < 0) {
+				closedir(nd);
+				closedir(d);
+				nm_seterr(err, "scan: out of memory");
+				return -1;
+			}
+		}
+		closedir(nd);
+	}
+	closedir(d);
+	if (!m->nblk) {
+		nm_seterr(err, "scan: no memory blocks under %s", base);
+		return -1;
+	}
+	return 0;
+}
+
+static int pfn_node(const struct nodemap *m, uint64_t pfn)
+{
+	uint64_t b = pfn / m->block_pages;
+
+	return b < m->nblk ? m->blk[b] : -1;
+}
+
+/* Hex (@base 16) or decimal digits at *@p, up to @end, into @v. */
+static bool num(const char **p, const char *end, unsigned int base,
+		unsigned long long *v)
+{
+	const char *s = *p;
+
+	*v = 0;
+	for (; *p < end; (*p)++) {
+		char c = **p;
+		unsigned int d;
+
+		if (c >= '0' && c <= '9')
+			d = (unsigned int)(c - '0');
+		else if (base == 16 && c >= 'a' && c <= 'f')
+			d = (unsigned int)(c - 'a' + 10);
+		else
+			break;
+		if (*v > (ULLONG_MAX - d) / base)
+			return false;
+		*v = *v * base + d;
+	}
+	return *p > s;
+}
+
+static bool expect(const char **p, const char *end, char c)
+{
+	if (*p >= end || **p != c)
+		return false;
+	(*p)++;
+	return true;
+}
+
+/* Whether [@p, @p + @n) starts with the string @s. */
+static bool starts(const char *p, size_t n, const char *s)
+{
+	size_t k = strlen(s);
+
+	return n >= k && memcmp(p, s, k) == 0;
+}
+
+int nm_scan_maps_entry(const char *line, size_t len, struct nm_vma *vma,
+		       char *err)
+{
+	unsigned long long start, end, off, major, minor, inode;
+	const char *p = line, *e, *path;
+	size_t plen;
+
+	if (len && line[len - 1] == '\n')
+		len--;
+	e = line + len;
+	/* "%08lx-%08lx %c%c%c%c %08llx %02x:%02x %lu " then padding, path */
+	if (!num(&p, e, 16, &start) || !expect(&p, e, '-') ||
+	    !num(&p, e, 16, &end) || !expect(&p, e, ' ') || e - p < 5 ||
+	    (p[0] != 'r' && p[0] != '-') || (p[1] != 'w' && p[1] != '-') ||
+	    (p[2] != 'x' && p[2] != '-') || (p[3] != 'p' && p[3] != 's') ||
+	    (p += 4, !expect(&p, e, ' ')) || !num(&p, e, 16, &off) ||
+	    !expect(&p, e, ' ') || !num(&p, e, 16, &major) ||
+	    !expect(&p, e, ':') || !num(&p, e, 16, &minor) ||
+	    !expect(&p, e, ' ') || !num(&p, e, 10, &inode) ||
+	    (p < e && *p != ' ') || start >= end || start % PAGE_4K ||
+	    end % PAGE_4K || end > UINTPTR_MAX) {
+		nm_seterr(err, "scan: malformed maps line: %.*s",
+			  (int)(len < 60 ? len : 60), line);
+		return -1;
+	}
+	while (p < e && *p == ' ')
+		p++;
+	path = p;
+	plen = (size_t)(e - p);
+	vma->start = (uintptr_t)start;
+	vma->end = (uintptr_t)end;
+	/*
+	 * Anonymous shared memory shows as a deleted /dev/zero or SysV
+	 * segment, POSIX shared memory as a /dev/shm file, memfd as
+	 * "/memfd:NAME (deleted)": their pages are shmem, the job's memory,
+	 * not a file's page cache (as lib/job_proc.c counts).
+	 */
+	vma->shmem = inode != 0 && (starts(path, plen, "/dev/zero") ||
+				    starts(path, plen, "/SYSV") ||
+				    starts(path, plen, "/dev/shm/") ||
+				    starts(path, plen, "/memfd:"));
+	vma->file = inode != 0 && starts(path, plen, "/") && !vma->shmem;
+	/* Kernel-provided special mappings hold no movable pages. */
+	if (starts(path, plen, "[vsyscall]") || starts(path, plen, "[vvar") ||
+	    starts(path, plen, "[vdso]"))
+		return 0;
+	/*
+	 * Character devices mapped by drivers (GPU, RDMA, DAX) are VM_IO or
+	 * VM_PFNMAP: no struct pages to move.  Anonymous shared memory and
+	 * /dev/shm files are tmpfs and stay.
+	 */
+	if (starts(path, plen, "/dev/") && !starts(path, plen, "/dev/zero") &&
+	    !starts(path, plen, "/dev/shm/"))
+		return 0;
+	return 1;
+}
+
+int nm_scan_maps_line(const char *line, struct nm_vma *vma, char *err)
+{
+	return nm_scan_maps_entry(line, strlen(line), vma, err);
+}
+
+int nm_scan_maps_parse(const char *buf, size_t len, struct nm_vma **vmas,
+		       size_t *nvmas, char *err)
+{
+	const char *end = buf + len, *next;
+	size_t cap = 0;
+
+	*vmas = NULL;
+	*nvmas = 0;
+	for (const char *p = buf; p < end; p = next) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		struct nm_vma vma;
+		int k;
+
+		next = nl ? nl + 1 : end;
+		k = nm_scan_maps_entry(p, (size_t)(next - p), &vma, err);
+		if (k < 0)
+			goto fail;
+		if (!k)
+			continue;
+		if (*nvmas == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			struct nm_vma *v = realloc(*vmas, ncap * sizeof(*v));
+
+			if (!v) {
+				nm_seterr(err, "scan: out of memory");
+				goto fail;
+			}
+			*vmas = v;
+			cap = ncap;
+		}
+		(*vmas)[(*nvmas)++] = vma;
+	}
+	return 0;
+fail:
+	free(*vmas);
+	*vmas = NULL;
+	*nvmas = 0;
+	return -1;
+}
+
+struct scanner {
+	struct nm_scan *out;
+	pid_t pid;
+	int pm_fd, kpf_fd;
+	bool use_move_pages;
+	bool pfns;			/* PFNs visible in pagemap */
+	struct nodemap nm;
+	uint64_t pm[CHUNK];
+	uint64_t kpf[CHUNK];
+	uint16_t pflags[CHUNK];
+	bool phead[CHUNK], pskip[CHUNK];
+	/* move_pages query batch */
+	void *addrs[CHUNK];
+	int status[CHUNK];
+	uint16_t aflags[CHUNK];
+	bool ahead[CHUNK];
+	uint64_t apfn[CHUNK];
+	uint64_t last_pfn;		/* of the last page added */
+};
+
+static int add_page(struct scanner *s, uintptr_t addr, int node,
+		    uint16_t flags, bool folio_start, uint64_t pfn)
+{
+	struct nm_scan *o = s->out;
+	struct nm_run *last = o->nruns ? &o->runs[o->nruns - 1] : NULL;
+	bool large = flags & (NM_RUN_THP | NM_RUN_HUGETLB);
+
+	if (node < 0 || node >= NM_MAX_NODES)
+		return 0;
+	o->pages_per_node[node]++;
+	/*
+	 * Large runs are one folio each: a head page, or a PFN that does not
+	 * follow the last one, starts the next folio.
+	 */
+	if (last && last->start + (uintptr_t)last->npages * PAGE_4K == addr &&
+	    last->node == node && last->flags == flags &&
+	    last->npages < UINT32_MAX &&
+	    (!large || (!folio_start && pfn == s->last_pfn + 1))) {
+		last->npages++;
+		s->last_pfn = pfn;
+		return 0;
+	}
+	if (o->nruns == o->cap) {
+		size_t cap = o->cap ? o->cap * 2 : 256;
+		struct nm_run *r = realloc(o->runs, cap * sizeof(*r));
+
+		if (!r)
+			return -1;
+		o->runs = r;
+		o->cap = cap;
+	}
+	o->runs[o->nruns++] = (struct nm_run){
+		.start = addr, .npages = 1, .node = (int16_t)node,
+		.flags = flags,
+	};
+	s->last_pfn = pfn;
+	return 0;
+}
+
+static int read_kpageflags(struct scanner *s, uint64_t pfn, size_t n,
+			   uint64_t *out)
+{
+	ssize_t r = pread(s->kpf_fd, out, n * 8, (off_t)(pfn * 8));
+
+	if (r != (ssize_t)(n * 8)) {
+		memset(out, 0, n * 8);
+		return -1;
+	}
+	return 0;
+}
+
+/* Flags of the present entries of s->pm[0..n): attributes, skip marks. */
+static void page_attrs(struct scanner *s, const struct nm_vma *vma, size_t n,
+		       uint16_t *flags, bool *head, bool *skip)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint64_t e = s->pm[i];
+
+		skip[i] = !(e & PM_PRESENT);
+		if (skip[i])
+			continue;
+		flags[i] = 0;
+		head[i] = false;
+		if (!(e & PM_EXCLUSIVE))
+			flags[i] |= NM_RUN_SHARED;
+		/* PM_FILE: not an anonymous page (COW copies are). */
+		if (vma->file && (e & PM_FILE))
+			flags[i] |= NM_RUN_FILE;
+		else if (vma->shmem && (e & PM_FILE))
+			flags[i] |= NM_RUN_SHMEM;
+	}
+	if (!s->pfns || s->kpf_fd < 0)
+		return;
+	/* kpageflags for runs of consecutive PFNs at once (THP: 512). */
+	for (size_t i = 0; i < n;) {
+		uint64_t pfn;
+		size_t j;
+
+		if (skip[i]) {
+			i++;
+			continue;
+		}
+		pfn = s->pm[i] & PM_PFN_MASK;
+		for (j = i + 1; j < n && !skip[j] &&
+		     (s->pm[j] & PM_PFN_MASK) == pfn + (j - i); j++)
+			;
+		if (read_kpageflags(s, pfn, j - i, s->kpf + i) < 0) {
+			i = j;
+			continue;
+		}
+		for (size_t k = i; k < j; k++) {
+			uint64_t f = s->kpf[k];
+
+			if (f & ((UINT64_C(1) << KPF_ZERO_PAGE) |
+				 (UINT64_C(1) << KPF_NOPAGE))) {
+				skip[k] = true;
+				continue;
+			}
+			if (f & (UINT64_C(1) << KPF_HUGE))
+				flags[k] |= NM_RUN_HUGETLB;
+			else if (f & (UINT64_C(1) << KPF_THP))
+				flags[k] |= NM_RUN_THP;
+			head[k] = f & (UINT64_C(1) << KPF_COMPOUND_HEAD);
+		}
+		i = j;
+	}
+}
+
+static int flush_query(struct scanner *s, size_t n, char *err)
+{
+	long r;
+
+	if (!n)
+		return 0;
+	r = move_pages(s->pid, (unsigned long)n, s->addrs, NULL, s->status, 0);
+	if (r < 0) {
+		nm_seterr(err, "pid %d: move_pages query: %s", (int)s->pid,
+			  errno == ESRCH ? "no such process" : strerror(errno));
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (s->status[i] >= 0 &&
+		    add_page(s, (uintptr_t)s->addrs[i], s->status[i],
+			     s->aflags[i], s->ahead[i], s->apfn[i]) < 0)
+			goto nomem;
+	return 0;
+nomem:
+	nm_seterr(err, "scan: out of memory");
+	return -1;
+}
+
+static int scan_vma(struct scanner *s, const struct nm_vma *vma, char *err)
+{
+	uint16_t *flags = s->pflags;
+	bool *head = s->phead, *skip = s->pskip;
+
+	for (uintptr_t a = vma->start; a < vma->end;) {
+		size_t n = (vma->end - a) >> PAGE_SHIFT_4K, q = 0;
+		ssize_t r;
+
+		if (n > CHUNK)
+			n = CHUNK;
+		r = pread(s->pm_fd, s->pm, n * 8,
+			  (off_t)((a >> PAGE_SHIFT_4K) * 8));
+		if (r < 0 && (errno == ESRCH || errno == EIO)) {
+			nm_seterr(err, "pid %d: process exited during the "
+				  "scan", (int)s->pid);
+			return -1;
+		}
+		if (r != (ssize_t)(n * 8)) {
+			/* The mapping went away under us: nothing more here. */
+			if (r >= 0)
+				return 0;
+			nm_seterr(err, "pid %d: reading pagemap: %s",
+				  (int)s->pid, strerror(errno));
+			return -1;
+		}
+		page_attrs(s, vma, n, flags, head, skip);
+		for (size_t i = 0; i < n; i++) {
+			uintptr_t addr = a + (i << PAGE_SHIFT_4K);
+			uint64_t pfn = s->pm[i] & PM_PFN_MASK;
+
+			if (skip[i])
+				continue;
+			if (s->use_move_pages) {
+				s->addrs[q] = (void *)addr;
+				s->aflags[q] = flags[i];
+				s->ahead[q] = head[i];
+				s->apfn[q++] = pfn;
+				continue;
+			}
+			if (add_page(s, addr, pfn_node(&s->nm, pfn), flags[i],
+				     head[i], pfn) < 0) {
+				nm_seterr(err, "scan: out of memory");
+				return -1;
+			}
+		}
+		if (flush_query(s, q, err) < 0)
+			return -1;
+		a += n << PAGE_SHIFT_4K;
+	}
+	return 0;
+}
+
+/* Whether pagemap shows PFNs to us (CAP_SYS_ADMIN): probe our own stack. */
+static bool pfns_visible(void)
+{
+	volatile uint64_t probe = 1;
+	uint64_t e = 0;
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	uintptr_t a = (uintptr_t)&probe;
+
+	if (fd < 0)
+		return false;
+	probe++;
+	if (pread(fd, &e, 8, (off_t)((a >> PAGE_SHIFT_4K) * 8)) != 8)
+		e = 0;
+	close(fd);
+	return (e & PM_PRESENT) && (e & PM_PFN_MASK);
+}
+
+int nm_scan_process(pid_t pid, enum nm_scan_method method,
+		    struct nm_scan *out, char *err)
+{
+	struct scanner *s;
+	struct nm_vma *vmas = NULL;
+	char path[64], *maps;
+	size_t len, nvmas = 0;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	out->pid = pid;
+	if (pid <= 0) {
+		nm_seterr(err, "scan: invalid pid %d", (int)pid);
+		return -1;
+	}
+	if (method != NM_SCAN_AUTO && method != NM_SCAN_PAGEMAP &&
+	    method != NM_SCAN_MOVE_PAGES) {
+		nm_seterr(err, "scan: unknown method %d", (int)method);
+		return -1;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		nm_seterr(err, "scan: out of memory");
+		return -1;
+	}
+	s->out = out;
+	s->pid = pid;
+	s->pm_fd = s->kpf_fd = -1;
+	s->pfns = pfns_visible();
+	if (method == NM_SCAN_PAGEMAP && !s->pfns) {
+		nm_seterr(err, "scan: pagemap shows no page frame numbers "
+			  "without CAP_SYS_ADMIN; use the move_pages method");
+		goto out;
+	}
+	s->use_move_pages = method == NM_SCAN_MOVE_PAGES ||
+			    (method == NM_SCAN_AUTO && !s->pfns);
+	out->method = s->use_move_pages ? NM_SCAN_MOVE_PAGES : NM_SCAN_PAGEMAP;
+	if (!s->use_move_pages && nodemap_load(&s->nm, err) < 0)
+		goto out;
+	if (s->pfns)
+		s->kpf_fd = open("/proc/kpageflags", O_RDONLY | O_CLOEXEC);
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	maps = nm_read_file(path, NM_MAPS_MAX, &len);
+	if (!maps) {
+		nm_seterr(err, "pid %d: %s", (int)pid, errno == ENOENT ?
+			  "no such process" : strerror(errno));
+		goto out;
+	}
+	rc = nm_scan_maps_parse(maps, len, &vmas, &nvmas, err);
+	free(maps);
+	if (rc < 0)
+		goto out;
+	rc = -1;
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)pid);
+	s->pm_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (s->pm_fd < 0) {
+		nm_seterr(err, "pid %d: %s: %s", (int)pid, path,
+			  errno == ENOENT ? "no such process" :
+			  strerror(errno));
+		goto out;
+	}
+	rc = 0;
+	for (size_t i = 0; rc == 0 && i < nvmas; i++)
+		rc = scan_vma(s, &vmas[i], err);
+out:
+	if (s->pm_fd >= 0)
+		close(s->pm_fd);
+	if (s->kpf_fd >= 0)
+		close(s->kpf_fd);
+	nodemap_free(&s->nm);
+	free(s);
+	free(vmas);
+	if (rc < 0) {
+		nm_scan_release(out);
+		memset(out->pages_per_node, 0, sizeof(out->pages_per_node));
+	}
+	return rc;
+}
+
+void nm_scan_release(struct nm_scan *scan)
+{
+	if (!scan)
+		return;
+	free(scan->runs);
+	scan->runs = NULL;
+	scan->nruns = scan->cap = 0;
+}

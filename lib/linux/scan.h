@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef NM_SCAN_H
+#define NM_SCAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "lib/base/error.h"
+#include "lib/core/topology.h"
+
+/*
+ * Placement scan: for each resident page of a process, which node holds
+ * it.  Pages are reported as runs of virtually contiguous pages on one
+ * node with the same attributes.
+ *
+ * A run flagged NM_RUN_THP or NM_RUN_HUGETLB holds the pages of exactly
+ * one folio (huge page) as mapped here, so its first address names the
+ * whole folio to move_pages(2).  Those flags need the folio boundaries
+ * from /proc/kpageflags (root); without them large folios are reported as
+ * base pages.  Zero pages and pages outside the nodes' memory (PFNMAP
+ * device memory) are not reported: they cannot move.
+ *
+ * Cost, measured on the one-node development host (6.18 kernel, 2 vCPUs,
+ * root, scanning a child that holds 1 GiB, best of 5;
+ * tests/bench/nm-bench-scan):
+ *   1 GiB of 4 KiB pages   pagemap + kpageflags   106 ms  (~400 ns/page)
+ *                          move_pages query       201 ms  (~770 ns/page)
+ *   1 GiB of THP           pagemap + kpageflags    32-52 ms (~120-200 ns)
+ *                          move_pages query        88-110 ms
+ * Both read pagemap (present bits, to skip holes); the move_pages method
+ * then asks the kernel per page, about twice the cost.  AUTO therefore
+ * prefers pagemap whenever PFNs are visible.
+ * Only one node there: the per-page cost of either method does not
+ * depend on how many nodes there are, so the ratio carries over.
+ */
+
+#define NM_RUN_THP	0x1u	/* part of a transparent huge page */
+#define NM_RUN_SHARED	0x2u	/* mapped by more than one process */
+#define NM_RUN_FILE	0x4u	/* page cache of a regular file (libraries,
+				   executables, input files): not the job's
+				   memory; the engine leaves it alone */
+#define NM_RUN_HUGETLB	0x8u	/* hugetlbfs */
+#define NM_RUN_SHMEM	0x10u	/* shared memory: MAP_SHARED|MAP_ANONYMOUS,
+				   SysV, /dev/shm, memfd (the job's memory,
+				   but not anonymous to the kernel module) */
+
+struct nm_run {
+	uintptr_t start;	/* page-aligned virtual address */
+	uint32_t npages;	/* base (4 KiB) pages */
+	int16_t node;		/* OS node number */
+	uint16_t flags;		/* NM_RUN_* */
+};
+
+struct nm_scan {
+	pid_t pid;
+	int method;		/* added: the nm_scan_method used (never AUTO) */
+	size_t nruns, cap;
+	struct nm_run *runs;
+	uint64_t pages_per_node[NM_MAX_NODES];	/* base pages */
+};
+
+enum nm_scan_method {
+	NM_SCAN_AUTO,		/* pagemap when readable, else move_pages */
+	NM_SCAN_PAGEMAP,	/* /proc/PID/pagemap PFNs -> nodes (root) */
+	NM_SCAN_MOVE_PAGES,	/* move_pages(2) with nodes == NULL */
+};
+
+/*
+ * Scans every VMA of @pid that can hold migratable pages (skips [vsyscall],
+ * [vvar], VM_IO/PFNMAP mappings).  Fills @out (zeroed first).  Errors:
+ * process gone, permission.  nm_scan_release() frees the runs.
+ */
+int nm_scan_process(pid_t pid, enum nm_scan_method method,
+		    struct nm_scan *out, char *err);
+void nm_scan_release(struct nm_scan *scan);
+
+/* Added: one mapping of /proc/PID/maps as the scan sees it. */
+struct nm_vma {
+	uintptr_t start, end;
+	bool file;	/* maps a regular file: its page cache is not the
+			   job's (lib/job_proc.c counts the same way) */
+	bool shmem;	/* shared memory: deleted /dev/zero, SysV segment,
+			   /dev/shm file, memfd */
+};
+
+/*
+ * Parses one /proc/PID/maps line of @len bytes (no '\0' needed, a final
+ * '\n' allowed).  Returns 1 for a mapping that may hold migratable pages,
+ * 0 for one to skip ([vsyscall], [vvar], [vdso], device files under /dev),
+ * -1 with @err when malformed (the kernel's format exactly; start < end,
+ * both page-aligned).  nm_scan_maps_line() takes a C string.
+ */
+int nm_scan_maps_entry(const char *line, size_t len, struct nm_vma *vma,
+		       char *err);
+int nm_scan_maps_line(const char *line, struct nm_vma *vma, char *err);
+
+/*
+ * A whole maps file of @len bytes: the mappings to scan in their order
+ * (malloc'd into @vmas, NULL when none), what its lines give one by one.
+ * -1 with @err at the first malformed line (an empty one too).
+ */
+int nm_scan_maps_parse(const char *buf, size_t len, struct nm_vma **vmas,
+		       size_t *nvmas, char *err);
+
+#endif
