@@ -201,87 +201,114 @@ static int cmp_job_node(const void *a, const void *b, void *arg)
 	return (x > y) - (x < y);
 }
 
-int nm_map_search(struct nm_search *s, const int *seed)
+/* The search's arrays, sized for the job and the topology; 0 or -1. */
+static int bb_alloc(struct bb *bb, const struct nm_topology *t)
+{
+	bb->jn = calloc((size_t)bb->nj, sizeof(int));
+	bb->tn = calloc((size_t)bb->nt, sizeof(int));
+	bb->lb_rest = calloc((size_t)bb->nj + 1, sizeof(uint64_t));
+	bb->cap = calloc((size_t)t->nnodes, sizeof(uint64_t));
+	bb->load = calloc((size_t)t->nnodes, sizeof(uint64_t));
+	bb->used = calloc((size_t)t->nnodes, sizeof(int));
+	bb->map = malloc((size_t)t->nnodes * sizeof(int));
+	bb->cands = calloc((size_t)bb->nj * (size_t)bb->nt + 1,
+			   sizeof(struct cand));
+	return bb->jn && bb->tn && bb->lb_rest && bb->cap && bb->load &&
+	       bb->used && bb->map && bb->cands ? 0 : -1;
+}
+
+static void bb_free(struct bb *bb)
+{
+	free(bb->jn);
+	free(bb->tn);
+	free(bb->lb_rest);
+	free(bb->cap);
+	free(bb->load);
+	free(bb->used);
+	free(bb->map);
+	free(bb->cands);
+}
+
+/*
+ * Job nodes biggest first (they prune the most), the targets, the lower
+ * bound of bytes still to move, and each node's optimistic capacity.
+ */
+static void bb_init(struct bb *bb, const struct nm_search *s)
 {
 	const struct nm_topology *t = s->t;
 	const struct nm_job *job = s->job;
+	int i = 0, n;
+
+	nm_bitmap_foreach(n, &job->nodes)
+		bb->jn[i++] = n;
+	qsort_r(bb->jn, (size_t)bb->nj, sizeof(int), cmp_job_node,
+		job->node_bytes);
+	i = 0;
+	nm_bitmap_foreach(n, &s->targets)
+		bb->tn[i++] = n;
+	for (int k = bb->nj - 1; k >= 0; k--)
+		bb->lb_rest[k] = bb->lb_rest[k + 1] +
+			(nm_bitmap_test(&s->targets, bb->jn[k]) ?
+			 0 : job->node_bytes[bb->jn[k]]);
+	for (n = 0; n < t->nnodes; n++) {
+		bb->map[n] = -1;
+		bb->cap[n] = s->free_bytes[n];
+		/* optimistic: the node's own job pages may leave */
+		if (nm_bitmap_test(&job->nodes, n))
+			bb->cap[n] += job->node_bytes[n];
+	}
+}
+
+/*
+ * The seed (the kernel's map) as the first incumbent when it is a valid
+ * map into the targets: the search then only looks for better ones.
+ */
+static int try_seed(struct bb *bb, const int *seed)
+{
+	const struct nm_search *s = bb->s;
+	const struct nm_topology *t = s->t;
+	const struct nm_job *job = s->job;
+	bool inside = nm_map_allowed(t, job, seed, s->memory_only_targets);
+	int n, rc = 0;
+
+	nm_bitmap_foreach(n, &job->nodes) {
+		if (seed[n] < 0 || !nm_bitmap_test(&s->targets, seed[n]))
+			inside = false;
+		else
+			bb->used[seed[n]]++;
+	}
+	for (n = 0; n < t->nnodes; n++) {
+		if (bb->injective && bb->used[n] > 1)
+			inside = false;
+		bb->used[n] = 0;
+	}
+	if (!inside)
+		return 0;
+	memcpy(bb->map, seed, (size_t)t->nnodes * sizeof(int));
+	rc = evaluate_leaf(bb, nm_map_distortion(t, job, seed), 0);
+	for (n = 0; n < t->nnodes; n++)
+		bb->map[n] = -1;
+	return rc;
+}
+
+int nm_map_search(struct nm_search *s, const int *seed)
+{
 	struct bb bb = { .s = s };
-	int n, rc = -1;
+	int rc = -1;
 
 	s->found = false;
 	s->nodes = 0;
 	s->complete = true;
-	bb.nj = (int)nm_bitmap_weight(&job->nodes);
+	bb.nj = (int)nm_bitmap_weight(&s->job->nodes);
 	bb.nt = (int)nm_bitmap_weight(&s->targets);
 	bb.injective = s->injective;
-	bb.jn = calloc((size_t)bb.nj, sizeof(int));
-	bb.tn = calloc((size_t)bb.nt, sizeof(int));
-	bb.lb_rest = calloc((size_t)bb.nj + 1, sizeof(uint64_t));
-	bb.cap = calloc((size_t)t->nnodes, sizeof(uint64_t));
-	bb.load = calloc((size_t)t->nnodes, sizeof(uint64_t));
-	bb.used = calloc((size_t)t->nnodes, sizeof(int));
-	bb.map = malloc((size_t)t->nnodes * sizeof(int));
-	bb.cands = calloc((size_t)bb.nj * (size_t)bb.nt + 1,
-			  sizeof(struct cand));
-	if (!bb.jn || !bb.tn || !bb.lb_rest || !bb.cap || !bb.load ||
-	    !bb.used || !bb.map || !bb.cands)
+	if (bb_alloc(&bb, s->t) < 0)
 		goto out;
-
-	int i = 0;
-
-	nm_bitmap_foreach(n, &job->nodes)
-		bb.jn[i++] = n;
-	qsort_r(bb.jn, (size_t)bb.nj, sizeof(int), cmp_job_node,
-		job->node_bytes);
-	i = 0;
-	nm_bitmap_foreach(n, &s->targets)
-		bb.tn[i++] = n;
-	for (int k = bb.nj - 1; k >= 0; k--)
-		bb.lb_rest[k] = bb.lb_rest[k + 1] +
-			(nm_bitmap_test(&s->targets, bb.jn[k]) ?
-			 0 : job->node_bytes[bb.jn[k]]);
-	for (n = 0; n < t->nnodes; n++) {
-		bb.map[n] = -1;
-		bb.cap[n] = s->free_bytes[n];
-		/* optimistic: the node's own job pages may leave */
-		if (nm_bitmap_test(&job->nodes, n))
-			bb.cap[n] += job->node_bytes[n];
-	}
-
-	if (seed) {
-		bool inside = nm_map_allowed(t, job, seed,
-					     s->memory_only_targets);
-
-		nm_bitmap_foreach(n, &job->nodes) {
-			if (seed[n] < 0 || !nm_bitmap_test(&s->targets,
-							   seed[n]))
-				inside = false;
-			else
-				bb.used[seed[n]]++;
-		}
-		for (n = 0; n < t->nnodes; n++) {
-			if (bb.injective && bb.used[n] > 1)
-				inside = false;
-			bb.used[n] = 0;
-		}
-		if (inside) {
-			memcpy(bb.map, seed, (size_t)t->nnodes * sizeof(int));
-			if (evaluate_leaf(&bb, nm_map_distortion(t, job, seed),
-					  0) < 0)
-				goto out;
-			for (n = 0; n < t->nnodes; n++)
-				bb.map[n] = -1;
-		}
-	}
+	bb_init(&bb, s);
+	if (seed && try_seed(&bb, seed) < 0)
+		goto out;
 	rc = dfs(&bb, 0, 0, 0);
 out:
-	free(bb.jn);
-	free(bb.tn);
-	free(bb.lb_rest);
-	free(bb.cap);
-	free(bb.load);
-	free(bb.used);
-	free(bb.map);
-	free(bb.cands);
+	bb_free(&bb);
 	return rc;
 }

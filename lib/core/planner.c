@@ -243,6 +243,79 @@ static bool cpu_targets(const struct nm_topology *t,
 	return false;
 }
 
+/* Why no map was found: the one-line reason a refused plan carries. */
+static void explain_no_map(const struct nm_search *s,
+			   const struct nm_target *target,
+			   const struct nm_plan_options *opts,
+			   struct nm_plan *plan)
+{
+	const struct nm_job *job = s->job;
+	uint64_t need = 0, room = 0;
+	char a[32], b[32], list[128];
+	int n;
+
+	nm_bitmap_foreach(n, &job->nodes)
+		need += job->node_bytes[n];
+	nm_bitmap_foreach(n, &s->targets)
+		room += s->free_bytes[n] + (nm_bitmap_test(&job->nodes, n) ?
+					    job->node_bytes[n] : 0);
+	nm_list_format(&target->new_nodes, list, sizeof(list));
+	if (!s->complete)
+		nm_seterr(plan->reason, "no workable map onto nodes "
+			  "%s found within the search budget", list);
+	else if (need > room)
+		nm_seterr(plan->reason, "the job has %s, nodes %s "
+			  "have room for %s",
+			  nm_format_bytes(need, a, sizeof(a)), list,
+			  nm_format_bytes(room, b, sizeof(b)));
+	else if (!opts->memory_only_targets && !cpu_targets(s->t, &s->targets))
+		nm_seterr(plan->reason, "nodes %s have no CPUs, and the "
+			  "job's CPUs can only move to nodes with CPUs",
+			  list);
+	else
+		nm_seterr(plan->reason, "no map of the job's nodes "
+			  "onto nodes %s fits each node's free memory",
+			  list);
+}
+
+/*
+ * Ranks that did not share a node should not have to, and no plan should
+ * move more than the kernel would: try maps that keep nodes apart within
+ * the kernel's bytes, then merging ones within them, and only then
+ * anything that fits.  Stops at the first pass that finds a map.
+ */
+static int search_passes(struct nm_search *s, struct nm_plan *plan)
+{
+	static const struct {
+		bool injective;
+		bool limited;
+	} passes[] = {
+		{ true, true }, { false, true }, { true, false }, { false, false },
+	};
+	bool enough = nm_bitmap_weight(&s->targets) >=
+		      nm_bitmap_weight(&s->job->nodes);
+
+	plan->search_nodes = 0;
+	s->complete = true;
+	for (size_t i = 0; i < sizeof(passes) / sizeof(passes[0]); i++) {
+		bool complete = s->complete;
+
+		if (passes[i].injective && !enough)
+			continue;
+		s->injective = passes[i].injective;
+		s->bytes_limit = passes[i].limited ? plan->kernel_bytes_moved :
+						     UINT64_MAX;
+		if (nm_map_search(s, plan->kernel_map) < 0)
+			return -1;
+		plan->search_nodes += s->nodes;
+		s->complete = s->complete && complete;
+		if (s->found)
+			break;
+	}
+	plan->search_complete = s->complete;
+	return 0;
+}
+
 static int plan_search(const struct nm_topology *t, const struct nm_job *job,
 		       const uint64_t *free_bytes,
 		       const struct nm_target *target,
@@ -263,66 +336,10 @@ static int plan_search(const struct nm_topology *t, const struct nm_job *job,
 	nm_bitmap_zero(&s.targets);
 	nm_bitmap_foreach(os, &target->new_nodes)
 		nm_bitmap_set(&s.targets, (unsigned int)nm_topology_find(t, os));
-	/*
-	 * Ranks that did not share a node should not have to, and no plan
-	 * should move more than the kernel would: try maps that keep nodes
-	 * apart within the kernel's bytes, then merging ones within them,
-	 * and only then anything that fits.
-	 */
-	const struct {
-		bool injective;
-		bool limited;
-	} passes[] = {
-		{ true, true }, { false, true }, { true, false }, { false, false },
-	};
-	bool enough = nm_bitmap_weight(&s.targets) >=
-		    nm_bitmap_weight(&job->nodes);
-
-	plan->search_nodes = 0;
-	s.complete = true;
-	for (size_t i = 0; i < sizeof(passes) / sizeof(passes[0]); i++) {
-		bool complete = s.complete;
-
-		if (passes[i].injective && !enough)
-			continue;
-		s.injective = passes[i].injective;
-		s.bytes_limit = passes[i].limited ? plan->kernel_bytes_moved :
-						    UINT64_MAX;
-		if (nm_map_search(&s, plan->kernel_map) < 0)
-			return -1;
-		plan->search_nodes += s.nodes;
-		s.complete = s.complete && complete;
-		if (s.found)
-			break;
-	}
-	plan->search_complete = s.complete;
+	if (search_passes(&s, plan) < 0)
+		return -1;
 	if (!s.found) {
-		uint64_t need = 0, room = 0;
-		char a[32], b[32], list[128];
-		int n;
-
-		nm_bitmap_foreach(n, &job->nodes)
-			need += job->node_bytes[n];
-		nm_bitmap_foreach(n, &s.targets)
-			room += free_bytes[n] + (nm_bitmap_test(&job->nodes, n) ?
-						 job->node_bytes[n] : 0);
-		nm_list_format(&target->new_nodes, list, sizeof(list));
-		if (!s.complete)
-			nm_seterr(plan->reason, "no workable map onto nodes "
-				  "%s found within the search budget", list);
-		else if (need > room)
-			nm_seterr(plan->reason, "the job has %s, nodes %s "
-				  "have room for %s",
-				  nm_format_bytes(need, a, sizeof(a)), list,
-				  nm_format_bytes(room, b, sizeof(b)));
-		else if (!opts->memory_only_targets && !cpu_targets(t, &s.targets))
-			nm_seterr(plan->reason, "nodes %s have no CPUs, and the "
-				  "job's CPUs can only move to nodes with CPUs",
-				  list);
-		else
-			nm_seterr(plan->reason, "no map of the job's nodes "
-				  "onto nodes %s fits each node's free memory",
-				  list);
+		explain_no_map(&s, target, opts, plan);
 		return 1;
 	}
 	return 0;
