@@ -152,13 +152,13 @@ static void print_table(const struct nm_plan *plan,
 			const struct nm_topology *t, const struct nm_job *job,
 			const struct nm_target *target)
 {
-	char a[64], b[64], c[64], d[32], what[160];
+	char a[64], b[128], c[64], d[32], what[160];
 	int n;
 
 	nm_list_format(&target->new_nodes, c, sizeof(c));
 	if (target->kind == NM_TARGET_MAP) {
-		nm_list_format(&target->old_nodes, b, sizeof(b));
-		snprintf(what, sizeof(what), "map %s:%s", b, c);
+		nm_target_format_map(target, b, sizeof(b));
+		snprintf(what, sizeof(what), "map %s", b);
 	} else {
 		snprintf(what, sizeof(what), "nodes %s", c);
 	}

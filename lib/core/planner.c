@@ -213,6 +213,24 @@ static struct nm_plan *plan_alloc(int nnodes)
 }
 
 /* The explicit OLD:NEW map must not strand CPUs on memory-only nodes. */
+/*
+ * The map as written: the i-th old node to the i-th new node; a job node
+ * the map does not name stays where it is, as with migrate_pages(2).
+ */
+static void written_map(const struct nm_topology *t, const struct nm_job *job,
+			const struct nm_target *target, int *map)
+{
+	int n;
+
+	for (n = 0; n < t->nnodes; n++)
+		map[n] = nm_bitmap_test(&job->nodes, n) ? n : -1;
+	for (int i = 0; i < target->npairs; i++) {
+		n = nm_topology_find(t, target->old_order[i]);
+		if (n >= 0 && nm_bitmap_test(&job->nodes, n))
+			map[n] = nm_topology_find(t, target->new_order[i]);
+	}
+}
+
 static int check_explicit_map(const struct nm_topology *t,
 			      const struct nm_job *job, const int *map,
 			      bool memory_only_targets, char *err)
@@ -377,8 +395,11 @@ struct nm_plan *nm_plan_compute(const struct nm_topology *t,
 					NULL);
 
 	if (target->kind == NM_TARGET_MAP) {
-		memcpy(plan->map, opts->map ? opts->map : plan->kernel_map,
-		       (size_t)t->nnodes * sizeof(int));
+		if (opts->map)
+			memcpy(plan->map, opts->map,
+			       (size_t)t->nnodes * sizeof(int));
+		else
+			written_map(t, job, target, plan->map);
 		for (int n = 0; opts->map && n < t->nnodes; n++)
 			if (plan->map[n] < -1 || plan->map[n] >= t->nnodes) {
 				nm_seterr(err, "explicit map: node index %d "

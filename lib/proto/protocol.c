@@ -643,21 +643,21 @@ json_t *nm_request_encode(const struct nm_request *req, char *err)
 			json_decref(o);
 			return NULL;
 		}
+		char map[4100];
+
 		if (nm_list_format(&req->target.new_nodes, b2, sizeof(b2)) >=
-		    sizeof(b2) || nm_list_format(&req->target.old_nodes, b1,
-						 sizeof(b1)) >= sizeof(b1)) {
+		    sizeof(b2) || (req->target.kind == NM_TARGET_MAP &&
+				   nm_target_format_map(&req->target, map,
+							sizeof(map)) >=
+				   sizeof(map))) {
 			nm_seterr(err, "move: node list too long");
 			json_decref(o);
 			return NULL;
 		}
-		if (req->target.kind == NM_TARGET_NODES) {
+		if (req->target.kind == NM_TARGET_NODES)
 			bad |= set_new(o, "to", json_string(b2));
-		} else {
-			char map[4100];
-
-			snprintf(map, sizeof(map), "%s:%s", b1, b2);
+		else
 			bad |= set_new(o, "map", json_string(map));
-		}
 		if (req->threads)
 			bad |= set_new(o, "threads",
 				       json_integer(req->threads));
