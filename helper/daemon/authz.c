@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "helper/daemon/authz.h"
@@ -53,21 +54,34 @@ static int cgroup_mems(pid_t pid, struct nm_bitmap *mems, bool *have,
 	return 0;
 }
 
+/*
+ * The memory nodes @pid may use: its Mems_allowed, narrowed by its
+ * cpuset cgroup's memory nodes (Slurm's allocation) when it has one.
+ */
+static int process_nodes(pid_t pid, struct nm_bitmap *allowed, char *err)
+{
+	struct nm_proc_info pi;
+	struct nm_bitmap cg;
+	bool have;
+
+	if (nm_proc_info(pid, &pi, err) < 0 ||
+	    cgroup_mems(pid, &cg, &have, err) < 0)
+		return -1;
+	*allowed = pi.mems_allowed;
+	if (have)
+		nm_bitmap_and(allowed, &cg);
+	return 0;
+}
+
 int nm_authz_nodes(const pid_t *pids, int npids, const struct nm_bitmap *nodes,
 		   char *err)
 {
 	for (int i = 0; i < npids; i++) {
-		struct nm_proc_info pi;
-		struct nm_bitmap cg, allowed;
-		bool have;
+		struct nm_bitmap allowed;
 		int n;
 
-		if (nm_proc_info(pids[i], &pi, err) < 0 ||
-		    cgroup_mems(pids[i], &cg, &have, err) < 0)
+		if (process_nodes(pids[i], &allowed, err) < 0)
 			return -1;
-		allowed = pi.mems_allowed;
-		if (have)
-			nm_bitmap_and(&allowed, &cg);
 		nm_bitmap_foreach(n, nodes)
 			if (!nm_bitmap_test(&allowed, n)) {
 				char list[256];
@@ -80,4 +94,50 @@ int nm_authz_nodes(const pid_t *pids, int npids, const struct nm_bitmap *nodes,
 			}
 	}
 	return 0;
+}
+
+/* The memory nodes every process of @pids may use. */
+static int common_nodes(const pid_t *pids, int npids,
+			struct nm_bitmap *common, char *err)
+{
+	for (int i = 0; i < npids; i++) {
+		struct nm_bitmap allowed;
+
+		if (process_nodes(pids[i], &allowed, err) < 0)
+			return -1;
+		if (i == 0)
+			*common = allowed;
+		else
+			nm_bitmap_and(common, &allowed);
+	}
+	return 0;
+}
+
+int nm_authz_on_behalf(const struct nm_config *cfg, uid_t owner,
+		       const char *what, const pid_t *pids, int npids,
+		       const struct nm_bitmap *nodes, char *err)
+{
+	struct nm_bitmap common;
+	pid_t *all = NULL;
+	int nall = 0, rc = -1;
+
+	if (nm_authz_privileged(cfg, owner))
+		return 0;
+	if (nm_proc_descendants(pids, npids, &all, &nall, err) < 0 ||
+	    nm_authz_owns(owner, all, nall, err) < 0 ||
+	    common_nodes(all, nall, &common, err) < 0)
+		goto out;
+	if (!nm_bitmap_subset(nodes, &common)) {
+		char a[256], w[256];
+
+		nm_list_format(&common, a, sizeof(a));
+		nm_list_format(nodes, w, sizeof(w));
+		nm_seterr(err, "permission denied: %.100s may use NUMA nodes "
+			  "%s only, not %s", what, a, w);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(all);
+	return rc;
 }

@@ -261,6 +261,10 @@ static json_t *op_move(struct nm_daemon *d, const struct nm_caller *who,
 	json_t *res = NULL, *r;
 	int n = 0;
 
+	if (req->has_owner && !who->privileged)
+		return error_reply(who, req, "denied", "permission denied: "
+				   "only root and the Slurm user may act for "
+				   "an owner (\"owner\")");
 	if (req->job != NM_NO_ID) {
 		if (nm_registry_list(d->reg, req->job, (uid_t)-1, &tasks, &n,
 				     err) < 0)
@@ -291,6 +295,13 @@ static json_t *op_move(struct nm_daemon *d, const struct nm_caller *who,
 	}
 	if (!pids)
 		return error_reply(who, req, "internal", "out of memory");
+	if (req->has_owner &&
+	    nm_authz_on_behalf(&d->cfg, req->owner, what, pids, n,
+			       &req->target.new_nodes, err) < 0) {
+		free(pids);
+		return error_reply(who, req, strstr(err, "permission denied") ?
+				   "denied" : "bad_request", err);
+	}
 	mr.pids = pids;
 	mr.npids = n;
 	mr.what = what;

@@ -353,7 +353,8 @@ static int decode_move(json_t *o, struct nm_request *req, char *err)
 {
 	static const char *const keys[] = { "version", "op", "pids", "cgroup",
 					    "job", "to", "map", "threads",
-					    "engine", "progress", NULL };
+					    "engine", "progress", "owner",
+					    NULL };
 	json_t *pids = json_object_get(o, "pids");
 	json_t *cg = json_object_get(o, "cgroup");
 	json_t *job = json_object_get(o, "job");
@@ -405,6 +406,14 @@ static int decode_move(json_t *o, struct nm_request *req, char *err)
 			return -1;
 		}
 		req->progress = json_is_true(v);
+	}
+	if ((v = json_object_get(o, "owner"))) {
+		/* (uid_t)-1 means "no uid" to the kernel: never an owner. */
+		if (get_int(v, "owner", 0, (json_int_t)UINT32_MAX - 1, &i,
+			    err) < 0)
+			return -1;
+		req->has_owner = true;
+		req->owner = (uid_t)i;
 	}
 	return 0;
 }
@@ -665,6 +674,9 @@ json_t *nm_request_encode(const struct nm_request *req, char *err)
 			       json_string(nm_engine_name(req->engine)));
 		if (req->progress)
 			bad |= set_new(o, "progress", json_true());
+		if (req->has_owner)
+			bad |= set_new(o, "owner",
+				       json_integer((json_int_t)req->owner));
 	}
 	if (req->op == NM_OP_POLICY) {
 		bad |= set_new(o, "policy",

@@ -79,6 +79,13 @@ struct nm_request {
 	int threads;		/* 0: the daemon's default */
 	enum nm_engine_kind engine;
 	bool progress;		/* send progress frames */
+	/*
+	 * A trusted caller (root, the Slurm user: the SPANK plugin in
+	 * slurmstepd) acting for the job's owner: the daemon applies the
+	 * owner's rule, not the caller's.  Anyone else is refused.
+	 */
+	bool has_owner;
+	uid_t owner;
 	/* policy */
 	enum nm_policy policy;
 	struct nm_bitmap policy_nodes;	/* OS numbers; NM_POLICY_NODES only */

@@ -65,7 +65,40 @@ static void test_good_requests(void **state)
 				"\"/sys/fs/cgroup/cpuset/slurm/job_1\","
 				"\"to\":\"1\"}", &req, err), 0);
 	assert_string_equal(req.cgroup, "/sys/fs/cgroup/cpuset/slurm/job_1");
+	assert_false(req.has_owner);
 	nm_request_release(&req);
+
+	/* A trusted caller acting for the job's owner (uid 0 included). */
+	assert_int_equal(decode("{\"version\":1,\"op\":\"move\",\"job\":7,"
+				"\"to\":\"1\",\"owner\":1000}", &req, err), 0);
+	assert_true(req.has_owner);
+	assert_int_equal(req.owner, 1000);
+	nm_request_release(&req);
+	assert_int_equal(decode("{\"version\":1,\"op\":\"move\",\"job\":7,"
+				"\"to\":\"1\",\"owner\":0}", &req, err), 0);
+	assert_true(req.has_owner);
+	assert_int_equal(req.owner, 0);
+	nm_request_release(&req);
+}
+
+/* "owner": a uid, on move only; (uid_t)-1 is no uid. */
+static void test_owner(void **state)
+{
+	(void)state;
+	expect_error("{\"version\":1,\"op\":\"move\",\"job\":7,\"to\":\"1\","
+		     "\"owner\":-1}", "owner: -1 is out of range");
+	expect_error("{\"version\":1,\"op\":\"move\",\"job\":7,\"to\":\"1\","
+		     "\"owner\":4294967295}", "owner: 4294967295 is out of range");
+	expect_error("{\"version\":1,\"op\":\"move\",\"job\":7,\"to\":\"1\","
+		     "\"owner\":\"1000\"}", "owner: expected an integer");
+	expect_error("{\"version\":1,\"op\":\"move\",\"job\":7,\"to\":\"1\","
+		     "\"owner\":1.5}", "owner: expected an integer");
+	expect_error("{\"version\":1,\"op\":\"move\",\"job\":7,\"to\":\"1\","
+		     "\"owner\":null}", "owner: expected an integer");
+	expect_error("{\"version\":1,\"op\":\"register\",\"tasks\":"
+		     "[{\"pid\":1,\"rank\":0}],\"owner\":1000}", "owner");
+	expect_error("{\"version\":1,\"op\":\"policy\",\"job\":7,"
+		     "\"policy\":\"auto\",\"owner\":1000}", "owner");
 }
 
 static void test_bad_requests(void **state)
@@ -192,6 +225,8 @@ static void test_round_trip(void **state)
 	req.has_target = true;
 	req.threads = 4;
 	req.engine = NM_ENGINE_KMOD;
+	req.has_owner = true;
+	req.owner = 4294967294u;
 	o = nm_request_encode(&req, err);
 	assert_non_null(o);
 	s = json_dumps(o, JSON_COMPACT);
@@ -200,6 +235,8 @@ static void test_round_trip(void **state)
 	assert_int_equal(back.pids[2], 7);
 	assert_int_equal(back.threads, 4);
 	assert_int_equal(back.engine, NM_ENGINE_KMOD);
+	assert_true(back.has_owner);
+	assert_true(back.owner == 4294967294u);
 	assert_true(nm_bitmap_equal(&back.target.old_nodes,
 				    &req.target.old_nodes));
 	assert_true(nm_bitmap_equal(&back.target.new_nodes,
@@ -394,6 +431,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_good_requests),
 		cmocka_unit_test(test_bad_requests),
+		cmocka_unit_test(test_owner),
 		cmocka_unit_test(test_envelope),
 		cmocka_unit_test(test_frames),
 		cmocka_unit_test(test_round_trip),
