@@ -26,9 +26,11 @@
 
 #define CMDLINE_MAX (1 << 20)
 
-/* What srun's own command line and environment say (scan_cmdline). */
-static bool given_on_cmdline;
-static bool into_running_job;
+/* What srun's own command line and environment say. */
+static struct local_state {
+	bool given_on_cmdline;	/* --migrate-nodes among srun's options */
+	bool into_running_job;	/* --jobid, or inside an allocation */
+} state;
 
 /* /proc/self/cmdline: NUL-separated, @*len bytes; free() it. */
 static char *read_cmdline(size_t *len)
@@ -79,9 +81,9 @@ static void scan_cmdline(void)
 			break;
 		/* --mi is ambiguous (--mincpus); --job is (--job-name). */
 		if (is_long_opt(p, "migrate-nodes", 3))
-			given_on_cmdline = true;
+			state.given_on_cmdline = true;
 		else if (is_long_opt(p, "jobid", 4))
-			into_running_job = true;
+			state.into_running_job = true;
 	}
 	free(buf);
 }
@@ -106,17 +108,17 @@ int nm_spank_local_init_post_opt(spank_t sp)
 	 * value came from the command line, whatever the scan saw.
 	 */
 	if (!env_set(NM_SPANK_OPTION_ENV))
-		given_on_cmdline = true;
+		state.given_on_cmdline = true;
 	/* srun's own environment, before it makes or joins an allocation. */
 	if (env_set("SLURM_JOB_ID") || env_set("SLURM_JOBID"))
-		into_running_job = true;
-	if (!given_on_cmdline) {
+		state.into_running_job = true;
+	if (!state.given_on_cmdline) {
 		slurm_debug("numamigrate: --migrate-nodes=%s from the "
 			    "environment (%s): a policy", nm_spank_opt.value,
 			    NM_SPANK_OPTION_ENV);
 		return 0;
 	}
-	if (!into_running_job) {
+	if (!state.into_running_job) {
 		slurm_debug("numamigrate: --migrate-nodes=%s on an srun that "
 			    "makes its own allocation: a policy",
 			    nm_spank_opt.value);

@@ -79,8 +79,12 @@ int nm_spank_option_parse(const char *s, struct nm_spank_opt *o, char *err);
 bool nm_spank_opt_is_move(const struct nm_spank_opt *o);
 /* A NODES policy becomes the request to move into NODES. */
 void nm_spank_opt_make_move(struct nm_spank_opt *o);
-/* "never", "auto" or "nodes" for the daemon's policy op. */
-const char *nm_spank_policy_name(const struct nm_spank_opt *o);
+/*
+ * The daemon's policy op for a policy @o (unset and auto: the site's
+ * default, repack=) of @job.
+ */
+void nm_spank_policy_request(const struct nm_spank_opt *o, uint32_t job,
+			     struct nm_request *req);
 int nm_spank_option_register(spank_t sp);
 /* The value given to sbatch/salloc, in the job prolog; 0 and UNSET if none. */
 int nm_spank_option_from_job(spank_t sp, struct nm_spank_opt *o);
@@ -96,8 +100,11 @@ int nm_spank_remote_task_exit(spank_t sp);
 int nm_spank_job_prolog(spank_t sp);
 int nm_spank_job_epilog(spank_t sp);
 
-/* client.c: one request, its final reply (json_decref), or NULL + @err. */
-json_t *nm_spank_call(const json_t *req, int timeout_s, char *err);
+/*
+ * client.c: one request, encoded as the CLI does (lib/proto), its final
+ * reply (json_decref), or NULL + @err.
+ */
+json_t *nm_spank_call(const struct nm_request *req, int timeout_s, char *err);
 /* The reply's error text, or a fallback. */
 const char *nm_spank_reply_error(const json_t *reply);
 bool nm_spank_reply_ok(const json_t *reply);

@@ -37,19 +37,25 @@ void nm_spank_opt_make_move(struct nm_spank_opt *o)
 		o->kind = NM_OPT_MOVE_TO;
 }
 
-const char *nm_spank_policy_name(const struct nm_spank_opt *o)
+void nm_spank_policy_request(const struct nm_spank_opt *o, uint32_t job,
+			     struct nm_request *req)
 {
+	memset(req, 0, sizeof(*req));
+	req->op = NM_OP_POLICY;
+	req->job = job;
+	req->step = NM_NO_ID;
 	switch (o->kind) {
 	case NM_OPT_NEVER:
-		return "never";
+		req->policy = NM_POLICY_NEVER;
+		break;
 	case NM_OPT_NODES:
-		return "nodes";
-	case NM_OPT_AUTO:
-	case NM_OPT_UNSET:
-		return nm_spank_args.repack == NM_REPACK_NEVER ? "never" :
-								  "auto";
+		req->policy = NM_POLICY_NODES;
+		req->policy_nodes = o->target.new_nodes;
+		break;
 	default:
-		return NULL;
+		req->policy = nm_spank_args.repack == NM_REPACK_NEVER ?
+			      NM_POLICY_NEVER : NM_POLICY_AUTO;
+		break;
 	}
 }
 

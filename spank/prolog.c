@@ -27,17 +27,14 @@ static void log_json(uint32_t job, const char *what, const char *tag,
 	free(s);
 }
 
-/* Sends @o (consumed); logs the outcome under @what. */
-static void send_logged(uint32_t job, const char *what, json_t *o)
+/* Sends @req; logs the outcome under @what. */
+static void send_logged(uint32_t job, const char *what,
+			const struct nm_request *req)
 {
 	char err[NM_ERRLEN] = "";
-	json_t *r = NULL;
+	json_t *r;
 
-	if (!o) {
-		slurm_error("numamigrate: job %u: %s: out of memory", job, what);
-		return;
-	}
-	r = nm_spank_call(o, nm_spank_args.timeout_s, err);
+	r = nm_spank_call(req, nm_spank_args.timeout_s, err);
 	if (!r) {
 		slurm_error("numamigrate: job %u: %s: %s (job continues)", job,
 			    what, err);
@@ -60,8 +57,15 @@ static void send_logged(uint32_t job, const char *what, json_t *o)
 		log_json(job, what, "ok", r);
 		json_decref(jobs);
 	}
-	json_decref(o);
 	json_decref(r);
+}
+
+/* A request that names only the job: repack, restore. */
+static void send_job_op(uint32_t job, enum nm_op op)
+{
+	struct nm_request req = { .op = op, .job = job, .step = NM_NO_ID };
+
+	send_logged(job, nm_op_name(op), &req);
 }
 
 static int job_ids(spank_t sp, uint32_t *job, uid_t *uid)
@@ -80,10 +84,9 @@ static int job_ids(spank_t sp, uint32_t *job, uid_t *uid)
 int nm_spank_job_prolog(spank_t sp)
 {
 	struct nm_spank_opt opt;
-	const char *policy;
+	struct nm_request req;
 	uint32_t job;
 	uid_t uid;
-	json_t *o;
 
 	if (nm_spank_disabled || job_ids(sp, &job, &uid) < 0)
 		return 0;
@@ -92,20 +95,14 @@ int nm_spank_job_prolog(spank_t sp)
 	nm_spank_option_from_job(sp, &opt);
 	if (nm_spank_opt_is_move(&opt))
 		opt.kind = NM_OPT_UNSET;	/* sbatch refuses these */
-	policy = nm_spank_policy_name(&opt);
+	nm_spank_policy_request(&opt, job, &req);
 	slurm_debug("numamigrate: job %u (uid %u): prolog, policy %s%s%s", job,
-		    (unsigned int)uid, policy, opt.kind == NM_OPT_NODES ?
-		    " " : "", opt.kind == NM_OPT_NODES ? opt.nodes : "");
-	o = json_pack("{s:i, s:s, s:I, s:s}", "version", NM_PROTO_VERSION,
-		      "op", "policy", "job", (json_int_t)job, "policy",
-		      policy);
-	if (o && opt.kind == NM_OPT_NODES)
-		json_object_set_new(o, "nodes", json_string(opt.nodes));
-	send_logged(job, "policy", o);
+		    (unsigned int)uid, nm_policy_name(req.policy),
+		    opt.kind == NM_OPT_NODES ? " " : "",
+		    opt.kind == NM_OPT_NODES ? opt.nodes : "");
+	send_logged(job, "policy", &req);
 	/* This job may be a preemptor: move suspended jobs out of its way. */
-	send_logged(job, "repack", json_pack("{s:i, s:s, s:I}", "version",
-					     NM_PROTO_VERSION, "op", "repack",
-					     "job", (json_int_t)job));
+	send_job_op(job, NM_OP_REPACK);
 	return 0;
 }
 
@@ -116,8 +113,6 @@ int nm_spank_job_epilog(spank_t sp)
 
 	if (nm_spank_disabled || job_ids(sp, &job, &uid) < 0)
 		return 0;
-	send_logged(job, "restore", json_pack("{s:i, s:s, s:I}", "version",
-					      NM_PROTO_VERSION, "op", "restore",
-					      "job", (json_int_t)job));
+	send_job_op(job, NM_OP_RESTORE);
 	return 0;
 }

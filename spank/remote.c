@@ -4,19 +4,29 @@
  * a running job (OLD:NEW, move:NODES, or NODES when srun says so: local.c),
  * the job's policy when srun made the allocation, and the registration of
  * every task with numamigrated.
+ *
+ * Who may move what is the daemon's one rule (helper/daemon/authz.c): the
+ * plugin asks as root on behalf of the job's owner (S_JOB_UID, from
+ * Slurm, which lets only the owner create a step in the job), and the
+ * daemon holds the request to the owner's processes and to the NUMA nodes
+ * Slurm's cpusets give the job.
  */
-#include <limits.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "numamigrate.h"
 
-/* This step is a move request: its tasks are not the job's work. */
-static bool move_step;
-static bool move_failed;
-static char outcome[2048];
+#define NO_TASKS_HINT " (a move request goes to a step of the running job: " \
+	"srun --jobid=JOB --overlap --migrate-nodes=... true)"
+
+/* This step, from init_post_opt to its tasks' hooks. */
+static struct remote_state {
+	bool move_step;		/* a move request: its tasks are not the
+				 * job's work, and are not registered */
+	bool move_failed;	/* fails the step in task_init */
+	char outcome[2048];	/* for the user: the step's stderr */
+} state;
 
 static int get_ids(spank_t sp, uint32_t *job, uint32_t *step, uid_t *uid)
 {
@@ -33,132 +43,84 @@ static int get_ids(spank_t sp, uint32_t *job, uint32_t *step, uid_t *uid)
 	return 0;
 }
 
-static int read_mems_allowed(pid_t pid, struct nm_bitmap *mems, char *err)
+static long long res_int(const json_t *res, const char *key)
 {
-	char path[64], line[4096];
-	int rc = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "re");
-	if (!f) {
-		nm_seterr(err, "process %d has exited", (int)pid);
-		return -1;
-	}
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, "Mems_allowed_list:", 18)) {
-			char *v = line + 18;
-
-			while (*v == ' ' || *v == '\t')
-				v++;
-			rc = nm_list_parse(v, mems, NM_BITMAP_BITS, 0,
-					   "Mems_allowed_list", err);
-			break;
-		}
-	fclose(f);
-	if (rc < 0 && !err[0])
-		nm_seterr(err, "process %d: no Mems_allowed_list", (int)pid);
-	return rc;
+	return (long long)json_integer_value(json_object_get(res, key));
 }
 
-/*
- * We ask as root, so the daemon trusts us; Slurm has already checked that
- * the step's user owns the job.  What an owner may not do is leave the
- * memory nodes Slurm gave the job: check the target against every
- * registered task's Mems_allowed (its cpuset), as the daemon does for an
- * unprivileged caller.  Root's jobs are not limited.
- */
-static int check_allowed_nodes(uint32_t job, uid_t uid, char *err)
-{
-	json_t *req = NULL, *r = NULL, *t;
-	struct nm_bitmap allowed, m;
-	bool any = false;
-	int rc = -1;
-	size_t i;
-
-	if (uid == 0)
-		return 0;
-	req = json_pack("{s:i, s:s}", "version", NM_PROTO_VERSION, "op",
-			"status");
-	if (!req) {
-		nm_seterr(err, "out of memory");
-		goto fail;
-	}
-	r = nm_spank_call(req, nm_spank_args.quick_timeout_s, err);
-	if (!r)
-		goto fail;
-	if (!nm_spank_reply_ok(r)) {
-		nm_seterr(err, "status: %s", nm_spank_reply_error(r));
-		goto fail;
-	}
-	nm_bitmap_zero(&allowed);
-	json_array_foreach(json_object_get(r, "tasks"), i, t) {
-		json_int_t pid = json_integer_value(json_object_get(t, "pid"));
-
-		if (json_integer_value(json_object_get(t, "job")) != job ||
-		    !json_is_integer(json_object_get(t, "job")) || pid <= 0 ||
-		    pid > INT_MAX)
-			continue;
-		if (read_mems_allowed((pid_t)pid, &m, err) < 0)
-			continue;	/* exited meanwhile: the daemon prunes */
-		if (!any)
-			allowed = m;
-		else
-			nm_bitmap_and(&allowed, &m);
-		any = true;
-	}
-	err[0] = '\0';
-	if (any && !nm_bitmap_subset(&nm_spank_opt.target.new_nodes,
-				     &allowed)) {
-		char a[256], w[256];
-
-		nm_list_format(&allowed, a, sizeof(a));
-		nm_list_format(&nm_spank_opt.target.new_nodes, w, sizeof(w));
-		nm_seterr(err, "permission denied: job %u may use NUMA nodes "
-			  "%s only, not %s", job, a, w);
-		goto fail;
-	}
-	rc = 0;
-fail:
-	json_decref(req);
-	json_decref(r);
-	return rc;
-}
-
-static void describe_result(const json_t *res, char *buf, size_t len)
+/* The map of a move's plan as "0->2,1->3". */
+static void describe_map(const json_t *res, char *maps, size_t len)
 {
 	json_t *map = json_object_get(json_object_get(res, "plan"), "map");
-	char maps[256] = "";
 	const char *k;
 	size_t off = 0;
 	json_t *v;
 
-	json_object_foreach((json_t *)map, k, v) {
-		int n = snprintf(maps + off, sizeof(maps) - off, "%s%s->%lld",
+	maps[0] = '\0';
+	json_object_foreach(map, k, v) {
+		int n = snprintf(maps + off, len - off, "%s%s->%lld",
 				 off ? "," : "", k,
 				 (long long)json_integer_value(v));
 
-		if (n < 0 || (size_t)n >= sizeof(maps) - off)
+		if (n < 0 || (size_t)n >= len - off)
 			break;
 		off += (size_t)n;
 	}
+	if (!off)
+		snprintf(maps, len, "(none)");
+}
+
+static void describe_result(const json_t *res, char *buf, size_t len)
+{
+	char maps[256];
+
+	describe_map(res, maps, sizeof(maps));
 	snprintf(buf, len, "%lld processes, %lld pages (%.1f MiB) moved, "
 		 "%lld pages failed, map %s, frozen %.2f s, %.2f s in all",
-		 (long long)json_integer_value(json_object_get(res,
-							      "processes")),
-		 (long long)json_integer_value(json_object_get(res,
-							      "pages_moved")),
-		 (double)json_integer_value(json_object_get(res,
-							   "bytes_moved")) /
-		 1048576.0,
-		 (long long)json_integer_value(json_object_get(res,
-							      "pages_failed")),
-		 off ? maps : "(none)",
+		 res_int(res, "processes"), res_int(res, "pages_moved"),
+		 (double)res_int(res, "bytes_moved") / 1048576.0,
+		 res_int(res, "pages_failed"), maps,
 		 json_number_value(json_object_get(res, "frozen_seconds")),
 		 json_number_value(json_object_get(res, "seconds")));
 }
 
-/* Asks the local daemon to move the whole job; sets outcome. */
+/*
+ * The daemon's refusal as the user reads it: its code, unless the text
+ * already says it ("permission denied: ..."), and a hint when the job has
+ * nothing registered here (an srun that made its own allocation).
+ */
+static void reply_error(const json_t *r, char *err)
+{
+	const char *code = json_string_value(json_object_get(r, "code"));
+	const char *e = nm_spank_reply_error(r);
+	bool say = code && strncmp(e, "permission denied", 17) != 0;
+
+	nm_seterr(err, "%s%s%s%s", say ? code : "", say ? ": " : "", e,
+		  strstr(e, "no registered tasks") ? NO_TASKS_HINT : "");
+}
+
+/* The line for the user and slurmd's log; @err NULL: moved. */
+static void set_outcome(uint32_t job, const char *err, const char *what)
+{
+	char host[64] = "?";
+
+	gethostname(host, sizeof(host) - 1);
+	if (!err)
+		snprintf(state.outcome, sizeof(state.outcome), "numamigrate: "
+			 "job %u on %s: moved (%.200s): %.600s", job, host,
+			 nm_spank_opt.value, what);
+	else
+		snprintf(state.outcome, sizeof(state.outcome), "numamigrate: "
+			 "job %u on %s: move %.200s failed: %.255s%s%.600s",
+			 job, host, nm_spank_opt.value, err, what[0] ? "; " :
+			 "", what);
+	if (!err)
+		slurm_info("%s", state.outcome);
+	else
+		slurm_error("%s", state.outcome);
+}
+
+/* Asks the local daemon to move the whole job for its owner @uid. */
 static int request_move(uint32_t job, uid_t uid)
 {
 	struct nm_request req = {
@@ -168,73 +130,41 @@ static int request_move(uint32_t job, uid_t uid)
 		.has_target = true,
 		.target = nm_spank_opt.target,
 		.engine = nm_spank_args.engine,
+		.has_owner = true,
+		.owner = uid,
 	};
-	char err[NM_ERRLEN] = "", host[64] = "?", what[512];
-	json_t *o = NULL, *r = NULL;
+	char err[NM_ERRLEN] = "", what[512] = "";
+	json_t *r;
 	int rc = -1;
 
-	gethostname(host, sizeof(host) - 1);
-	if (check_allowed_nodes(job, uid, err) < 0)
-		goto fail;
-	o = nm_request_encode(&req, err);
-	if (!o)
-		goto fail;
-	r = nm_spank_call(o, nm_spank_args.timeout_s, err);
+	r = nm_spank_call(&req, nm_spank_args.timeout_s, err);
 	if (!r)
 		goto fail;
 	if (!nm_spank_reply_ok(r)) {
-		const char *code = json_string_value(json_object_get(r, "code"));
-		const char *e = nm_spank_reply_error(r);
-
-		nm_seterr(err, "%s%s%s%s", code ? code : "", code ? ": " : "",
-			  e, strstr(e, "no registered tasks") ?
-			  " (a move request goes to a step of the running "
-			  "job: srun --jobid=JOB --overlap "
-			  "--migrate-nodes=... true)" : "");
-		if (json_object_get(r, "result")) {
-			describe_result(json_object_get(r, "result"), what,
-					sizeof(what));
-			snprintf(outcome, sizeof(outcome),
-				 "numamigrate: job %u on %s: move %.200s failed: "
-				 "%.255s; %.600s", job, host, nm_spank_opt.value, err,
-				 what);
-			goto report;
-		}
+		reply_error(r, err);
 		goto fail;
 	}
-	describe_result(json_object_get(r, "result"), what, sizeof(what));
-	snprintf(outcome, sizeof(outcome), "numamigrate: job %u on %s: "
-		 "moved (%.200s): %.600s", job, host, nm_spank_opt.value, what);
-	slurm_info("%s", outcome);
 	rc = 0;
-	goto out;
 fail:
-	snprintf(outcome, sizeof(outcome), "numamigrate: job %u on %s: move "
-		 "%.200s failed: %.255s", job, host, nm_spank_opt.value, err);
-report:
-	slurm_error("%s", outcome);
-out:
-	json_decref(o);
+	/* A failed move may still have moved some: say what. */
+	if (r && (rc == 0 || json_object_get(r, "result")))
+		describe_result(json_object_get(r, "result"), what,
+				sizeof(what));
+	set_outcome(job, rc == 0 ? NULL : err, what);
 	json_decref(r);
-	move_failed = rc < 0;
+	state.move_failed = rc < 0;
 	return rc;
 }
 
 /* Records the job's policy: the prolog cannot see an srun's option. */
 static void record_policy(uint32_t job)
 {
-	char err[NM_ERRLEN];
-	json_t *o, *r;
+	char err[NM_ERRLEN] = "";
+	struct nm_request req;
+	json_t *r;
 
-	o = json_pack("{s:i, s:s, s:I, s:s}", "version", NM_PROTO_VERSION,
-		      "op", "policy", "job", (json_int_t)job, "policy",
-		      nm_spank_policy_name(&nm_spank_opt));
-	if (!o)
-		return;
-	if (nm_spank_opt.kind == NM_OPT_NODES)
-		json_object_set_new(o, "nodes",
-				    json_string(nm_spank_opt.nodes));
-	r = nm_spank_call(o, nm_spank_args.quick_timeout_s, err);
+	nm_spank_policy_request(&nm_spank_opt, job, &req);
+	r = nm_spank_call(&req, nm_spank_args.quick_timeout_s, err);
 	if (!r)
 		slurm_error("numamigrate: job %u: cannot record policy %s: %s",
 			    job, nm_spank_opt.value, err);
@@ -248,7 +178,6 @@ static void record_policy(uint32_t job)
 	else
 		slurm_debug("numamigrate: job %u: policy %s recorded", job,
 			    nm_spank_opt.value);
-	json_decref(o);
 	json_decref(r);
 }
 
@@ -289,7 +218,7 @@ int nm_spank_remote_init_post_opt(spank_t sp)
 		record_policy(job);
 		return 0;
 	}
-	move_step = true;
+	state.move_step = true;
 	/* A nested srun in this step must not repeat the request. */
 	spank_unsetenv(sp, "_SLURM_SPANK_OPTION_numamigrate_migrate_nodes");
 	spank_unsetenv(sp, NM_SPANK_OPTION_ENV);
@@ -305,34 +234,32 @@ int nm_spank_remote_task_init(spank_t sp)
 {
 	int local = -1;
 
-	if (!move_step)
+	if (!state.move_step)
 		return 0;
 	if (spank_get_item(sp, S_TASK_ID, &local) != ESPANK_SUCCESS ||
 	    local == 0) {
-		fprintf(stderr, "%s\n", outcome);
+		fprintf(stderr, "%s\n", state.outcome);
 		fflush(stderr);
 	}
 	/* A failed move fails the step: srun exits non-zero. */
-	return move_failed ? -1 : 0;
+	return state.move_failed ? -1 : 0;
 }
 
 int nm_spank_remote_task_post_fork(spank_t sp)
 {
-	struct nm_req_task task;
+	struct nm_req_task task = { .pid = 0 };
 	struct nm_request req = {
 		.op = NM_OP_REGISTER,
 		.ntasks = 1,
 		.tasks = &task,
 	};
 	char err[NM_ERRLEN] = "";
-	json_t *o = NULL, *r = NULL;
 	uint32_t job, step, rank;
+	json_t *r = NULL;
 	spank_err_t e;
 	int rc = -1;
 
-	if (move_step)
-		return 0;
-	if (get_ids(sp, &job, &step, NULL) < 0)
+	if (state.move_step || get_ids(sp, &job, &step, NULL) < 0)
 		return 0;
 	if ((e = spank_get_item(sp, S_TASK_PID, &task.pid)) != ESPANK_SUCCESS ||
 	    (e = spank_get_item(sp, S_TASK_GLOBAL_ID, &rank)) !=
@@ -343,10 +270,7 @@ int nm_spank_remote_task_post_fork(spank_t sp)
 	task.rank = (int)rank;
 	req.job = job;
 	req.step = step;
-	o = nm_request_encode(&req, err);
-	if (!o)
-		goto fail;
-	r = nm_spank_call(o, nm_spank_args.quick_timeout_s, err);
+	r = nm_spank_call(&req, nm_spank_args.quick_timeout_s, err);
 	if (!r)
 		goto fail;
 	if (!nm_spank_reply_ok(r)) {
@@ -361,7 +285,6 @@ fail:
 	if (rc < 0)
 		slurm_error("numamigrate: job %u step %u: cannot register "
 			    "task %d: %s", job, step, (int)task.pid, err);
-	json_decref(o);
 	json_decref(r);
 	return 0;
 }
@@ -371,19 +294,15 @@ int nm_spank_remote_task_exit(spank_t sp)
 	struct nm_request req = { .op = NM_OP_UNREGISTER, .npids = 1,
 				  .job = NM_NO_ID, .step = NM_NO_ID };
 	char err[NM_ERRLEN] = "";
-	json_t *o = NULL, *r = NULL;
 	uint32_t job, step;
+	json_t *r;
 	pid_t pid;
 
-	if (move_step)
-		return 0;
-	if (get_ids(sp, &job, &step, NULL) < 0 ||
+	if (state.move_step || get_ids(sp, &job, &step, NULL) < 0 ||
 	    spank_get_item(sp, S_TASK_PID, &pid) != ESPANK_SUCCESS)
 		return 0;
 	req.pids = &pid;
-	o = nm_request_encode(&req, err);
-	if (o)
-		r = nm_spank_call(o, nm_spank_args.quick_timeout_s, err);
+	r = nm_spank_call(&req, nm_spank_args.quick_timeout_s, err);
 	if (!r)
 		slurm_error("numamigrate: job %u step %u: cannot unregister "
 			    "task %d: %s", job, step, (int)pid, err);
@@ -394,7 +313,6 @@ int nm_spank_remote_task_exit(spank_t sp)
 	else
 		slurm_debug("numamigrate: job %u step %u: unregistered task "
 			    "%d", job, step, (int)pid);
-	json_decref(o);
 	json_decref(r);
 	return 0;
 }
