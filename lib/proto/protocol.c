@@ -232,9 +232,43 @@ static int decode_pids(json_t *arr, struct nm_request *req, char *err)
 	return 0;
 }
 
-static int decode_tasks(json_t *arr, struct nm_request *req, char *err)
+/* tasks[@i]: {"pid", "rank"}, neither given by an earlier task. */
+static int decode_task(json_t *t, size_t i, struct nm_request *req,
+		       char *err)
 {
 	static const char *const keys[] = { "pid", "rank", NULL };
+	char what[48];
+	json_int_t v;
+
+	snprintf(what, sizeof(what), "tasks[%zu]", i);
+	if (!json_is_object(t)) {
+		nm_seterr(err, "%s: expected an object", what);
+		return -1;
+	}
+	if (nm_json_check_keys(t, keys, what, err) < 0)
+		return -1;
+	snprintf(what, sizeof(what), "tasks[%zu].pid", i);
+	if (get_int(json_object_get(t, "pid"), what, 1, INT_MAX, &v, err) < 0)
+		return -1;
+	req->tasks[i].pid = (pid_t)v;
+	snprintf(what, sizeof(what), "tasks[%zu].rank", i);
+	if (get_int(json_object_get(t, "rank"), what, 0, NM_MAX_TASKS - 1,
+		    &v, err) < 0)
+		return -1;
+	req->tasks[i].rank = (int)v;
+	for (size_t j = 0; j < i; j++)
+		if (req->tasks[j].pid == req->tasks[i].pid ||
+		    req->tasks[j].rank == req->tasks[i].rank) {
+			nm_seterr(err, "tasks[%zu]: pid %d or rank %d given "
+				  "twice", i, (int)req->tasks[i].pid,
+				  req->tasks[i].rank);
+			return -1;
+		}
+	return 0;
+}
+
+static int decode_tasks(json_t *arr, struct nm_request *req, char *err)
+{
 	size_t i, n;
 
 	if (!json_is_array(arr)) {
@@ -252,38 +286,9 @@ static int decode_tasks(json_t *arr, struct nm_request *req, char *err)
 		nm_seterr(err, "out of memory");
 		return -1;
 	}
-	for (i = 0; i < n; i++) {
-		json_t *t = json_array_get(arr, i);
-		char what[48];
-		json_int_t v;
-
-		snprintf(what, sizeof(what), "tasks[%zu]", i);
-		if (!json_is_object(t)) {
-			nm_seterr(err, "%s: expected an object", what);
+	for (i = 0; i < n; i++)
+		if (decode_task(json_array_get(arr, i), i, req, err) < 0)
 			return -1;
-		}
-		if (nm_json_check_keys(t, keys, what, err) < 0)
-			return -1;
-		snprintf(what, sizeof(what), "tasks[%zu].pid", i);
-		if (get_int(json_object_get(t, "pid"), what, 1, INT_MAX, &v,
-			    err) < 0)
-			return -1;
-		req->tasks[i].pid = (pid_t)v;
-		snprintf(what, sizeof(what), "tasks[%zu].rank", i);
-		if (get_int(json_object_get(t, "rank"), what, 0,
-			    NM_MAX_TASKS - 1, &v, err) < 0)
-			return -1;
-		req->tasks[i].rank = (int)v;
-		for (size_t j = 0; j < i; j++)
-			if (req->tasks[j].pid == req->tasks[i].pid ||
-			    req->tasks[j].rank == req->tasks[i].rank) {
-				nm_seterr(err, "tasks[%zu]: pid %d or rank %d "
-					  "given twice", i,
-					  (int)req->tasks[i].pid,
-					  req->tasks[i].rank);
-				return -1;
-			}
-	}
 	req->ntasks = (int)n;
 	return 0;
 }
@@ -349,37 +354,12 @@ static int decode_unregister(json_t *o, struct nm_request *req, char *err)
 	return decode_id(job, "job", &req->job, err);
 }
 
-static int decode_move(json_t *o, struct nm_request *req, char *err)
+/* "to": NODES, or else "map": OLD:NEW. */
+static int decode_move_target(json_t *to, json_t *map, struct nm_request *req,
+			      char *err)
 {
-	static const char *const keys[] = { "version", "op", "pids", "cgroup",
-					    "job", "to", "map", "threads",
-					    "engine", "progress", "owner",
-					    NULL };
-	json_t *pids = json_object_get(o, "pids");
-	json_t *cg = json_object_get(o, "cgroup");
-	json_t *job = json_object_get(o, "job");
-	json_t *to = json_object_get(o, "to");
-	json_t *map = json_object_get(o, "map");
-	json_t *v;
 	const char *s;
-	json_int_t i;
 
-	if (nm_json_check_keys(o, keys, "move", err) < 0)
-		return -1;
-	if (!!pids + !!cg + !!job != 1) {
-		nm_seterr(err, "move: give exactly one of pids, cgroup or job");
-		return -1;
-	}
-	if (!!to == !!map) {
-		nm_seterr(err, "move: give exactly one of to or map");
-		return -1;
-	}
-	if (pids && decode_pids(pids, req, err) < 0)
-		return -1;
-	if (cg && decode_cgroup(cg, req, err) < 0)
-		return -1;
-	if (job && decode_id(job, "job", &req->job, err) < 0)
-		return -1;
 	if (to) {
 		if (get_string(to, "to", 1024, &s, err) < 0 ||
 		    nm_target_parse_nodes(s, &req->target, err) < 0)
@@ -390,6 +370,16 @@ static int decode_move(json_t *o, struct nm_request *req, char *err)
 			return -1;
 	}
 	req->has_target = true;
+	return 0;
+}
+
+/* The optional keys of a move: threads, engine, progress, owner. */
+static int decode_move_options(json_t *o, struct nm_request *req, char *err)
+{
+	const char *s;
+	json_int_t i;
+	json_t *v;
+
 	if ((v = json_object_get(o, "threads"))) {
 		if (get_int(v, "threads", 0, 4096, &i, err) < 0)
 			return -1;
@@ -416,6 +406,39 @@ static int decode_move(json_t *o, struct nm_request *req, char *err)
 		req->owner = (uid_t)i;
 	}
 	return 0;
+}
+
+static int decode_move(json_t *o, struct nm_request *req, char *err)
+{
+	static const char *const keys[] = { "version", "op", "pids", "cgroup",
+					    "job", "to", "map", "threads",
+					    "engine", "progress", "owner",
+					    NULL };
+	json_t *pids = json_object_get(o, "pids");
+	json_t *cg = json_object_get(o, "cgroup");
+	json_t *job = json_object_get(o, "job");
+	json_t *to = json_object_get(o, "to");
+	json_t *map = json_object_get(o, "map");
+
+	if (nm_json_check_keys(o, keys, "move", err) < 0)
+		return -1;
+	if (!!pids + !!cg + !!job != 1) {
+		nm_seterr(err, "move: give exactly one of pids, cgroup or job");
+		return -1;
+	}
+	if (!!to == !!map) {
+		nm_seterr(err, "move: give exactly one of to or map");
+		return -1;
+	}
+	if (pids && decode_pids(pids, req, err) < 0)
+		return -1;
+	if (cg && decode_cgroup(cg, req, err) < 0)
+		return -1;
+	if (job && decode_id(job, "job", &req->job, err) < 0)
+		return -1;
+	if (decode_move_target(to, map, req, err) < 0)
+		return -1;
+	return decode_move_options(o, req, err);
 }
 
 /* A required job id. */
@@ -471,15 +494,10 @@ static int decode_job_op(json_t *o, const char *op, struct nm_request *req,
 	return decode_job(o, op, req, err);
 }
 
-static int decode_object(json_t *o, bool envelope, struct nm_request *req,
-			 char *err)
+static int decode_version(json_t *o, char *err)
 {
-	static const char *const plain[] = { "version", "op", NULL };
-	static const char *const env[] = { "version", "munge", NULL };
 	json_t *ver = json_object_get(o, "version");
 	json_int_t v;
-	const char *op;
-	size_t i;
 
 	if (!ver) {
 		nm_seterr(err, "request has no \"version\"");
@@ -495,37 +513,65 @@ static int decode_object(json_t *o, bool envelope, struct nm_request *req,
 			  "daemon speaks %d)", (long long)v, NM_PROTO_VERSION);
 		return -1;
 	}
-	if (envelope) {
-		if (nm_json_check_keys(o, env, "request", err) < 0)
-			return -1;
-		if (!json_object_get(o, "munge")) {
-			nm_seterr(err, "request has no MUNGE credential");
-			return -1;
-		}
-		if (get_string(json_object_get(o, "munge"), "munge",
-			       NM_PROTO_MAX_FRAME, &op, err) < 0)
-			return -1;
-		req->munge = strdup(op);
-		if (!req->munge) {
-			nm_seterr(err, "out of memory");
-			return -1;
-		}
-		return 0;
+	return 0;
+}
+
+/* TCP: {"version", "munge": CRED} and nothing else. */
+static int decode_envelope(json_t *o, struct nm_request *req, char *err)
+{
+	static const char *const env[] = { "version", "munge", NULL };
+	const char *cred;
+
+	if (nm_json_check_keys(o, env, "request", err) < 0)
+		return -1;
+	if (!json_object_get(o, "munge")) {
+		nm_seterr(err, "request has no MUNGE credential");
+		return -1;
 	}
+	if (get_string(json_object_get(o, "munge"), "munge",
+		       NM_PROTO_MAX_FRAME, &cred, err) < 0)
+		return -1;
+	req->munge = strdup(cred);
+	if (!req->munge) {
+		nm_seterr(err, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* "op": one of op_names; the op's name in *@name. */
+static int decode_op(json_t *o, struct nm_request *req, const char **name,
+		     char *err)
+{
+	size_t i;
+
 	if (!json_object_get(o, "op")) {
 		nm_seterr(err, "request has no \"op\"");
 		return -1;
 	}
-	if (get_string(json_object_get(o, "op"), "op", 32, &op, err) < 0)
+	if (get_string(json_object_get(o, "op"), "op", 32, name, err) < 0)
 		return -1;
 	for (i = 0; i < ARRAY_SIZE(op_names); i++)
-		if (strcmp(op, op_names[i]) == 0)
-			break;
-	if (i == ARRAY_SIZE(op_names)) {
-		nm_seterr(err, "unknown op '%.32s'", op);
+		if (strcmp(*name, op_names[i]) == 0) {
+			req->op = (enum nm_op)i;
+			return 0;
+		}
+	nm_seterr(err, "unknown op '%.32s'", *name);
+	return -1;
+}
+
+static int decode_object(json_t *o, bool envelope, struct nm_request *req,
+			 char *err)
+{
+	static const char *const plain[] = { "version", "op", NULL };
+	const char *op;
+
+	if (decode_version(o, err) < 0)
 		return -1;
-	}
-	req->op = (enum nm_op)i;
+	if (envelope)
+		return decode_envelope(o, req, err);
+	if (decode_op(o, req, &op, err) < 0)
+		return -1;
 	switch (req->op) {
 	case NM_OP_PING:
 	case NM_OP_STATUS:
@@ -615,23 +661,19 @@ static int set_new(json_t *o, const char *key, json_t *v)
 	return v ? json_object_set_new(o, key, v) : -1;
 }
 
-json_t *nm_request_encode(const struct nm_request *req, char *err)
+/* tasks, pids, cgroup, job, step: whichever the request has. */
+static int encode_common(json_t *o, const struct nm_request *req)
 {
-	json_t *o = json_object(), *a;
-	char b1[2048], b2[2048];
 	int bad = 0;
+	json_t *a;
 
-	if (!o)
-		goto nomem;
-	bad |= set_new(o, "version", json_integer(NM_PROTO_VERSION));
-	bad |= set_new(o, "op", json_string(nm_op_name(req->op)));
 	if (req->ntasks) {
 		a = json_array();
 		bad |= set_new(o, "tasks", a);
 		for (int i = 0; a && i < req->ntasks; i++)
 			bad |= json_array_append_new(a, json_pack(
-				"{s:i, s:i}", "pid", (json_int_t)req->tasks[i].pid,
-				"rank", (json_int_t)req->tasks[i].rank));
+				"{s:i, s:i}", "pid", (int)req->tasks[i].pid,
+				"rank", req->tasks[i].rank));
 	}
 	if (req->npids) {
 		a = json_array();
@@ -646,52 +688,80 @@ json_t *nm_request_encode(const struct nm_request *req, char *err)
 		bad |= set_new(o, "job", json_integer((json_int_t)req->job));
 	if (req->step != NM_NO_ID)
 		bad |= set_new(o, "step", json_integer((json_int_t)req->step));
-	if (req->op == NM_OP_MOVE) {
-		if (!req->has_target) {
-			nm_seterr(err, "move: no target");
-			json_decref(o);
-			return NULL;
-		}
-		char map[4100];
+	return bad;
+}
 
-		if (nm_list_format(&req->target.new_nodes, b2, sizeof(b2)) >=
-		    sizeof(b2) || (req->target.kind == NM_TARGET_MAP &&
-				   nm_target_format_map(&req->target, map,
-							sizeof(map)) >=
-				   sizeof(map))) {
-			nm_seterr(err, "move: node list too long");
-			json_decref(o);
-			return NULL;
-		}
-		if (req->target.kind == NM_TARGET_NODES)
-			bad |= set_new(o, "to", json_string(b2));
-		else
-			bad |= set_new(o, "map", json_string(map));
-		if (req->threads)
-			bad |= set_new(o, "threads",
-				       json_integer(req->threads));
-		bad |= set_new(o, "engine",
-			       json_string(nm_engine_name(req->engine)));
-		if (req->progress)
-			bad |= set_new(o, "progress", json_true());
-		if (req->has_owner)
-			bad |= set_new(o, "owner",
-				       json_integer((json_int_t)req->owner));
+/* A move's target and options; 1 with @err on bad fields, -1: memory. */
+static int encode_move(json_t *o, const struct nm_request *req, char *err)
+{
+	char b2[2048], map[4100];
+	int bad = 0;
+
+	if (!req->has_target) {
+		nm_seterr(err, "move: no target");
+		return 1;
 	}
-	if (req->op == NM_OP_POLICY) {
-		bad |= set_new(o, "policy",
-			       json_string(nm_policy_name(req->policy)));
-		if (req->policy == NM_POLICY_NODES) {
-			if (nm_list_format(&req->policy_nodes, b1, sizeof(b1))
-			    >= sizeof(b1)) {
-				nm_seterr(err, "policy: node list too long");
-				json_decref(o);
-				return NULL;
-			}
-			bad |= set_new(o, "nodes", json_string(b1));
-		}
+	/* A map as written: its i-th old node goes to its i-th new node. */
+	if (nm_list_format(&req->target.new_nodes, b2, sizeof(b2)) >=
+	    sizeof(b2) || (req->target.kind == NM_TARGET_MAP &&
+			   nm_target_format_map(&req->target, map,
+						sizeof(map)) >= sizeof(map))) {
+		nm_seterr(err, "move: node list too long");
+		return 1;
 	}
-	if (bad)
+	if (req->target.kind == NM_TARGET_NODES)
+		bad |= set_new(o, "to", json_string(b2));
+	else
+		bad |= set_new(o, "map", json_string(map));
+	if (req->threads)
+		bad |= set_new(o, "threads", json_integer(req->threads));
+	bad |= set_new(o, "engine", json_string(nm_engine_name(req->engine)));
+	if (req->progress)
+		bad |= set_new(o, "progress", json_true());
+	if (req->has_owner)
+		bad |= set_new(o, "owner",
+			       json_integer((json_int_t)req->owner));
+	return bad ? -1 : 0;
+}
+
+/* A policy op's policy and nodes; as encode_move. */
+static int encode_policy(json_t *o, const struct nm_request *req, char *err)
+{
+	char b[2048];
+	int bad = 0;
+
+	bad |= set_new(o, "policy", json_string(nm_policy_name(req->policy)));
+	if (req->policy == NM_POLICY_NODES) {
+		if (nm_list_format(&req->policy_nodes, b, sizeof(b)) >=
+		    sizeof(b)) {
+			nm_seterr(err, "policy: node list too long");
+			return 1;
+		}
+		bad |= set_new(o, "nodes", json_string(b));
+	}
+	return bad ? -1 : 0;
+}
+
+json_t *nm_request_encode(const struct nm_request *req, char *err)
+{
+	json_t *o = json_object();
+	int rc = 0;
+
+	if (!o)
+		goto nomem;
+	if (set_new(o, "version", json_integer(NM_PROTO_VERSION)) ||
+	    set_new(o, "op", json_string(nm_op_name(req->op))) ||
+	    encode_common(o, req))
+		goto nomem;
+	if (req->op == NM_OP_MOVE)
+		rc = encode_move(o, req, err);
+	else if (req->op == NM_OP_POLICY)
+		rc = encode_policy(o, req, err);
+	if (rc > 0) {
+		json_decref(o);
+		return NULL;
+	}
+	if (rc < 0)
 		goto nomem;
 	return o;
 nomem:
