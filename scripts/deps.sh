@@ -18,6 +18,8 @@ packages=(
 	linux-source-6.1 perl
 	# a real Slurm cluster with MPI for the integration tests
 	slurmctld slurmd slurm-client openmpi-bin libopenmpi-dev libpmix-dev
+	# the plots of scripts/bench.sh
+	gnuplot-nox
 )
 
 missing=()
