@@ -82,8 +82,10 @@ LIVE=0
 if "$NUMAMIGRATE" move --help 2>&1 | grep -q -- '--mode'; then
 	LIVE=1; METHODS+=(frozen-all live-all)
 fi
-# The scaling sweeps: the kernel's two ways, one and all workers, the module.
-SWEEP=(migratepages cpuset syscall-t1 syscall-all)
+# The scaling sweeps: the kernel's two ways, one (full run) and all
+# workers, the module.
+SWEEP=(migratepages cpuset syscall-all)
+[ "$MODE" = full ] && SWEEP+=(syscall-t1)
 ((KMOD)) && SWEEP+=(kmod-all)
 ((LIVE)) && SWEEP+=(live-all)
 # BENCH_METHODS="m1 m2 ...", BENCH_PARTS="copy main noop size procs maps
@@ -120,36 +122,33 @@ pcpu() {
 	done
 	echo "$s"
 }
-# pages PIDS: JSON {node: anonymous pages} and the THP pages of the job
-pages() {
-	python3 - "$1" <<'PY'
-import json, re, sys
-nodes, thp = {}, 0
-for pid in sys.argv[1].split(","):
-    for line in open(f"/proc/{pid}/numa_maps"):
-        if " anon=" in line and " file=" not in line:
-            for n, c in re.findall(r" N(\d+)=(\d+)", line):
-                nodes[n] = nodes.get(n, 0) + int(c)
-    for line in open(f"/proc/{pid}/smaps"):
-        if line.startswith("AnonHugePages:"):
-            thp += int(line.split()[1]) // 4
-print(json.dumps({"nodes": nodes, "thp": thp}))
-PY
-}
+# nap SECONDS: sleep without starting a process (read on a FIFO we hold)
+mkfifo "$T/nap"
+exec {NAP}<>"$T/nap"
+nap() { read -r -t "$1" -u "$NAP" _ 2>/dev/null; }
 
 # ---- the job ---------------------------------------------------------------
-JOBN=0 JOB_PID= JOB_PIDS= JOB_CG=
+JOBN=0 JOB_PID= JOB_PIDS= JOB_CG= JOB_LINE=
+# job_lines: the job's output so far in JOBL, its last line in JOBLAST
+# (no process started)
+job_lines() {
+	mapfile -t JOBL <"$T/job.out"
+	JOBLAST=
+	((${#JOBL[@]})) && JOBLAST=${JOBL[${#JOBL[@]} - 1]}
+	return 0
+}
+
 # start_job NODE KIND SIZE_MIB PROCS THREADS MAPS METHOD: the job in a
 # fresh cgroup, bound to NODE; sets JOB_PID (supervisor), JOB_PIDS, JOB_CG
 start_job() {
-	local node=$1 kind=$2 size=$3 procs=$4 threads=$5 maps=$6 cpus
+	local node=$1 kind=$2 size=$3 procs=$4 threads=$5 maps=$6 cpus i
 	JOBN=$((JOBN + 1))
 	JOB_CG=$CG/nmbench-$$-$JOBN
 	mkdir "$JOB_CG" || { echo "bench: cannot create $JOB_CG"; exit 1; }
 	# Only the cpuset method confines the job's cgroup: migrate_pages(2)
 	# may not leave a cpuset, and the daemon widens one itself.
 	if [ "$7" = cpuset ]; then
-		cpus=$(cat "/sys/devices/system/node/node$node/cpulist")
+		read -r cpus <"/sys/devices/system/node/node$node/cpulist"
 		echo "$cpus" >"$JOB_CG/cpuset.cpus" && echo "$node" >"$JOB_CG/cpuset.mems" ||
 			{ echo "bench: cannot set the job's cpuset"; exit 1; }
 	fi
@@ -160,26 +159,30 @@ start_job() {
 		--kind "$kind" --maps "$maps" >"$T/job.out" 2>&1 &
 	JOB_PID=$!
 	EXTRA_PIDS="$EXTRA_PIDS $JOB_PID"
-	for _ in $(seq 3000); do
-		grep -q '^ready' "$T/job.out" && break
+	for ((i = 0; i < 6000; i++)); do
+		job_lines
+		[[ $JOBLAST == ready ]] && break
 		kill -0 "$JOB_PID" 2>/dev/null || break
-		sleep 0.1
+		nap 0.05
 	done
-	grep -q '^ready' "$T/job.out" || { echo "bench: the job did not start: $(cat "$T/job.out")"; exit 1; }
-	JOB_PIDS=$(sed -n 's/^pids: //p' "$T/job.out")
+	[[ $JOBLAST == ready ]] || { echo "bench: the job did not start: ${JOBL[*]}"; exit 1; }
+	JOB_PIDS=${JOBL[0]#pids: }
 	EXTRA_PIDS="$EXTRA_PIDS ${JOB_PIDS//,/ }"
 }
 
-# job_pass: one timed read+write pass over all the job's memory; seconds
-job_pass() {
-	local n
-	n=$(grep -c '^pass' "$T/job.out")
-	kill -USR1 "$JOB_PID"
-	for _ in $(seq 6000); do
-		[ "$(grep -c '^pass' "$T/job.out")" -gt "$n" ] && break
-		sleep 0.05
+# job_ask SIGNAL: one request to the job; its answer line in JOB_LINE
+job_ask() {
+	local n i
+	job_lines
+	n=${#JOBL[@]}
+	kill "-$1" "$JOB_PID"
+	for ((i = 0; i < 12000; i++)); do
+		job_lines
+		((${#JOBL[@]} > n)) && { JOB_LINE=$JOBLAST; return 0; }
+		nap 0.05
 	done
-	grep '^pass' "$T/job.out" | tail -n 1 | awk '{print $2}'
+	echo "bench: the job did not answer $1"
+	exit 1
 }
 
 stop_job() {
@@ -220,57 +223,65 @@ move() {
 
 # measure PART METHOD KIND SIZE_MIB PROCS THREADS MAPS REP: one fresh job,
 # one move node 0 -> 1 (METHOD none: not moved), one pass; one JSON line
+
+# jnum FILE KEY: a number (or true/false) of a flat JSON object, else "null"
+jnum() {
+	local json re="\"$2\": *([-0-9.eE+]+|true|false)"
+	read -r -d '' json <"$1"
+	[[ $json =~ $re ]] && echo "${BASH_REMATCH[1]}" || echo null
+}
+
+# measure PART METHOD KIND SIZE_MIB PROCS THREADS MAPS REP: one fresh job,
+# one move node 0 -> 1 (METHOD none: not moved), one pass; one JSON line.
+# Only builtins between the probes: a process start costs tenths of a
+# second under TCG.
 measure() {
 	local part=$1 method=$2 kind=$3 size=$4 procs=$5 threads=$6 maps=$7 rep=$8
-	local from=0 to=1 b0 b1 d0 d1 j0 j1 t0 t1 before after pass
+	local from=0 to=1 b0 b1 d0 d1 j0 j1 t0 t1 w0 w1 pass bytes failed left
+	local frozen ok secs dsecs esecs
 	[ "$part" = noop ] && from=1
 	echo '{}' >"$T/move.json"
 	start_job "$from" "$kind" "$size" "$procs" "$threads" "$maps" "$method"
-	before=$(pages "$JOB_PIDS")
+	job_ask USR2
+	read -r -a w0 <<<"$JOB_LINE"
 	d0=$(pcpu "$DAEMON_PID") j0=$(pcpu "$JOB_PIDS") b0=$(busy)
-	t0=$EPOCHREALTIME
+	t0=${EPOCHREALTIME/./}
 	[ "$method" != none ] && move "$method" "$from" "$to"
-	t1=$EPOCHREALTIME
+	t1=${EPOCHREALTIME/./}
 	b1=$(busy) d1=$(pcpu "$DAEMON_PID") j1=$(pcpu "$JOB_PIDS")
-	after=$(pages "$JOB_PIDS")
-	pass=$(job_pass)
+	job_ask USR2
+	read -r -a w1 <<<"$JOB_LINE"
+	job_ask USR1
+	pass=${JOB_LINE#pass }
 	stop_job
-	python3 - "$T/move.json" <<PY 2>&1 >>"$RAW/moves.jsonl"
-import json, sys
-d = json.load(open(sys.argv[1]))
-before, after = $before, $after
-src, dst = "$from", "$to"
-wall = $t1 - $t0
-moved = after["nodes"].get(dst, 0) - before["nodes"].get(dst, 0)
-left = after["nodes"].get(src, 0) if src != dst and "$method" != "none" else 0
-rec = {"part": "$part", "method": "$method", "page_kind": "$kind",
-       "size_bytes": $size << 20, "processes": $procs, "threads": $threads,
-       "mappings": $maps, "rep": $rep,
-       "seconds": wall, "frozen_seconds": d.get("frozen_seconds", 0.0),
-       "bytes": d.get("bytes_moved", moved * 4096),
-       "cpu_seconds": max(0, ($b1 - $b0) - ($j1 - $j0)) / 1000,
-       "daemon_cpu_seconds": ($d1 - $d0) / 1000,
-       "pages_failed": d.get("pages_failed", left),
-       "pages_left_on_source": left,
-       "daemon_seconds": d.get("seconds"), "engine_seconds": d.get("engine_seconds"),
-       "thp_pages_before": before["thp"], "thp_pages_after": after["thp"],
-       "pass_seconds": $pass, "ok": "$method" == "none" or bool(d.get("ok", True))}
-if "$method" not in ("none", "migratepages", "cpuset") and not d:
-    rec["ok"] = False
-print(json.dumps(rec))
-print("bench: %-5s %-13s %-3s %5d MiB %2dp x%d %5d maps: %.3f s, frozen %.3f s, %d MiB, "
-      "cpu %.2f s, failed %d, pass %.3f s, THP %d -> %d" % (rec["part"], rec["method"],
-      rec["page_kind"], rec["size_bytes"] >> 20, rec["processes"], rec["threads"],
-      rec["mappings"], rec["seconds"], rec["frozen_seconds"], rec["bytes"] >> 20,
-      rec["cpu_seconds"], rec["pages_failed"], rec["pass_seconds"],
-      rec["thp_pages_before"], rec["thp_pages_after"]), file=sys.stderr)
-PY
+	# where: N0 N1 OTHER THP (4 KiB pages); left on the source node:
+	left=${w1[1 + from]}
+	[[ $method == none || $from == "$to" ]] && left=0
+	bytes=$(jnum "$T/move.json" bytes_moved) failed=$(jnum "$T/move.json" pages_failed)
+	frozen=$(jnum "$T/move.json" frozen_seconds) ok=$(jnum "$T/move.json" ok)
+	dsecs=$(jnum "$T/move.json" seconds) esecs=$(jnum "$T/move.json" engine_seconds)
+	case $method in
+	none | migratepages | cpuset)
+		bytes=$(((w1[1 + to] - w0[1 + to]) * 4096)) failed=$left frozen=0 ok=true ;;
+	*) [ "$bytes" = null ] && { ok=false bytes=0 failed=$left frozen=0; } ;;
+	esac
+	secs=$(printf '%d.%06d' $(((t1 - t0) / 1000000)) $(((t1 - t0) % 1000000)))
+	printf '{"part": "%s", "method": "%s", "page_kind": "%s", "size_bytes": %d, "processes": %d, "threads": %d, "mappings": %d, "rep": %d, "seconds": %s, "frozen_seconds": %s, "bytes": %d, "cpu_seconds": %s, "daemon_cpu_seconds": %s, "pages_failed": %d, "pages_left_on_source": %d, "daemon_seconds": %s, "engine_seconds": %s, "thp_pages_before": %d, "thp_pages_after": %d, "pass_seconds": %s, "ok": %s}\n' \
+		"$part" "$method" "$kind" $((size << 20)) "$procs" "$threads" "$maps" "$rep" \
+		"$secs" "$frozen" "$bytes" "$(ms $((b1 - b0 - (j1 - j0))))" "$(ms $((d1 - d0)))" \
+		"$failed" "$left" "$dsecs" "$esecs" "${w0[4]}" "${w1[4]}" "$pass" "$ok" >>"$RAW/moves.jsonl"
+	printf 'bench: %-5s %-13s %-3s %5d MiB %2dp x%d %5d maps: %s s, frozen %s s, %d MiB, cpu %s s, failed %d, pass %s s, THP pages %d -> %d%s\n' \
+		"$part" "$method" "$kind" "$size" "$procs" "$threads" "$maps" "$secs" "$frozen" \
+		$((bytes >> 20)) "$(ms $((b1 - b0 - (j1 - j0))))" "$failed" "$pass" "${w0[4]}" "${w1[4]}" \
+		"$([ "$ok" = true ] || echo ', NOT OK')"
 }
+# ms N: N milliseconds as seconds (0 when negative)
+ms() { (($1 > 0)) && printf '%d.%03d' $(($1 / 1000)) $(($1 % 1000)) || echo 0; }
 
 # ---- the plan of the run ---------------------------------------------------
 if [ "$MODE" = quick ]; then
-	MAIN=64 REPS=1 SIZES=(16 32 64 256) PROCS=(1 4 16) PSIZE=64
-	MAPS=(1 256 4096) MSIZE=64 COPYMB=64
+	MAIN=64 REPS=1 SIZES=(16 64 256) PROCS=(1 16) PSIZE=64
+	MAPS=(1 4096) MSIZE=64 COPYMB=64
 else
 	MAIN=256 REPS=2 SIZES=(32 64 128 256 512) PROCS=(1 2 4 8 16) PSIZE=128
 	MAPS=(1 16 256 4096 16384) MSIZE=128 COPYMB=256

@@ -8,11 +8,15 @@
  * SIGUSR1 to the supervisor runs one timed pass: every thread of every
  * process reads and writes each 8-byte word of its slice once; the
  * supervisor prints "pass SECONDS" (the slowest process).  That is the job's
- * cost of touching its memory right after a move.  SIGTERM ends it.
+ * cost of touching its memory right after a move.  SIGUSR2: where its
+ * memory is, "where N0 N1 OTHER THP" (4 KiB pages on nodes 0, 1, elsewhere
+ * or not present, and pages that are part of a THP), so a benchmark under
+ * TCG needs no slow helper process to look.  SIGTERM ends it.
  * Memory and CPU placement come from outside (numactl, a cgroup).
  */
 #include <errno.h>
 #include <getopt.h>
+#include <numaif.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -34,7 +38,14 @@ static const char usage[] =
 "                    [--maps K]\n"
 "SIZE per process (K/M/G suffix), in K mappings (default 1); prints\n"
 "'pids: P1,...' and 'ready' once all memory is written; SIGUSR1: one timed\n"
-"read+write pass over all memory, prints 'pass SECONDS'; SIGTERM: exit.\n";
+"read+write pass over all memory, prints 'pass SECONDS'; SIGUSR2: prints\n"
+"'where N0 N1 OTHER THP' (pages on node 0, node 1, elsewhere, in THPs);\n"
+"SIGTERM: exit.\n";
+
+/* A worker's answer to one request. */
+struct reply {
+	double secs, n0, n1, other, thp;
+};
 
 struct chunk {
 	uint64_t *p;
@@ -157,16 +168,64 @@ static int map_memory(size_t size, size_t maps, int thp)
 	return 0;
 }
 
-/* A worker process: map, start threads, write once, then serve passes. */
+/* The job's THP, in 4 KiB pages (smaps_rollup's AnonHugePages). */
+static double thp_pages(void)
+{
+	FILE *f = fopen("/proc/self/smaps_rollup", "r");
+	char line[256];
+	double kb = 0;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "AnonHugePages: %lf", &kb) == 1)
+			break;
+	fclose(f);
+	return kb / 4;
+}
+
+/* Where every page of the chunks is: move_pages(2) queries in batches. */
+static void where(struct reply *r)
+{
+	enum { BATCH = 1024 };
+	void *pages[BATCH];
+	int status[BATCH];
+	size_t c, off, n, i, bytes;
+
+	for (c = 0; c < nchunks; c++) {
+		bytes = chunks[c].words * sizeof(uint64_t);
+		for (off = 0; off < bytes; off += n * PAGE) {
+			n = (bytes - off) / PAGE < BATCH ? (bytes - off) / PAGE : BATCH;
+			for (i = 0; i < n; i++)
+				pages[i] = (char *)chunks[c].p + off + i * PAGE;
+			if (move_pages(0, n, pages, NULL, status, 0)) {
+				r->other += n;
+				continue;
+			}
+			for (i = 0; i < n; i++) {
+				if (status[i] == 0)
+					r->n0++;
+				else if (status[i] == 1)
+					r->n1++;
+				else
+					r->other++;
+			}
+		}
+	}
+	r->thp = thp_pages();
+}
+
+/* A worker process: map, start threads, write once, then serve requests. */
 static void process_main(size_t size, size_t maps, int thp, int wfd)
 {
+	struct reply r = { 0 };
 	pthread_t th;
 	sigset_t set;
-	double secs;
 	int t, sig;
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
 	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	if (map_memory(size, maps, thp))
@@ -177,14 +236,17 @@ static void process_main(size_t size, size_t maps, int thp, int wfd)
 			_exit(1);
 		}
 	run_pass();		/* first touch */
-	secs = 0;
-	if (write(wfd, &secs, sizeof(secs)) != sizeof(secs))
+	if (write(wfd, &r, sizeof(r)) != sizeof(r))
 		_exit(1);
 	for (;;) {
 		if (sigwait(&set, &sig) || sig == SIGTERM)
 			_exit(0);
-		secs = run_pass();
-		if (write(wfd, &secs, sizeof(secs)) != sizeof(secs))
+		memset(&r, 0, sizeof(r));
+		if (sig == SIGUSR1)
+			r.secs = run_pass();
+		else
+			where(&r);
+		if (write(wfd, &r, sizeof(r)) != sizeof(r))
 			_exit(1);
 	}
 }
@@ -209,18 +271,22 @@ static int parse_size(const char *s, size_t *out)
 	return 0;
 }
 
-/* Reads one double from each worker's pipe; returns the largest. */
-static int collect(int *fds, int n, double *max)
+/* One reply from each worker: the slowest pass, the sum of the counts. */
+static int collect(int *fds, int n, struct reply *sum)
 {
-	double v;
+	struct reply r;
 	int i;
 
-	*max = 0;
+	memset(sum, 0, sizeof(*sum));
 	for (i = 0; i < n; i++) {
-		if (read(fds[i], &v, sizeof(v)) != sizeof(v))
+		if (read(fds[i], &r, sizeof(r)) != sizeof(r))
 			return -1;
-		if (v > *max)
-			*max = v;
+		if (r.secs > sum->secs)
+			sum->secs = r.secs;
+		sum->n0 += r.n0;
+		sum->n1 += r.n1;
+		sum->other += r.other;
+		sum->thp += r.thp;
 	}
 	return 0;
 }
@@ -239,8 +305,8 @@ int main(int argc, char **argv)
 	size_t size = 0, maps = 1;
 	int procs = 1, thp = 0, o, i, sig, fds[MAX_PROCS];
 	pid_t pids[MAX_PROCS];
+	struct reply sum;
 	sigset_t set;
-	double secs;
 
 	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (o) {
@@ -281,6 +347,7 @@ int main(int argc, char **argv)
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
 	sigaddset(&set, SIGTERM);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	for (i = 0; i < procs; i++) {
@@ -303,17 +370,21 @@ int main(int argc, char **argv)
 	for (i = 0; i < procs; i++)
 		printf("%s%d", i ? "," : "", (int)pids[i]);
 	printf("\n");
-	if (collect(fds, procs, &secs))
+	if (collect(fds, procs, &sum))
 		goto dead;
 	printf("ready\n");
 	for (;;) {
 		if (sigwait(&set, &sig) || sig == SIGTERM)
 			break;
 		for (i = 0; i < procs; i++)
-			kill(pids[i], SIGUSR1);
-		if (collect(fds, procs, &secs))
+			kill(pids[i], sig);
+		if (collect(fds, procs, &sum))
 			goto dead;
-		printf("pass %.6f\n", secs);
+		if (sig == SIGUSR1)
+			printf("pass %.6f\n", sum.secs);
+		else
+			printf("where %.0f %.0f %.0f %.0f\n", sum.n0, sum.n1,
+			       sum.other, sum.thp);
 	}
 	for (i = 0; i < procs; i++) {
 		kill(pids[i], SIGTERM);
