@@ -46,7 +46,7 @@ if [ -z "$build" ]; then
 	build=$top/build/bench
 	if [ ! -f "$build/Makefile" ]; then
 		echo "$prog: configuring in $build"
-		(cd "$top" && [ -x configure ] || autoreconf -fi) >/dev/null
+		(cd "$top" && { [ -x configure ] && [ configure -nt configure.ac ] || autoreconf -fi; }) >/dev/null
 		mkdir -p "$build"
 		(cd "$build" && "$top/configure" -q) || die "configure failed"
 	fi

@@ -190,7 +190,7 @@ def plot_axis(b, part, xkey, xlabel, png, logx=True):
                 f.write(f"{x} {y}\n")
             f.write("\n\n")
     n = len(pts)
-    gnuplot(f"""set terminal pngcairo size 900,560 font ",10"
+    gnuplot(f"""set terminal pngcairo size 900,560 font ",10" noenhanced
 set output "{os.path.join(OUT, png)}"
 set title "Move time against {xlabel} (node 0 -> 1)"
 set xlabel "{xlabel}"; set ylabel "wall seconds of the move"
@@ -205,6 +205,8 @@ plot for [i=0:{n - 1}] "{dat}" index i using 1:2 with linespoints lw 2 title col
 
 def plot_share(b, copy, kinds, methods, png):
     """Each method's rate as a share of memcpy with the same thread count."""
+    if not copy:
+        return None
     dat = os.path.join(RAW, "share.dat")
     with open(dat, "w") as f:
         f.write("method " + " ".join(kinds) + "\n")
@@ -215,13 +217,13 @@ def plot_share(b, copy, kinds, methods, png):
                 w = r and copy.get(r["workers"])
                 vals.append(f"{100 * r['bytes'] / r['seconds'] / w:.1f}" if r and w and r["seconds"] else "0")
             f.write(f'"{m}" ' + " ".join(vals) + "\n")
-    gnuplot(f"""set terminal pngcairo size 900,560 font ",10"
+    gnuplot(f"""set terminal pngcairo size 900,560 font ",10" noenhanced
 set output "{os.path.join(OUT, png)}"
 set title "Move rate as a share of memcpy node 0 -> 1 with the same threads"
 set ylabel "% of memcpy bandwidth"
 set style data histograms; set style histogram clustered gap 1
 set style fill solid 0.8 border -1
-set xtics rotate by -30; set grid y; set key top right
+set xtics rotate by -30; set grid y; set key top right; set yrange [0:*]
 plot "{dat}" using 2:xtic(1) title columnheader(2){", '' using 3 title columnheader(3)" if len(kinds) > 1 else ""}
 """)
     return png
@@ -234,7 +236,7 @@ def plot_plan(ratios, png):
     with open(dat, "w") as f:
         for i, r in enumerate(ratios):
             f.write(f"{100 * (i + 1) / len(ratios)} {r}\n")
-    gnuplot(f"""set terminal pngcairo size 900,560 font ",10"
+    gnuplot(f"""set terminal pngcairo size 900,560 font ",10" noenhanced
 set output "{os.path.join(OUT, png)}"
 set title "Bytes moved: planner / kernel do_migrate_pages() mapping ({len(ratios)} scenarios)"
 set xlabel "% of scenarios"; set ylabel "bytes ratio (1 = same as the kernel)"
@@ -277,7 +279,7 @@ def main():
                "plan_quality": {"summary": plan, "scenarios": plan_rows}},
               open(os.path.join(OUT, "results.json"), "w"), indent=1)
 
-    md = [f"# numamigrate benchmarks ({MODE} run)\n"]
+    md = [f"# numamigrate benchmarks ({MODE} run)\n\n"]
     if machine.get("kernel"):
         md.append(f"Moves measured on **{machine['where']}**: kernel {machine['kernel']}, "
                   f"{machine.get('cpus')} CPUs ({machine.get('cpu_model')}), "
@@ -297,19 +299,22 @@ def main():
         md.append(f"kernel module: not measured: {run['kmod_note'] or 'not loaded'}.\n")
 
     mains = [r for k, r in b.items() if k[0] == "main"]
+    after = []
     if mains:
         size, procs, maps = main_key(b)
         thr = mains[0]["threads"]
         md.append(f"\n## 1. Speed and downtime\n\nA job of {procs} processes x {thr} threads, "
                   f"{size >> 20} MiB in all, moved node 0 -> node 1 (fastest of the repetitions). "
-                  "GB/s = bytes moved / wall time of the whole move; % copy = that rate against "
+                  "wall = the whole move as a user starts it (numamigrate: the client's process "
+                  "start to its exit; migratepages: one call per process; cpuset: the two "
+                  "writes); daemon s = numamigrated's own time for the move (plan, freeze, "
+                  "scan, copy, rebind, thaw); GB/s = bytes moved / wall; % copy = that rate against "
                   "memcpy node 0 -> 1 with the same number of copying threads (the kernel's ways "
                   "copy on one); frozen = how long the job was stopped (the kernel's ways do not "
                   "stop it, but threads touching a page being moved wait for it); CPU s = busy CPU "
                   "time of the whole machine during the move but the job's own (daemon, client, "
-                  "kernel threads); failed = pages not moved; after = the job's read+write pass "
-                  "over all its memory right after the move, against the same job never moved; "
-                  "THP kept = huge pages after / before.\n")
+                  "kernel threads); pages failed = pages not moved.\n")
+        after = []
         for kind in ("4k", "thp"):
             ref = b.get(("main", kind, "none", size, procs, maps))
             rows = []
@@ -317,27 +322,32 @@ def main():
                 r = b[("main", kind, m, size, procs, maps)]
                 rate = r["bytes"] / r["seconds"] if r["seconds"] > 0 else 0
                 w = copy.get(r["workers"])
-                rows.append([name(m), f"{r['seconds']:.3f}", f"{rate / 1e9:.3f}",
+                rows.append([name(m), f"{r['seconds']:.3f}", fmt(r.get("daemon_seconds")),
+                             f"{rate / 1e9:.3f}",
                              f"{100 * rate / w:.0f}%" if w else "-",
                              f"{r['frozen_seconds']:.3f}", f"{r['cpu_seconds']:.2f}",
                              f"{r['bytes'] >> 20}", r["pages_failed"],
-                             f"{r['pass_seconds']:.3f}",
-                             f"{r['pass_seconds'] / ref['pass_seconds']:.2f}x" if ref else "-",
-                             f"{r['thp_pages_after']}/{r['thp_pages_before']}" if kind == "thp" else "-"])
+                             "" if r.get("ok", True) else
+                             ("partial" if r["bytes"] else "move failed")])
+                after.append([kind, name(m), f"{r['pass_seconds']:.3f}",
+                              f"{r['pass_seconds'] / ref['pass_seconds']:.2f}x" if ref else "-",
+                              f"{r['thp_pages_after']}/{r['thp_pages_before']}" if kind == "thp" else "-"])
             if ref:
-                rows.append([name("none"), "-", "-", "-", "-", "-", "-", "-",
-                             f"{ref['pass_seconds']:.3f}", "1.00x",
-                             f"{ref['thp_pages_after']}/{ref['thp_pages_before']}" if kind == "thp" else "-"])
+                after.append([kind, name("none"), f"{ref['pass_seconds']:.3f}", "1.00x",
+                              f"{ref['thp_pages_after']}/{ref['thp_pages_before']}" if kind == "thp" else "-"])
             md.append(f"\n### {'4 KiB pages' if kind == '4k' else 'THP'}\n\n")
-            md.append(table(["method", "wall s", "GB/s", "% copy", "frozen s", "CPU s",
-                             "MiB moved", "failed", "after: pass s", "vs never moved",
-                             "THP kept"], rows))
+            md.append(table(["method", "wall s", "daemon s", "GB/s", "% copy", "frozen s",
+                             "CPU s", "MiB moved", "pages failed", "note"], rows))
         noop = [r for k, r in b.items() if k[0] == "noop"]
         if noop:
             md.append("\n### Fixed cost: a move of a job with nothing to move (already on node 1)\n\n")
             md.append(table(["method", "wall s", "frozen s", "CPU s"],
                             [[name(r["method"]), f"{r['seconds']:.3f}", f"{r['frozen_seconds']:.3f}",
                               f"{r['cpu_seconds']:.2f}"] for r in noop]))
+    if mains:
+        ms = [m for m in text("methods.txt").split() if any(k[0] == "main" and k[2] == m for k in b)]
+        if plot_share(b, copy, [k for k in ("4k", "thp") if any(x[1] == k for x in b)], ms, "fig-share.png"):
+            md.append("\n### Rates as a share of the machine's copy bandwidth\n\n![share](fig-share.png)\n")
     kt = [r for r in meas if r["part"] == "kmod-test"]
     if kt:
         md.append("\n### The kernel module alone (nm-kmod-test's benchmark: one process's "
@@ -348,9 +358,6 @@ def main():
                           f"{r['bytes'] / r['seconds'] / 1e9:.3f}",
                           f"{100 * r['bytes'] / r['seconds'] / copy[r['workers'] or 1]:.0f}%"
                           if copy.get(r["workers"] or 1) else "-"] for r in kt]))
-    if copy:
-        md.append("\n## 5. The limit: memcpy node 0 -> node 1 (threads on node 1's CPUs)\n\n")
-        md.append(table(["threads", "GB/s"], [[t, f"{v / 1e9:.3f}"] for t, v in sorted(copy.items())]))
 
     pngs = []
     axes = (("size", "size", "job size (MiB)", "fig-size.png"),
@@ -374,11 +381,15 @@ def main():
         if plot_axis(b, part, xkey, label, png):
             md.append(f"\n![{label}]({png})\n")
             pngs.append(png)
-    if mains:
-        ms = [m for m in text("methods.txt").split() if any(k[0] == "main" and k[2] == m for k in b)]
-        if plot_share(b, copy, [k for k in ("4k", "thp") if any(x[1] == k for x in b)], ms, "fig-share.png"):
-            md.append("\n### Rates as a share of the machine's copy bandwidth\n\n![share](fig-share.png)\n")
 
+    if mains and after:
+        md.append("\n## 3. Cost to the job afterwards\n\nRight after each move of the table "
+                  "above, every thread of the job reads and writes each 8-byte word of its "
+                  "memory once; seconds of the slowest process, against the same job never "
+                  "moved (its memory and threads on node 0). migratepages leaves the threads "
+                  "on node 0's CPUs; numamigrate and the cpuset method move them too. THP "
+                  "kept = 4 KiB pages inside huge pages after / before the move.\n\n")
+        md.append(table(["pages", "method", "pass s", "vs never moved", "THP kept"], after))
     md.append("\n## 4. Plan quality\n\n")
     s = plan
     md.append(f"{s['scenarios']} seeded scenarios on the topologies of tests/data "
@@ -406,6 +417,9 @@ def main():
                          for r in s["large"]]))
     if plot_plan(ratios, "fig-plan.png"):
         md.append("\n![plan ratio](fig-plan.png)\n")
+    if copy:
+        md.append("\n## 5. The limit: memcpy node 0 -> node 1 (threads on node 1's CPUs)\n\n")
+        md.append(table(["threads", "GB/s"], [[t, f"{v / 1e9:.3f}"] for t, v in sorted(copy.items())]))
     md.append("\nEvery figure above comes from `results.json` of this run; raw lines in `raw/`.\n")
     open(os.path.join(OUT, "report.md"), "w").write("".join(md))
 
