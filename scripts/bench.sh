@@ -23,7 +23,7 @@ prog=bench
 die() { echo "$prog: $*" >&2; exit 1; }
 usage() { sed -n '8,20p' "$0" | sed 's/^# \{0,1\}//'; }
 
-mode=full dry=0 out= build=
+mode=full dry=0 out='' build=''
 while (($#)); do
 	case $1 in
 	--quick) mode=quick ;;
@@ -46,7 +46,9 @@ if [ -z "$build" ]; then
 	build=$top/build/bench
 	if [ ! -f "$build/Makefile" ]; then
 		echo "$prog: configuring in $build"
-		(cd "$top" && { [ -x configure ] && [ configure -nt configure.ac ] || autoreconf -fi; }) >/dev/null
+		if [ ! -x "$top/configure" ] || [ "$top/configure.ac" -nt "$top/configure" ]; then
+			(cd "$top" && autoreconf -fi) >/dev/null || die "autoreconf failed"
+		fi
 		mkdir -p "$build"
 		(cd "$build" && "$top/configure" -q) || die "configure failed"
 	fi
@@ -128,6 +130,6 @@ else
 fi
 
 # ---- the report ----------------------------------------------------------------
-echo "$((($(date +%s) - start)))" >"$out/raw/seconds.txt"
+echo "$(($(date +%s) - start))" >"$out/raw/seconds.txt"
 python3 "$top/tests/bench/bench-report.py" "$out" "$mode" || die "the report failed"
 echo "$prog: $out/results.json, $out/report.md and $(cd "$out" && echo ./*.png | wc -w) plots ($(cat "$out/raw/seconds.txt") s)"

@@ -109,8 +109,8 @@ printf '%s\n' "${METHODS[@]}" >"$RAW/methods.txt"
 # busy: CPU seconds (all CPUs, not idle/iowait) so far; bash builtins only
 # (a process start costs tenths of a second under TCG)
 busy() {
-	local cpu u n sy id io irq sirq st rest
-	read -r cpu u n sy id io irq sirq st rest </proc/stat
+	local u n sy irq sirq st
+	read -r _ u n sy _ _ irq sirq st _ </proc/stat
 	echo $(((u + n + sy + irq + sirq + st) * 10))
 }
 # pcpu PIDS: CPU milliseconds of these processes (all their threads)
@@ -128,7 +128,7 @@ exec {NAP}<>"$T/nap"
 nap() { read -r -t "$1" -u "$NAP" _ 2>/dev/null; }
 
 # ---- the job ---------------------------------------------------------------
-JOBN=0 JOB_PID= JOB_PIDS= JOB_CG= JOB_LINE=
+JOBN=0 JOB_PID='' JOB_PIDS='' JOB_CG='' JOB_LINE=''
 # job_lines: the job's output so far in JOBL, its last line in JOBLAST
 # (no process started)
 job_lines() {
@@ -149,8 +149,10 @@ start_job() {
 	# may not leave a cpuset, and the daemon widens one itself.
 	if [ "$7" = cpuset ]; then
 		read -r cpus <"/sys/devices/system/node/node$node/cpulist"
-		echo "$cpus" >"$JOB_CG/cpuset.cpus" && echo "$node" >"$JOB_CG/cpuset.mems" ||
-			{ echo "bench: cannot set the job's cpuset"; exit 1; }
+		if ! { echo "$cpus" >"$JOB_CG/cpuset.cpus" && echo "$node" >"$JOB_CG/cpuset.mems"; }; then
+			echo "bench: cannot set the job's cpuset"
+			exit 1
+		fi
 	fi
 	: >"$T/job.out"
 	bash -c 'echo $$ >"$1/cgroup.procs" && shift && exec "$@"' job "$JOB_CG" \
