@@ -21,15 +21,16 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd -P)
 prog=bench
 die() { echo "$prog: $*" >&2; exit 1; }
-usage() { sed -n '8,20p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '8,/^set -e/{/^set -e/d;p}' "$0" | sed 's/^# \{0,1\}//'; }
+bad() { echo "$prog: $*" >&2; exit 2; }
 
 mode=full dry=0 out='' build=''
 while (($#)); do
 	case $1 in
 	--quick) mode=quick ;;
 	--dry) dry=1 ;;
-	--out) (($# >= 2)) || die "--out needs a directory"; out=$2; shift ;;
-	--build) (($# >= 2)) || die "--build needs a directory"; build=$2; shift ;;
+	--out) (($# >= 2)) || bad "--out needs a directory"; out=$2; shift ;;
+	--build) (($# >= 2)) || bad "--build needs a directory"; build=$2; shift ;;
 	-h | --help) usage; exit 0 ;;
 	*) echo "$prog: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
 	esac
