@@ -333,38 +333,17 @@ static bool is_suspended(const struct victim *v, char *why, size_t len)
 	return false;
 }
 
-/* The first line of @dir/@file starts with @want. */
-static bool file_says(const char *dir, const char *file, const char *want)
-{
-	char path[600], buf[64] = "";
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	f = fopen(path, "re");
-	if (!f)
-		return false;
-	while (fgets(buf, sizeof(buf), f))
-		if (!strncmp(buf, want, strlen(want))) {
-			fclose(f);
-			return true;
-		}
-	fclose(f);
-	return false;
-}
-
-/* Stopped by a signal, or in a frozen cgroup (its own or an ancestor's). */
+/*
+ * Held by Slurm: stopped by a signal, or in a FROZEN cgroup (its own or an
+ * ancestor's).  FREEZING is not enough: a task may still run.
+ */
 static bool process_held(pid_t pid)
 {
-	struct nm_cgroups cg;
+	enum nm_freeze_state st;
 	char err[NM_ERRLEN];
 
-	if (nm_process_stopped(pid, NULL, err) == 1)
-		return true;
-	if (nm_cgroup_of(pid, &cg, err) < 0)
-		return false;
-	return (cg.v1_freezer[0] &&
-		file_says(cg.v1_freezer, "freezer.state", "FROZEN")) ||
-	       (cg.v2[0] && file_says(cg.v2, "cgroup.events", "frozen 1"));
+	return nm_process_freeze_state(pid, &st, err) == 0 &&
+	       st == NM_FROZEN;
 }
 
 /*

@@ -10,6 +10,9 @@
 #include "lib/base/file.h"
 #include "lib/linux/proc.h"
 
+/* A stat line is a few hundred bytes; anything near this is not one. */
+#define NM_STAT_MAX 65536
+
 int nm_proc_stat_parse(const char *buf, size_t len, char *state,
 		       pid_t *ppid, unsigned long long *start, char *err)
 {
@@ -304,4 +307,56 @@ int nm_proc_threads(pid_t pid, pid_t **tids, int *ntids, char *err)
 	}
 	closedir(d);
 	return 0;
+}
+
+/* The state letter in the stat file @path; -1 when the task is gone. */
+static int task_state(const char *path, char *state)
+{
+	char err[NM_ERRLEN];
+	size_t len;
+	char *buf = nm_read_file(path, NM_STAT_MAX, &len);
+	int rc;
+
+	if (!buf)
+		return -1;
+	rc = nm_proc_stat_parse(buf, len, state, NULL, NULL, err);
+	free(buf);
+	return rc;
+}
+
+int nm_process_stopped(pid_t pid, pid_t *tid, char *err)
+{
+	char path[64];
+	DIR *d;
+	struct dirent *e;
+	int rc = 1, seen = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	if (!d) {
+		nm_seterr(err, "pid %d: no such process", (int)pid);
+		return -1;
+	}
+	while (rc == 1 && (e = readdir(d))) {
+		char tpath[128], st;
+		int t;
+
+		if (sscanf(e->d_name, "%d", &t) != 1)
+			continue;
+		snprintf(tpath, sizeof(tpath), "%s/%d/stat", path, t);
+		if (task_state(tpath, &st) < 0)
+			continue;	/* the thread just exited */
+		seen++;
+		if (st != 'T' && st != 't' && st != 'Z' && st != 'X') {
+			if (tid)
+				*tid = t;
+			rc = 0;
+		}
+	}
+	closedir(d);
+	if (!seen) {
+		nm_seterr(err, "pid %d: no such process", (int)pid);
+		return -1;
+	}
+	return rc;
 }

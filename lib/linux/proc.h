@@ -48,4 +48,12 @@ int nm_proc_descendants(const pid_t *pids, int npids, pid_t **out, int *nout,
 /* Every thread id of @pid; -1 when it is gone. */
 int nm_proc_threads(pid_t pid, pid_t **tids, int *ntids, char *err);
 
+/*
+ * Whether every thread of @pid is stopped by a signal ('T', 't') or dead.
+ * 1 yes, 0 no (@tid gets the first running thread), -1 with @err when the
+ * process is gone.  nm_process_freeze_state() (cgroup.h) adds the cgroup
+ * freezers to it.
+ */
+int nm_process_stopped(pid_t pid, pid_t *tid, char *err);
+
 #endif
