@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/linux/atomic_file.h"
 #include "lib/linux/cgroup.h"
 #include "helper/engine/freezer.h"
 #include "lib/base/file.h"
@@ -101,58 +102,24 @@ static void record_path(const char *dir, uint64_t job, char *buf, size_t len)
 		 (unsigned long long)job);
 }
 
-/* Writes @rec atomically (write, fsync, rename); NULL @rec removes it. */
+/* Writes @rec atomically; NULL @rec removes it (both survive a crash). */
 static int record_save(const char *dir, uint64_t job, json_t *rec, char *err)
 {
-	char path[700], tmp[720];
+	char path[700];
 	char *s;
-	size_t off = 0, len;
-	int fd;
+	int rc;
 
 	record_path(dir, job, path, sizeof(path));
-	if (!rec) {
-		if (unlink(path) < 0 && errno != ENOENT) {
-			nm_seterr(err, "%s: %s", path, strerror(errno));
-			return -1;
-		}
-		return 0;
-	}
+	if (!rec)
+		return nm_atomic_remove(path, err);
 	s = json_dumps(rec, JSON_COMPACT);
 	if (!s) {
 		nm_seterr(err, "out of memory");
 		return -1;
 	}
-	len = strlen(s);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		nm_seterr(err, "%s: %s", tmp, strerror(errno));
-		free(s);
-		return -1;
-	}
-	while (off < len) {
-		ssize_t w = write(fd, s + off, len - off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			break;
-		off += (size_t)w;
-	}
+	rc = nm_atomic_write(path, s, strlen(s), 0600, err);
 	free(s);
-	if (off < len || fsync(fd) < 0 || close(fd) < 0) {
-		nm_seterr(err, "%s: %s", tmp, strerror(errno));
-		if (off < len)
-			close(fd);
-		unlink(tmp);
-		return -1;
-	}
-	if (rename(tmp, path) < 0) {
-		nm_seterr(err, "%s: %s", path, strerror(errno));
-		unlink(tmp);
-		return -1;
-	}
-	return 0;
+	return rc;
 }
 
 int nm_repack_load(const char *dir, char *err)
