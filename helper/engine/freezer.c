@@ -12,19 +12,12 @@
 #include "lib/linux/cgroup.h"
 #include "helper/engine/freezer.h"
 #include "lib/linux/proc.h"
+#include "lib/base/clock.h"
 #include "lib/base/file.h"
 
 #define NM_FREEZE_MAX_PIDS 65536
 /* A stat line is a few hundred bytes; anything near this is not one. */
 #define NM_STAT_MAX 65536
-
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 static void nap(int *us)
 {
@@ -147,7 +140,7 @@ static enum nm_freeze_method pick_method(const pid_t *pids,
 
 static int freeze_v2(struct nm_freeze *fz, int timeout_ms, char *err)
 {
-	double deadline = now_ms() + timeout_ms;
+	double deadline = nm_now_ms() + timeout_ms;
 	enum nm_freeze_state st;
 	int us = 100, r;
 
@@ -159,7 +152,7 @@ static int freeze_v2(struct nm_freeze *fz, int timeout_ms, char *err)
 	    write_file(fz->cgroup, "cgroup.freeze", "1", err) < 0)
 		return -1;
 	while ((r = nm_cgroup_freeze_state(fz->cgroup, true, &st, err)) == 0 &&
-	       st != NM_FROZEN && now_ms() < deadline)
+	       st != NM_FROZEN && nm_now_ms() < deadline)
 		nap(&us);
 	if (r == 0 && st == NM_FROZEN)
 		return 0;
@@ -177,7 +170,7 @@ static int freeze_v2(struct nm_freeze *fz, int timeout_ms, char *err)
 static int freeze_v1(struct nm_freeze *fz, int timeout_ms, char *err)
 {
 	enum nm_freeze_state st;
-	double deadline = now_ms() + timeout_ms;
+	double deadline = nm_now_ms() + timeout_ms;
 	int us = 100;
 
 	if (nm_cgroup_freeze_state(fz->cgroup, false, &st, err) < 0)
@@ -187,7 +180,7 @@ static int freeze_v1(struct nm_freeze *fz, int timeout_ms, char *err)
 	for (;;) {
 		if (st == NM_FROZEN)
 			return 0;
-		if (now_ms() >= deadline)
+		if (nm_now_ms() >= deadline)
 			break;
 		/* Writing FROZEN again retries tasks that were busy. */
 		if (!fz->was_frozen &&
@@ -217,7 +210,7 @@ static void cont_all(const struct nm_freeze *fz)
 static int freeze_sigstop(const pid_t *pids, int npids, int timeout_ms,
 			  struct nm_freeze *fz, char *err)
 {
-	double deadline = now_ms() + timeout_ms;
+	double deadline = nm_now_ms() + timeout_ms;
 	int us = 100;
 	pid_t tid = 0;
 
@@ -250,7 +243,7 @@ static int freeze_sigstop(const pid_t *pids, int npids, int timeout_ms,
 			i++;
 			continue;
 		}
-		if (now_ms() >= deadline) {
+		if (nm_now_ms() >= deadline) {
 			nm_seterr(err, "freeze: pid %d (thread %d) did not "
 				  "stop within %d ms", (int)fz->pids[i],
 				  (int)tid, timeout_ms);
