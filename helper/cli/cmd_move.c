@@ -9,6 +9,7 @@
 
 #include "helper/cli/cli.h"
 #include "helper/cli/cli_daemon.h"
+#include "lib/base/clock.h"
 #include "lib/proto/client.h"
 #include "helper/site/conf.h"
 #include "lib/core/job.h"
@@ -172,19 +173,11 @@ int nm_cli_exit_for(json_t *reply)
 						      NM_EXIT_REFUSED;
 }
 
+/* The progress bar on stderr, shown once a move has run for a second. */
 struct bar {
-	struct timespec start;
-	bool shown;
+	double start;	/* nm_now_seconds() when the request went out */
+	bool shown;	/* drawn at least once: end the line when done */
 };
-
-static double since(const struct timespec *t0)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double)(now.tv_sec - t0->tv_sec) +
-	       (double)(now.tv_nsec - t0->tv_nsec) * 1e-9;
-}
 
 static void on_progress(void *arg, json_t *frame)
 {
@@ -199,7 +192,7 @@ static void on_progress(void *arg, json_t *frame)
 	int fill, pct;
 
 	/* Only on a terminal, and only for moves that take a while. */
-	if (since(&b->start) < 1.0)
+	if (nm_now_seconds() - b->start < 1.0)
 		return;
 	pct = total ? (int)(done * 100 / total) : 0;
 	if (pct > 100)
@@ -354,7 +347,7 @@ int nm_cmd_move(int argc, char **argv)
 		goto out;
 	}
 	req.progress = isatty(STDERR_FILENO) && !a.json;
-	clock_gettime(CLOCK_MONOTONIC, &bar.start);
+	bar.start = nm_now_seconds();
 	r = nm_client_call(a.socket ? a.socket : nm_client_default_socket(),
 			   &req, -1, req.progress ? on_progress : NULL, &bar, err);
 	if (bar.shown)

@@ -11,10 +11,8 @@
 #include <unistd.h>
 
 #include "lib/base/file.h"
+#include "lib/base/units.h"
 #include "lib/linux/scan.h"
-
-#define PAGE_SHIFT_4K	12
-#define PAGE_4K		4096u
 
 /* /proc/PID/pagemap entry bits (Documentation/admin-guide/mm/pagemap.rst) */
 #define PM_PFN_MASK	((UINT64_C(1) << 55) - 1)
@@ -87,12 +85,12 @@ static int nodemap_load(struct nodemap *m, char *err)
 		close(fd);
 	/* The file is hex without a prefix. */
 	if (n <= 0 || (buf[n] = 0, sscanf(buf, "%llx", &bs) != 1) ||
-	    bs < PAGE_4K) {
+	    bs < nm_page_size()) {
 		nm_seterr(err, "scan: cannot read the memory block size from "
 			  "/sys/devices/system/memory/block_size_bytes");
 		return -1;
 	}
-	m->block_pages = bs / PAGE_4K;
+	m->block_pages = bs / nm_page_size();
 	d = opendir(base);
 	if (!d) {
 		nm_seterr(err, "scan: cannot list %s: %s", base,
@@ -202,8 +200,8 @@ int nm_scan_maps_entry(const char *line, size_t len, struct nm_vma *vma,
 	    !expect(&p, e, ' ') || !num(&p, e, 16, &major) ||
 	    !expect(&p, e, ':') || !num(&p, e, 16, &minor) ||
 	    !expect(&p, e, ' ') || !num(&p, e, 10, &inode) ||
-	    (p < e && *p != ' ') || start >= end || start % PAGE_4K ||
-	    end % PAGE_4K || end > UINTPTR_MAX) {
+	    (p < e && *p != ' ') || start >= end || start % nm_page_size() ||
+	    end % nm_page_size() || end > UINTPTR_MAX) {
 		nm_seterr(err, "scan: malformed maps line: %.*s",
 			  (int)(len < 60 ? len : 60), line);
 		return -1;
@@ -319,7 +317,8 @@ static int add_page(struct scanner *s, uintptr_t addr, int node,
 	 * Large runs are one folio each: a head page, or a PFN that does not
 	 * follow the last one, starts the next folio.
 	 */
-	if (last && last->start + (uintptr_t)last->npages * PAGE_4K == addr &&
+	if (last &&
+	    last->start + (uintptr_t)last->npages * nm_page_size() == addr &&
 	    last->node == node && last->flags == flags &&
 	    last->npages < UINT32_MAX &&
 	    (!large || (!folio_start && pfn == s->last_pfn + 1))) {
@@ -442,13 +441,13 @@ static int scan_vma(struct scanner *s, const struct nm_vma *vma, char *err)
 	bool *head = s->phead, *skip = s->pskip;
 
 	for (uintptr_t a = vma->start; a < vma->end;) {
-		size_t n = (vma->end - a) >> PAGE_SHIFT_4K, q = 0;
+		size_t n = (vma->end - a) / nm_page_size(), q = 0;
 		ssize_t r;
 
 		if (n > CHUNK)
 			n = CHUNK;
 		r = pread(s->pm_fd, s->pm, n * 8,
-			  (off_t)((a >> PAGE_SHIFT_4K) * 8));
+			  (off_t)((a / nm_page_size()) * 8));
 		if (r < 0 && (errno == ESRCH || errno == EIO)) {
 			nm_seterr(err, "pid %d: process exited during the "
 				  "scan", (int)s->pid);
@@ -464,7 +463,7 @@ static int scan_vma(struct scanner *s, const struct nm_vma *vma, char *err)
 		}
 		page_attrs(s, vma, n, flags, head, skip);
 		for (size_t i = 0; i < n; i++) {
-			uintptr_t addr = a + (i << PAGE_SHIFT_4K);
+			uintptr_t addr = a + i * nm_page_size();
 			uint64_t pfn = s->pm[i] & PM_PFN_MASK;
 
 			if (skip[i])
@@ -484,7 +483,7 @@ static int scan_vma(struct scanner *s, const struct nm_vma *vma, char *err)
 		}
 		if (flush_query(s, q, err) < 0)
 			return -1;
-		a += n << PAGE_SHIFT_4K;
+		a += n * nm_page_size();
 	}
 	return 0;
 }
@@ -500,7 +499,7 @@ static bool pfns_visible(void)
 	if (fd < 0)
 		return false;
 	probe++;
-	if (pread(fd, &e, 8, (off_t)((a >> PAGE_SHIFT_4K) * 8)) != 8)
+	if (pread(fd, &e, 8, (off_t)((a / nm_page_size()) * 8)) != 8)
 		e = 0;
 	close(fd);
 	return (e & PM_PRESENT) && (e & PM_PFN_MASK);
