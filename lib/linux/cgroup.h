@@ -16,9 +16,9 @@
  * hierarchy's root or the hierarchy is not mounted.
  */
 struct nm_cgroups {
-	char v1_cpuset[512];
-	char v1_freezer[512];
-	char v2[512];
+	char v1_cpuset[512];	/* v1 cpuset hierarchy: cpuset.mems/cpus */
+	char v1_freezer[512];	/* v1 freezer hierarchy: freezer.state */
+	char v2[512];		/* unified hierarchy */
 	bool v2_has_cpuset;	/* cpuset controller enabled for v2 */
 };
 
@@ -39,9 +39,9 @@ int nm_cgroup_pids(const char *dir, pid_t **pids, int *npids, char *err);
  * the mounts' ROOT fields ("/" unless a container mounted a subtree).
  */
 struct nm_cgroup_mounts {
-	char v1_cpuset[512], v1_cpuset_root[512];
-	char v1_freezer[512], v1_freezer_root[512];
-	char v2[512], v2_root[512];
+	char v1_cpuset[512], v1_cpuset_root[512];	/* v1 cpuset mount */
+	char v1_freezer[512], v1_freezer_root[512];	/* v1 freezer mount */
+	char v2[512], v2_root[512];			/* cgroup2 mount */
 };
 
 int nm_cgroup_mounts(const char *mountinfo_path, struct nm_cgroup_mounts *m,

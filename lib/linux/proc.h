@@ -12,13 +12,13 @@
 
 /* What the daemon needs to know about a process, from /proc. */
 struct nm_proc_info {
-	pid_t pid;
-	pid_t ppid;
+	pid_t pid;			/* the process asked about */
+	pid_t ppid;			/* its parent */
 	uid_t uid[4];			/* real, effective, saved, fs */
 	char state;			/* 'R', 'S', 'T' (stopped), ... */
 	unsigned long long starttime;	/* clock ticks after boot: with the
 					   pid, names one process for good */
-	struct nm_bitmap mems_allowed;
+	struct nm_bitmap mems_allowed;	/* Mems_allowed_list: its cpuset */
 };
 
 int nm_proc_info(pid_t pid, struct nm_proc_info *out, char *err);
