@@ -173,14 +173,12 @@ static void watchdog_fire(void *arg)
 		       m->thaw_err);
 }
 
-/* Asked for or reached by someone else: not ours to thaw; unknown: same. */
+/* Asked for by someone else: not ours to thaw; unknown: the same. */
 static bool cgroup_already_frozen(enum nm_freeze_method how, const char *dir)
 {
-	enum nm_freeze_state st;
 	char err[NM_ERRLEN];
 
-	return nm_cgroup_freeze_state(dir, how == NM_FREEZE_V2, &st, err) < 0 ||
-	       st != NM_THAWED;
+	return nm_cgroup_freeze_requested(dir, how == NM_FREEZE_V2, err) != 0;
 }
 
 /*

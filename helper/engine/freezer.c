@@ -144,10 +144,11 @@ static int freeze_v2(struct nm_freeze *fz, int timeout_ms, char *err)
 	enum nm_freeze_state st;
 	int us = 100, r;
 
-	if (nm_cgroup_freeze_state(fz->cgroup, true, &st, err) < 0)
+	r = nm_cgroup_freeze_requested(fz->cgroup, true, err);
+	if (r < 0)
 		return -1;
 	/* Someone (Slurm suspend) asked for it already: not ours to undo. */
-	fz->was_frozen = st != NM_THAWED;
+	fz->was_frozen = r == 1;
 	if (!fz->was_frozen &&
 	    write_file(fz->cgroup, "cgroup.freeze", "1", err) < 0)
 		return -1;
@@ -175,7 +176,8 @@ static int freeze_v1(struct nm_freeze *fz, int timeout_ms, char *err)
 
 	if (nm_cgroup_freeze_state(fz->cgroup, false, &st, err) < 0)
 		return -1;
-	/* FREEZING too: somebody else asked for it, not ours to undo. */
+	/* FREEZING too: somebody else asked for it, not ours to undo
+	 * (nm_cgroup_freeze_requested() for v1). */
 	fz->was_frozen = st != NM_THAWED;
 	for (;;) {
 		if (st == NM_FROZEN)

@@ -648,6 +648,23 @@ int nm_cgroup_freeze_state(const char *dir, bool v2,
 		    v1_freeze_state(dir, st, err);
 }
 
+int nm_cgroup_freeze_requested(const char *dir, bool v2, char *err)
+{
+	enum nm_freeze_state st;
+	char *req;
+	int rc;
+
+	if (!v2)
+		return v1_freeze_state(dir, &st, err) < 0 ? -1 :
+		       st != NM_THAWED;
+	req = control_file(dir, "cgroup.freeze", err);
+	if (!req)
+		return -1;
+	rc = req[0] == '1';
+	free(req);
+	return rc;
+}
+
 int nm_process_freeze_state(pid_t pid, enum nm_freeze_state *st, char *err)
 {
 	struct nm_cgroups cg;

@@ -62,22 +62,26 @@ int nm_cgroup_of_files(const char *mountinfo_path, const char *cgroup_path,
 int nm_cgroup_tree_pids(const char *dir, pid_t **pids, int *npids, char *err);
 
 /*
- * The one answer to "is it frozen?": the ACTUAL state the kernel reports,
- * not the state someone asked for.
+ * "Is it frozen?" has two questions, each answered here once.
  *
+ * nm_cgroup_freeze_state(): the ACTUAL state the kernel reports.
  *   v2: cgroup.events "frozen 1" -> FROZEN (also when an ancestor froze
  *       it); else cgroup.freeze "1" -> FREEZING (asked for, some task not
  *       stopped yet); else THAWED.
  *   v1: freezer.state as the kernel reports it (an ancestor's state
  *       included): FROZEN, FREEZING or THAWED.
+ *   It answers "may we rely on the tasks standing still?": only FROZEN
+ *   does (the freezer's SIGSTOP fallback skips such a process, repack
+ *   waits for it); a FREEZING task may still run.
  *
- * What FREEZING means is each caller's choice, by its question:
- *   - "may we rely on the tasks standing still?" (the freezer's SIGSTOP
- *     fallback skipping a process, repack waiting for Slurm to hold a
- *     job): only FROZEN counts, a FREEZING task may still run;
- *   - "is this freeze someone else's, not ours to undo?" (the freezer's
- *     was_frozen, the daemon's thaw intents): anything but THAWED counts,
- *     since somebody else asked for it.
+ * nm_cgroup_freeze_requested(): whether somebody asked THIS cgroup to
+ * freeze (v2: cgroup.freeze "1"; v1: freezer.state not THAWED, FREEZING
+ * included, since v1 shows the request only through the state).  It
+ * answers "is a freeze there someone else's, not ours to undo?" (the
+ * freezer's was_frozen, the daemon's thaw intents).  On v2 a freeze of an
+ * ancestor only is no request here: the freezer still freezes this cgroup
+ * itself and thaws it after, so Slurm's resume of the ancestor cannot let
+ * the job run in the middle of a move.
  */
 enum nm_freeze_state {
 	NM_THAWED,
@@ -91,6 +95,9 @@ const char *nm_freeze_state_name(enum nm_freeze_state st);
 /* The state of the v2 (@v2 true) or v1 freezer cgroup at @dir. */
 int nm_cgroup_freeze_state(const char *dir, bool v2,
 			   enum nm_freeze_state *st, char *err);
+
+/* Whether a freeze of @dir itself was asked for: 1 yes, 0 no, -1 @err. */
+int nm_cgroup_freeze_requested(const char *dir, bool v2, char *err);
 
 /*
  * The actual state of process @pid: FROZEN when every thread is stopped

@@ -279,6 +279,30 @@ static void test_freeze_state_v2(void **state)
 	assert_non_null(strstr(err, "cgroup.events"));
 }
 
+/* Who asked: this cgroup's own request, not an ancestor's freeze. */
+static void test_freeze_requested(void **state)
+{
+	char err[NM_ERRLEN] = "";
+
+	(void)state;
+	assert_int_equal(nm_cgroup_freeze_requested(
+		fake_freezer("frozen 0\n", "1\n", NULL), true, err), 1);
+	assert_int_equal(nm_cgroup_freeze_requested(
+		fake_freezer("frozen 1\n", "1\n", NULL), true, err), 1);
+	/* frozen by an ancestor only: no request here */
+	assert_int_equal(nm_cgroup_freeze_requested(
+		fake_freezer("frozen 1\n", "0\n", NULL), true, err), 0);
+	assert_int_equal(nm_cgroup_freeze_requested(
+		fake_freezer(NULL, NULL, "FREEZING\n"), false, err), 1);
+	assert_int_equal(nm_cgroup_freeze_requested(
+		fake_freezer(NULL, NULL, "FROZEN\n"), false, err), 1);
+	assert_int_equal(nm_cgroup_freeze_requested(
+		fake_freezer(NULL, NULL, "THAWED\n"), false, err), 0);
+	assert_int_equal(nm_cgroup_freeze_requested(
+		fake_freezer("frozen 0\n", NULL, NULL), true, err), -1);
+	assert_non_null(strstr(err, "cgroup.freeze"));
+}
+
 static void test_freeze_state_v1(void **state)
 {
 	char err[NM_ERRLEN] = "";
@@ -381,6 +405,7 @@ int main(void)
 		cmocka_unit_test(test_live_v2_tree),
 		cmocka_unit_test(test_freeze_state_v2),
 		cmocka_unit_test(test_freeze_state_v1),
+		cmocka_unit_test(test_freeze_requested),
 		cmocka_unit_test(test_process_stopped_state),
 		cmocka_unit_test(test_process_v1_frozen),
 	};
