@@ -38,9 +38,9 @@
 
 /* Physical memory block -> node, from the nodes' memoryN links in sysfs. */
 struct nodemap {
-	uint64_t block_pages;
-	int16_t *blk;
-	size_t nblk;
+	uint64_t block_pages;	/* base pages per memory block */
+	int16_t *blk;		/* block number -> OS node, -1: none */
+	size_t nblk;		/* entries in blk */
 };
 
 static void nodemap_free(struct nodemap *m)
@@ -283,18 +283,20 @@ fail:
 	return -1;
 }
 
+/* One scan of one process. */
 struct scanner {
-	struct nm_scan *out;
-	pid_t pid;
-	int pm_fd, kpf_fd;
-	bool use_move_pages;
+	struct nm_scan *out;		/* the runs found so far */
+	pid_t pid;			/* the process scanned */
+	int pm_fd, kpf_fd;		/* its pagemap; kpageflags (-1: none) */
+	bool use_move_pages;		/* ask move_pages(2), not the PFNs */
 	bool pfns;			/* PFNs visible in pagemap */
-	struct nodemap nm;
+	struct nodemap nm;		/* PFN -> node, for the pagemap method */
+	/* pagemap batch: entries, their kpageflags, what they mean */
 	uint64_t pm[CHUNK];
 	uint64_t kpf[CHUNK];
 	uint16_t pflags[CHUNK];
 	bool phead[CHUNK], pskip[CHUNK];
-	/* move_pages query batch */
+	/* move_pages query batch: addresses, nodes, flags, folio heads */
 	void *addrs[CHUNK];
 	int status[CHUNK];
 	uint16_t aflags[CHUNK];
@@ -505,13 +507,64 @@ static bool pfns_visible(void)
 	return (e & PM_PRESENT) && (e & PM_PFN_MASK);
 }
 
+/* The method (AUTO resolved) and what it reads: node map, kpageflags. */
+static int scanner_setup(struct scanner *s, enum nm_scan_method method,
+			 char *err)
+{
+	s->pm_fd = s->kpf_fd = -1;
+	s->pfns = pfns_visible();
+	if (method == NM_SCAN_PAGEMAP && !s->pfns) {
+		nm_seterr(err, "scan: pagemap shows no page frame numbers "
+			  "without CAP_SYS_ADMIN; use the move_pages method");
+		return -1;
+	}
+	s->use_move_pages = method == NM_SCAN_MOVE_PAGES ||
+			    (method == NM_SCAN_AUTO && !s->pfns);
+	s->out->method = s->use_move_pages ? NM_SCAN_MOVE_PAGES :
+					     NM_SCAN_PAGEMAP;
+	if (!s->use_move_pages && nodemap_load(&s->nm, err) < 0)
+		return -1;
+	if (s->pfns)
+		s->kpf_fd = open("/proc/kpageflags", O_RDONLY | O_CLOEXEC);
+	return 0;
+}
+
+/* The mappings of @pid to scan, and its pagemap opened into @s. */
+static int open_process(struct scanner *s, struct nm_vma **vmas,
+			size_t *nvmas, char *err)
+{
+	char path[64], *maps;
+	size_t len;
+	int rc;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)s->pid);
+	maps = nm_read_file(path, NM_MAPS_MAX, &len);
+	if (!maps) {
+		nm_seterr(err, "pid %d: %s", (int)s->pid, errno == ENOENT ?
+			  "no such process" : strerror(errno));
+		return -1;
+	}
+	rc = nm_scan_maps_parse(maps, len, vmas, nvmas, err);
+	free(maps);
+	if (rc < 0)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)s->pid);
+	s->pm_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (s->pm_fd < 0) {
+		nm_seterr(err, "pid %d: %s: %s", (int)s->pid, path,
+			  errno == ENOENT ? "no such process" :
+			  strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 int nm_scan_process(pid_t pid, enum nm_scan_method method,
 		    struct nm_scan *out, char *err)
 {
 	struct scanner *s;
 	struct nm_vma *vmas = NULL;
-	char path[64], *maps;
-	size_t len, nvmas = 0;
+	size_t nvmas = 0;
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
@@ -532,45 +585,12 @@ int nm_scan_process(pid_t pid, enum nm_scan_method method,
 	}
 	s->out = out;
 	s->pid = pid;
-	s->pm_fd = s->kpf_fd = -1;
-	s->pfns = pfns_visible();
-	if (method == NM_SCAN_PAGEMAP && !s->pfns) {
-		nm_seterr(err, "scan: pagemap shows no page frame numbers "
-			  "without CAP_SYS_ADMIN; use the move_pages method");
-		goto out;
+	if (scanner_setup(s, method, err) == 0 &&
+	    open_process(s, &vmas, &nvmas, err) == 0) {
+		rc = 0;
+		for (size_t i = 0; rc == 0 && i < nvmas; i++)
+			rc = scan_vma(s, &vmas[i], err);
 	}
-	s->use_move_pages = method == NM_SCAN_MOVE_PAGES ||
-			    (method == NM_SCAN_AUTO && !s->pfns);
-	out->method = s->use_move_pages ? NM_SCAN_MOVE_PAGES : NM_SCAN_PAGEMAP;
-	if (!s->use_move_pages && nodemap_load(&s->nm, err) < 0)
-		goto out;
-	if (s->pfns)
-		s->kpf_fd = open("/proc/kpageflags", O_RDONLY | O_CLOEXEC);
-
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
-	maps = nm_read_file(path, NM_MAPS_MAX, &len);
-	if (!maps) {
-		nm_seterr(err, "pid %d: %s", (int)pid, errno == ENOENT ?
-			  "no such process" : strerror(errno));
-		goto out;
-	}
-	rc = nm_scan_maps_parse(maps, len, &vmas, &nvmas, err);
-	free(maps);
-	if (rc < 0)
-		goto out;
-	rc = -1;
-	snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)pid);
-	s->pm_fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (s->pm_fd < 0) {
-		nm_seterr(err, "pid %d: %s: %s", (int)pid, path,
-			  errno == ENOENT ? "no such process" :
-			  strerror(errno));
-		goto out;
-	}
-	rc = 0;
-	for (size_t i = 0; rc == 0 && i < nvmas; i++)
-		rc = scan_vma(s, &vmas[i], err);
-out:
 	if (s->pm_fd >= 0)
 		close(s->pm_fd);
 	if (s->kpf_fd >= 0)
