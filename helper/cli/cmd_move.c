@@ -112,15 +112,7 @@ static int parse_args(int argc, char **argv, struct move_args *a)
 		case 'C': a->config = optarg; break;
 		case 'N': a->tcp = true; break;
 		case 'h': move_usage(stdout); exit(NM_EXIT_OK);
-		case ':':
-			nm_cli_error("move: option '%s' needs a value",
-				     argv[optind - 1]);
-			return -1;
-		default:
-			nm_cli_error("move: unknown option '%s' (try "
-				     "'numamigrate move --help')",
-				     argv[optind - 1]);
-			return -1;
+		default: return nm_cli_bad_option(c, argv, "move");
 		}
 	}
 	if (optind < argc)
@@ -144,33 +136,6 @@ static int parse_args(int argc, char **argv, struct move_args *a)
 		return -1;
 	}
 	return 0;
-}
-
-/* A positive decimal below @max. */
-int nm_cli_parse_uint(const char *s, unsigned long long max,
-		      unsigned long long *out, const char *what)
-{
-	char *end;
-
-	if (!*s || *s < '0' || *s > '9')
-		goto bad;
-	*out = strtoull(s, &end, 10);
-	if (*end || *out > max)
-		goto bad;
-	return 0;
-bad:
-	nm_cli_error("%s '%.40s': expected a number from 0 to %llu", what, s,
-		     max);
-	return -1;
-}
-
-/* Exit status for an error reply's code. */
-int nm_cli_exit_for(json_t *reply)
-{
-	const char *code = json_string_value(json_object_get(reply, "code"));
-
-	return code && !strcmp(code, "bad_request") ? NM_EXIT_USAGE :
-						      NM_EXIT_REFUSED;
 }
 
 /* The progress bar on stderr, shown once a move has run for a second. */

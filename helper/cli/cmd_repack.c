@@ -66,14 +66,7 @@ static int parse(int argc, char **argv, const char *cmd, struct args *a)
 		case 'n': a->nodes = optarg; break;
 		case 'J': a->json = true; break;
 		case 'h': usage(stdout, cmd); exit(NM_EXIT_OK);
-		case ':':
-			nm_cli_error("%s: option '%s' needs a value", cmd,
-				     argv[optind - 1]);
-			return -1;
-		default:
-			nm_cli_error("%s: unknown option '%s' (try 'numamigrate "
-				     "%s --help')", cmd, argv[optind - 1], cmd);
-			return -1;
+		default: return nm_cli_bad_option(c, argv, cmd);
 		}
 	}
 	for (; optind < argc; optind++) {

@@ -40,17 +40,11 @@ static int call(const char *socket, const struct nm_request *req,
 static int common_opt(int c, char **argv, const char *cmd,
 		      void (*usage)(FILE *))
 {
-	switch (c) {
-	case 'h': usage(stdout); exit(NM_EXIT_OK);
-	case ':':
-		nm_cli_error("%s: option '%s' needs a value", cmd,
-			     argv[optind - 1]);
-		return -1;
-	default:
-		nm_cli_error("%s: unknown option '%s' (try 'numamigrate %s "
-			     "--help')", cmd, argv[optind - 1], cmd);
-		return -1;
+	if (c == 'h') {
+		usage(stdout);
+		exit(NM_EXIT_OK);
 	}
+	return nm_cli_bad_option(c, argv, cmd);
 }
 
 /* ---- status -------------------------------------------------------------- */

@@ -38,6 +38,18 @@ json_t *nm_repack_denied(const struct nm_caller *who,
 	return nm_reply_error("denied", msg);
 }
 
+json_t *nm_repack_reply(const struct nm_request *req, json_t **results)
+{
+	json_t *r = nm_reply_ok();
+
+	if (!r)
+		return NULL;
+	json_object_set_new(r, "job", json_integer((json_int_t)req->job));
+	*results = json_array();
+	json_object_set_new(r, "jobs", *results);
+	return r;
+}
+
 json_t *nm_repack_fail(const struct nm_caller *who,
 		       const struct nm_request *req, const char *code,
 		       const char *msg)
@@ -377,12 +389,9 @@ json_t *nm_op_repack(struct nm_daemon *d, const struct nm_caller *who,
 
 	if (!who->privileged)
 		return nm_repack_denied(who, req);
-	r = nm_reply_ok();
+	r = nm_repack_reply(req, &results);
 	if (!r)
 		return NULL;
-	json_object_set_new(r, "job", json_integer((json_int_t)req->job));
-	results = json_array();
-	json_object_set_new(r, "jobs", results);
 	nm_repack_lock();
 	rp.t = t = nm_topology_load(d->cfg.test_topology[0] ?
 				    d->cfg.test_topology : NULL, err);

@@ -21,6 +21,8 @@
 /* The "denied" reply to an unprivileged caller, logged. */
 json_t *nm_repack_denied(const struct nm_caller *who,
 			 const struct nm_request *req);
+/* An ok reply for @req's job with an empty "jobs" list (@results). */
+json_t *nm_repack_reply(const struct nm_request *req, json_t **results);
 /* A failed request's reply, logged. */
 json_t *nm_repack_fail(const struct nm_caller *who,
 		       const struct nm_request *req, const char *code,

@@ -253,12 +253,9 @@ json_t *nm_op_restore(struct nm_daemon *d, const struct nm_caller *who,
 
 	if (!who->privileged)
 		return nm_repack_denied(who, req);
-	r = nm_reply_ok();
+	r = nm_repack_reply(req, &results);
 	if (!r)
 		return NULL;
-	json_object_set_new(r, "job", json_integer((json_int_t)req->job));
-	results = json_array();
-	json_object_set_new(r, "jobs", results);
 	nm_repack_lock();
 	rec = nm_repack_store_get(req->job);
 	if (!rec) {

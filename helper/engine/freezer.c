@@ -13,11 +13,8 @@
 #include "helper/engine/freezer.h"
 #include "lib/linux/proc.h"
 #include "lib/base/clock.h"
-#include "lib/base/file.h"
 
 #define NM_FREEZE_MAX_PIDS 65536
-/* A stat line is a few hundred bytes; anything near this is not one. */
-#define NM_STAT_MAX 65536
 
 static void nap(int *us)
 {
@@ -28,31 +25,12 @@ static void nap(int *us)
 		*us *= 2;
 }
 
-/*
- * State letter and start time of a task from its stat file: the daemon's
- * one /proc/PID/stat parser (helper/proc.c), fuzzed by fuzz_proc.
- */
-static int task_stat(const char *path, char *state,
-		     unsigned long long *start)
-{
-	char err[NM_ERRLEN];
-	size_t len;
-	char *buf = nm_read_file(path, NM_STAT_MAX, &len);
-	int rc;
-
-	if (!buf)
-		return -1;
-	rc = nm_proc_stat_parse(buf, len, state, NULL, start, err);
-	free(buf);
-	return rc;
-}
-
 static int proc_start(pid_t pid, unsigned long long *start)
 {
 	char path[64], st;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	return task_stat(path, &st, start);
+	return nm_proc_stat_file(path, &st, start);
 }
 
 static int write_file(const char *dir, const char *file, const char *val,

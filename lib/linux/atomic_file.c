@@ -48,6 +48,15 @@ static int sync_dir(const char *path)
 	return rc;
 }
 
+/* sync_dir() of @path's directory, with a message. */
+static int sync_parent(const char *path, char *err)
+{
+	if (sync_dir(path) == 0)
+		return 0;
+	nm_seterr(err, "%s: syncing its directory: %s", path, strerror(errno));
+	return -1;
+}
+
 /* @tmp with @data on disk; on failure it is gone and errno says why. */
 static int write_temp(const char *tmp, const void *data, size_t len,
 		      mode_t mode)
@@ -91,12 +100,7 @@ int nm_atomic_write(const char *path, const void *data, size_t len,
 		unlink(tmp);
 		return -1;
 	}
-	if (sync_dir(path) < 0) {
-		nm_seterr(err, "%s: syncing its directory: %s", path,
-			  strerror(errno));
-		return -1;
-	}
-	return 0;
+	return sync_parent(path, err);
 }
 
 int nm_atomic_remove(const char *path, char *err)
@@ -105,10 +109,5 @@ int nm_atomic_remove(const char *path, char *err)
 		nm_seterr(err, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	if (sync_dir(path) < 0) {
-		nm_seterr(err, "%s: syncing its directory: %s", path,
-			  strerror(errno));
-		return -1;
-	}
-	return 0;
+	return sync_parent(path, err);
 }

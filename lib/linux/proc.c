@@ -320,8 +320,8 @@ int nm_proc_threads(pid_t pid, pid_t **tids, int *ntids, char *err)
 	return 0;
 }
 
-/* The state letter in the stat file @path; -1 when the task is gone. */
-static int task_state(const char *path, char *state)
+int nm_proc_stat_file(const char *path, char *state,
+		      unsigned long long *start)
 {
 	char err[NM_ERRLEN];
 	size_t len;
@@ -330,7 +330,7 @@ static int task_state(const char *path, char *state)
 
 	if (!buf)
 		return -1;
-	rc = nm_proc_stat_parse(buf, len, state, NULL, NULL, err);
+	rc = nm_proc_stat_parse(buf, len, state, NULL, start, err);
 	free(buf);
 	return rc;
 }
@@ -355,7 +355,7 @@ int nm_process_stopped(pid_t pid, pid_t *tid, char *err)
 		if (sscanf(e->d_name, "%d", &t) != 1)
 			continue;
 		snprintf(tpath, sizeof(tpath), "%s/%d/stat", path, t);
-		if (task_state(tpath, &st) < 0)
+		if (nm_proc_stat_file(tpath, &st, NULL) < 0)
 			continue;	/* the thread just exited */
 		seen++;
 		if (st != 'T' && st != 't' && st != 'Z' && st != 'X') {

@@ -34,6 +34,14 @@ int nm_proc_stat_parse(const char *buf, size_t len, char *state,
 int nm_proc_status_parse(const char *buf, size_t len,
 			 struct nm_proc_info *out, char *err);
 
+/*
+ * State letter and start time (@start may be NULL) from the stat file at
+ * @path (/proc/PID/stat or /proc/PID/task/TID/stat); -1 when the task is
+ * gone or the file is not one.
+ */
+int nm_proc_stat_file(const char *path, char *state,
+		      unsigned long long *start);
+
 /* True when @pid still names the process that started at @starttime. */
 bool nm_proc_same(pid_t pid, unsigned long long starttime);
 
