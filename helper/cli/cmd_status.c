@@ -213,7 +213,7 @@ bad:
 	return -1;
 }
 
-/* register's command line, as given. */
+/* register's and unregister's command line, as given. */
 struct register_args {
 	const char *socket;	/* --socket, NULL: the default */
 	const char *pids;	/* --pid LIST */
@@ -353,7 +353,8 @@ out:
 	return rc;
 }
 
-int nm_cmd_unregister(int argc, char **argv)
+/* unregister's options: --pid LIST or --job ID; -1 after a message. */
+static int unregister_parse(int argc, char **argv, struct register_args *a)
 {
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, 's' },
@@ -362,40 +363,48 @@ int nm_cmd_unregister(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct nm_request req = { .op = NM_OP_UNREGISTER, .job = NM_NO_ID,
-				  .step = NM_NO_ID };
-	const char *socket = NULL, *pids_s = NULL, *job_s = NULL;
-	pid_t *pids = NULL;
-	char err[NM_ERRLEN];
-	int c, rc = NM_EXIT_USAGE;
-	json_t *r;
+	int c;
 
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (c) {
-		case 's': socket = optarg; break;
-		case 'p': pids_s = optarg; break;
-		case 'j': job_s = optarg; break;
+		case 's': a->socket = optarg; break;
+		case 'p': a->pids = optarg; break;
+		case 'j': a->job = optarg; break;
 		default:
 			if (common_opt(c, argv, "unregister",
 				       unregister_usage) < 0)
-				return NM_EXIT_USAGE;
+				return -1;
 		}
 	}
 	if (optind < argc) {
 		nm_cli_error("unregister: unexpected argument '%s'",
 			     argv[optind]);
-		return NM_EXIT_USAGE;
+		return -1;
 	}
-	if (!!pids_s == !!job_s) {
+	if (!!a->pids == !!a->job) {
 		nm_cli_error("unregister: give exactly one of --pid or --job");
-		return NM_EXIT_USAGE;
+		return -1;
 	}
-	if (job_s) {
-		unsigned long long v;
+	return 0;
+}
 
-		if (nm_cli_parse_uint(job_s, 0xffffffffULL, &v,
+int nm_cmd_unregister(int argc, char **argv)
+{
+	struct nm_request req = { .op = NM_OP_UNREGISTER, .job = NM_NO_ID,
+				  .step = NM_NO_ID };
+	struct register_args a = { 0 };
+	unsigned long long v;
+	pid_t *pids = NULL;
+	char err[NM_ERRLEN];
+	int rc = NM_EXIT_USAGE;
+	json_t *r;
+
+	if (unregister_parse(argc, argv, &a) < 0)
+		return NM_EXIT_USAGE;
+	if (a.job) {
+		if (nm_cli_parse_uint(a.job, 0xffffffffULL, &v,
 				      "unregister: --job") < 0)
 			return NM_EXIT_USAGE;
 		req.job = v;
@@ -405,7 +414,7 @@ int nm_cmd_unregister(int argc, char **argv)
 			nm_cli_error("unregister: out of memory");
 			return NM_EXIT_USAGE;
 		}
-		req.npids = nm_parse_pid_list(pids_s, pids, NM_PROTO_MAX_PIDS,
+		req.npids = nm_parse_pid_list(a.pids, pids, NM_PROTO_MAX_PIDS,
 					      err);
 		if (req.npids < 0) {
 			nm_cli_error("unregister: %s", err);
@@ -413,7 +422,7 @@ int nm_cmd_unregister(int argc, char **argv)
 		}
 		req.pids = pids;
 	}
-	rc = call(socket, &req, "unregister", &r);
+	rc = call(a.socket, &req, "unregister", &r);
 	if (rc == NM_EXIT_OK) {
 		printf("unregistered %lld task(s)\n",
 		       json_integer_value(json_object_get(r, "unregistered")));

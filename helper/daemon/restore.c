@@ -40,34 +40,40 @@ static pid_t *live_pids(json_t *tasks, int *n)
 	return pids;
 }
 
+/* The way back along a recorded map. */
+struct way_back {
+	struct nm_bitmap from;		/* where the pages went (OS nodes) */
+	struct nm_bitmap to;		/* where they came from */
+	int os_map[NM_MAX_NODES];	/* from -> to; -1 elsewhere */
+	bool injective;			/* false: the repack merged nodes */
+};
+
 /*
- * The inverse of the recorded @map: where each node's pages went (@from),
- * back to that node (@to, @os_map).  False when the repack merged nodes,
- * so that there is no exact inverse.
+ * The inverse of the recorded @map: where each node's pages went, back to
+ * that node.  Not injective when the repack merged nodes, so that there
+ * is no exact inverse.
  */
-static bool inverse_map(json_t *map, int *os_map, struct nm_bitmap *from,
-			struct nm_bitmap *to)
+static void inverse_map(json_t *map, struct way_back *w)
 {
-	bool injective = true;
 	const char *k;
 	json_t *v;
 
 	for (int i = 0; i < NM_MAX_NODES; i++)
-		os_map[i] = -1;
-	nm_bitmap_zero(from);
-	nm_bitmap_zero(to);
+		w->os_map[i] = -1;
+	nm_bitmap_zero(&w->from);
+	nm_bitmap_zero(&w->to);
+	w->injective = true;
 	json_object_foreach(map, k, v) {
 		int a = atoi(k), z = (int)json_integer_value(v);
 
 		if (a == z)
 			continue;
-		if (os_map[z] >= 0)
-			injective = false;
-		os_map[z] = a;
-		nm_bitmap_set(from, (unsigned int)z);
-		nm_bitmap_set(to, (unsigned int)a);
+		if (w->os_map[z] >= 0)
+			w->injective = false;
+		w->os_map[z] = a;
+		nm_bitmap_set(&w->from, (unsigned int)z);
+		nm_bitmap_set(&w->to, (unsigned int)a);
 	}
-	return injective;
 }
 
 static void not_restored(json_t *r, const char *why)
@@ -76,18 +82,38 @@ static void not_restored(json_t *r, const char *why)
 	json_object_set_new(r, "reason", json_string(why));
 }
 
-/* Moves job @job's @pids back along @mr's target; *@done when it did. */
-static void move_back(struct nm_daemon *d, uint64_t job,
-		      struct nm_move_req *mr, json_t *r, bool *done)
+/* Moves job @job's @pids back along @w; *@done when it did. */
+static void move_back(struct nm_daemon *d, uint64_t job, pid_t *pids, int n,
+		      struct way_back *w, json_t *r, bool *done)
 {
+	struct nm_move_req mr = {
+		.caller = 0,
+		.privileged = true,
+		.engine = d->cfg.engine,
+		.memory_only_targets = true,
+		.target = { .kind = NM_TARGET_MAP, .old_nodes = w->from,
+			    .new_nodes = w->to },
+		.os_map = w->os_map,
+		.pids = pids,
+		.npids = n,
+	};
 	char err[NM_ERRLEN] = "", what[64];
 	enum nm_move_status st;
 	json_t *res = NULL;
 
+	if (!w->injective) {
+		/* Nodes were merged: the planner splits them back. */
+		mr.target.kind = NM_TARGET_NODES;
+		nm_bitmap_zero(&mr.target.old_nodes);
+		mr.os_map = NULL;
+		json_object_set_new(r, "note", json_string(
+			"nodes had been merged: the planner chose the way "
+			"back"));
+	}
 	snprintf(what, sizeof(what), "restore of job %llu",
 		 (unsigned long long)job);
-	mr->what = what;
-	st = nm_migrate(&d->cfg, mr, &res, err);
+	mr.what = what;
+	st = nm_migrate(&d->cfg, &mr, &res, err);
 	if (res) {
 		json_object_set_new(r, "result", nm_repack_move_summary(res));
 		json_decref(res);
@@ -105,17 +131,10 @@ static void move_back(struct nm_daemon *d, uint64_t job,
 static json_t *restore_one(struct nm_daemon *d, json_t *e,
 			   const struct busy *busy, bool *done)
 {
-	static int os_map[NM_MAX_NODES];
-	struct nm_move_req mr = {
-		.caller = 0,
-		.privileged = true,
-		.engine = d->cfg.engine,
-		.memory_only_targets = true,
-	};
+	static struct way_back w;	/* under nm_repack_lock() */
 	uint64_t job = (uint64_t)json_integer_value(json_object_get(e, "job"));
-	struct nm_bitmap from, to, clash;
+	struct nm_bitmap clash;
 	char err[NM_ERRLEN] = "", b[256];
-	bool injective;
 	int n;
 	json_t *r = json_pack("{s:I}", "job", (json_int_t)job);
 	pid_t *pids = live_pids(json_object_get(e, "tasks"), &n);
@@ -131,17 +150,17 @@ static json_t *restore_one(struct nm_daemon *d, json_t *e,
 		not_restored(r, "its processes have exited");
 		goto out;
 	}
-	injective = inverse_map(json_object_get(e, "map"), os_map, &from, &to);
-	json_object_set_new(r, "from", json_string(nm_repack_list(&from, b,
+	inverse_map(json_object_get(e, "map"), &w);
+	json_object_set_new(r, "from", json_string(nm_repack_list(&w.from, b,
 								   sizeof(b))));
-	json_object_set_new(r, "to", json_string(nm_repack_list(&to, b,
+	json_object_set_new(r, "to", json_string(nm_repack_list(&w.to, b,
 								 sizeof(b))));
-	if (nm_bitmap_empty(&from)) {
+	if (nm_bitmap_empty(&w.from)) {
 		*done = true;
 		not_restored(r, "nothing moved");
 		goto out;
 	}
-	clash = to;
+	clash = w.to;
 	nm_bitmap_and(&clash, &busy->nodes);
 	if (busy->known && !nm_bitmap_empty(&clash)) {
 		nm_seterr(err, "nodes %s are in use by running jobs: left "
@@ -150,22 +169,7 @@ static json_t *restore_one(struct nm_daemon *d, json_t *e,
 		not_restored(r, err);
 		goto out;
 	}
-	if (injective) {
-		mr.target.kind = NM_TARGET_MAP;
-		mr.target.old_nodes = from;
-		mr.target.new_nodes = to;
-		mr.os_map = os_map;
-	} else {
-		/* Nodes were merged: the planner splits them back. */
-		mr.target.kind = NM_TARGET_NODES;
-		mr.target.new_nodes = to;
-		json_object_set_new(r, "note", json_string(
-			"nodes had been merged: the planner chose the way "
-			"back"));
-	}
-	mr.pids = pids;
-	mr.npids = n;
-	move_back(d, job, &mr, r, done);
+	move_back(d, job, pids, n, &w, r, done);
 out:
 	free(pids);
 	return r;
