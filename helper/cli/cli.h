@@ -16,6 +16,12 @@ int nm_cmd_plan(int argc, char **argv);
 void nm_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /*
+ * The one-line error for getopt's answer @c ('?' or ':') about
+ * argv[optind - 1] in subcommand @cmd; returns -1.
+ */
+int nm_cli_bad_option(int c, char **argv, const char *cmd);
+
+/*
  * Reads a whole file ("-": stdin) of at most @max bytes, NUL-terminated.
  * NULL with @err (NM_ERRLEN) set on error.
  */

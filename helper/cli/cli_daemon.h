@@ -19,8 +19,12 @@ int nm_cmd_restore(int argc, char **argv);
 /* `numamigrate move JOBID ...`: @req (op move, job, target) on every host
  * of the Slurm job; see cmd_move_job.c. */
 struct nm_move_job_opts {
-	const char *socket, *port, *munge_socket, *config;
-	bool tcp, json;
+	const char *socket;		/* --socket: this host's daemon */
+	const char *port;		/* --port: the daemons' TCP port */
+	const char *munge_socket;	/* --munge-socket */
+	const char *config;		/* --config: numamigrate.conf */
+	bool tcp;			/* --tcp: this host over TCP too */
+	bool json;			/* --json: machine-readable output */
 };
 #include "lib/proto/protocol.h"
 int nm_cmd_move_job(const struct nm_request *req,

@@ -9,6 +9,7 @@
 
 #include "helper/cli/cli.h"
 #include "helper/cli/cli_daemon.h"
+#include "lib/base/clock.h"
 #include "lib/proto/client.h"
 #include "helper/site/conf.h"
 #include "lib/core/job.h"
@@ -111,15 +112,7 @@ static int parse_args(int argc, char **argv, struct move_args *a)
 		case 'C': a->config = optarg; break;
 		case 'N': a->tcp = true; break;
 		case 'h': move_usage(stdout); exit(NM_EXIT_OK);
-		case ':':
-			nm_cli_error("move: option '%s' needs a value",
-				     argv[optind - 1]);
-			return -1;
-		default:
-			nm_cli_error("move: unknown option '%s' (try "
-				     "'numamigrate move --help')",
-				     argv[optind - 1]);
-			return -1;
+		default: return nm_cli_bad_option(c, argv, "move");
 		}
 	}
 	if (optind < argc)
@@ -145,46 +138,11 @@ static int parse_args(int argc, char **argv, struct move_args *a)
 	return 0;
 }
 
-/* A positive decimal below @max. */
-int nm_cli_parse_uint(const char *s, unsigned long long max,
-		      unsigned long long *out, const char *what)
-{
-	char *end;
-
-	if (!*s || *s < '0' || *s > '9')
-		goto bad;
-	*out = strtoull(s, &end, 10);
-	if (*end || *out > max)
-		goto bad;
-	return 0;
-bad:
-	nm_cli_error("%s '%.40s': expected a number from 0 to %llu", what, s,
-		     max);
-	return -1;
-}
-
-/* Exit status for an error reply's code. */
-int nm_cli_exit_for(json_t *reply)
-{
-	const char *code = json_string_value(json_object_get(reply, "code"));
-
-	return code && !strcmp(code, "bad_request") ? NM_EXIT_USAGE :
-						      NM_EXIT_REFUSED;
-}
-
+/* The progress bar on stderr, shown once a move has run for a second. */
 struct bar {
-	struct timespec start;
-	bool shown;
+	double start;	/* nm_now_seconds() when the request went out */
+	bool shown;	/* drawn at least once: end the line when done */
 };
-
-static double since(const struct timespec *t0)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double)(now.tv_sec - t0->tv_sec) +
-	       (double)(now.tv_nsec - t0->tv_nsec) * 1e-9;
-}
 
 static void on_progress(void *arg, json_t *frame)
 {
@@ -199,7 +157,7 @@ static void on_progress(void *arg, json_t *frame)
 	int fill, pct;
 
 	/* Only on a terminal, and only for moves that take a while. */
-	if (since(&b->start) < 1.0)
+	if (nm_now_seconds() - b->start < 1.0)
 		return;
 	pct = total ? (int)(done * 100 / total) : 0;
 	if (pct > 100)
@@ -283,89 +241,89 @@ static void print_summary(json_t *res)
 	       json_number_value(json_object_get(res, "seconds")), tb);
 }
 
-int nm_cmd_move(int argc, char **argv)
+/* --job and --threads: numbers, in range (a message when not). */
+static int parse_numbers(const struct move_args *a, struct nm_request *req)
 {
-	struct move_args a = { 0 };
-	struct nm_request req;
-	struct bar bar = { 0 };
-	pid_t *pids = NULL;
-	char err[NM_ERRLEN] = "";
-	json_t *r = NULL, *res;
-	int rc = NM_EXIT_USAGE;
+	unsigned long long v;
 
-	memset(&req, 0, sizeof(req));
-	req.op = NM_OP_MOVE;
-	req.job = req.step = NM_NO_ID;
-	if (parse_args(argc, argv, &a) < 0)
-		return NM_EXIT_USAGE;
-	if ((a.map ? nm_target_parse_map(a.map, &req.target, err) :
-		     nm_target_parse_nodes(a.to, &req.target, err)) < 0)
+	if (a->job) {
+		if (nm_cli_parse_uint(a->job, 0xffffffffULL, &v,
+				      "move: --job") < 0)
+			return -1;
+		req->job = v;
+	}
+	if (a->threads) {
+		if (nm_cli_parse_uint(a->threads, 4096, &v,
+				      "move: --threads") < 0)
+			return -1;
+		if (!v) {
+			nm_cli_error("move: --threads: expected at least 1");
+			return -1;
+		}
+		req->threads = (int)v;
+	}
+	return 0;
+}
+
+/* The request the options describe; -1 after a message.  Frees: *@pids. */
+static int build_request(const struct move_args *a, struct nm_request *req,
+			 pid_t **pids)
+{
+	char err[NM_ERRLEN] = "";
+
+	memset(req, 0, sizeof(*req));
+	req->op = NM_OP_MOVE;
+	req->job = req->step = NM_NO_ID;
+	if ((a->map ? nm_target_parse_map(a->map, &req->target, err) :
+		      nm_target_parse_nodes(a->to, &req->target, err)) < 0)
 		goto fail;
-	req.has_target = true;
-	if (a.pids) {
-		pids = calloc(NM_PROTO_MAX_PIDS, sizeof(*pids));
-		if (!pids) {
+	req->has_target = true;
+	if (a->pids) {
+		*pids = calloc(NM_PROTO_MAX_PIDS, sizeof(**pids));
+		if (!*pids) {
 			snprintf(err, sizeof(err), "out of memory");
 			goto fail;
 		}
-		req.npids = nm_parse_pid_list(a.pids, pids, NM_PROTO_MAX_PIDS,
-					      err);
-		if (req.npids < 0)
+		req->npids = nm_parse_pid_list(a->pids, *pids,
+					       NM_PROTO_MAX_PIDS, err);
+		if (req->npids < 0)
 			goto fail;
-		req.pids = pids;
+		req->pids = *pids;
 	}
-	if (a.cgroup)
-		req.cgroup = (char *)a.cgroup;
-	if (a.job) {
-		unsigned long long j;
-
-		if (nm_cli_parse_uint(a.job, 0xffffffffULL, &j,
-				      "move: --job") < 0)
-			goto out;
-		req.job = j;
-	}
-	if (a.threads) {
-		unsigned long long t;
-
-		if (nm_cli_parse_uint(a.threads, 4096, &t, "move: --threads") <
-		    0)
-			goto out;
-		if (!t) {
-			nm_cli_error("move: --threads: expected at least 1");
-			goto out;
-		}
-		req.threads = (int)t;
-	}
-	if (a.engine && nm_engine_parse(a.engine, &req.engine, err) < 0)
+	if (a->cgroup)
+		req->cgroup = (char *)a->cgroup;
+	if (parse_numbers(a, req) < 0)
+		return -1;
+	if (a->engine && nm_engine_parse(a->engine, &req->engine, err) < 0)
 		goto fail;
-	if (a.jobid) {
-		struct nm_move_job_opts o = {
-			.socket = a.socket, .port = a.port,
-			.munge_socket = a.munge_socket, .config = a.config,
-			.tcp = a.tcp, .json = a.json,
-		};
-		unsigned long long j;
+	return 0;
+fail:
+	nm_cli_error("move: %s", err);
+	return -1;
+}
 
-		if (nm_cli_parse_uint(a.jobid, 0xffffffffULL, &j,
-				      "move: JOBID") < 0)
-			goto out;
-		req.job = j;
-		rc = nm_cmd_move_job(&req, &o);
-		goto out;
-	}
-	req.progress = isatty(STDERR_FILENO) && !a.json;
-	clock_gettime(CLOCK_MONOTONIC, &bar.start);
-	r = nm_client_call(a.socket ? a.socket : nm_client_default_socket(),
-			   &req, -1, req.progress ? on_progress : NULL, &bar, err);
-	if (bar.shown)
-		fprintf(stderr, "\r%-78s\r", "");
-	if (!r) {
-		nm_cli_error("move: %s", err);
-		rc = NM_EXIT_REFUSED;
-		goto out;
-	}
-	res = json_object_get(r, "result");
-	if (a.json && res) {
+/* move JOBID: every host of the Slurm job (cmd_move_job.c). */
+static int move_slurm_job(const struct move_args *a, struct nm_request *req)
+{
+	struct nm_move_job_opts o = {
+		.socket = a->socket, .port = a->port,
+		.munge_socket = a->munge_socket, .config = a->config,
+		.tcp = a->tcp, .json = a->json,
+	};
+	unsigned long long j;
+
+	if (nm_cli_parse_uint(a->jobid, 0xffffffffULL, &j, "move: JOBID") < 0)
+		return NM_EXIT_USAGE;
+	req->job = j;
+	return nm_cmd_move_job(req, &o);
+}
+
+/* The result as JSON (with the reply's ok and error) or as a summary. */
+static void print_result(json_t *r, bool json)
+{
+	json_t *res = json_object_get(r, "result");
+
+	if (json && res) {
 		json_object_set(res, "ok", json_object_get(r, "ok"));
 		if (json_object_get(r, "error"))
 			json_object_set(res, "error",
@@ -375,6 +333,28 @@ int nm_cmd_move(int argc, char **argv)
 	} else if (res) {
 		print_summary(res);
 	}
+}
+
+/* The local daemon, with a progress bar on a terminal. */
+static int move_here(const struct move_args *a, struct nm_request *req)
+{
+	struct bar bar = { 0 };
+	char err[NM_ERRLEN] = "";
+	json_t *r;
+	int rc;
+
+	req->progress = isatty(STDERR_FILENO) && !a->json;
+	bar.start = nm_now_seconds();
+	r = nm_client_call(a->socket ? a->socket : nm_client_default_socket(),
+			   req, -1, req->progress ? on_progress : NULL, &bar,
+			   err);
+	if (bar.shown)
+		fprintf(stderr, "\r%-78s\r", "");
+	if (!r) {
+		nm_cli_error("move: %s", err);
+		return NM_EXIT_REFUSED;
+	}
+	print_result(r, a->json);
 	if (json_is_true(json_object_get(r, "ok"))) {
 		rc = NM_EXIT_OK;
 	} else {
@@ -384,11 +364,21 @@ int nm_cmd_move(int argc, char **argv)
 			     "error");
 		rc = nm_cli_exit_for(r);
 	}
-	goto out;
-fail:
-	nm_cli_error("move: %s", err);
-out:
 	json_decref(r);
+	return rc;
+}
+
+int nm_cmd_move(int argc, char **argv)
+{
+	struct move_args a = { 0 };
+	struct nm_request req;
+	pid_t *pids = NULL;
+	int rc = NM_EXIT_USAGE;
+
+	if (parse_args(argc, argv, &a) < 0)
+		return NM_EXIT_USAGE;
+	if (build_request(&a, &req, &pids) == 0)
+		rc = a.jobid ? move_slurm_job(&a, &req) : move_here(&a, &req);
 	free(pids);
 	return rc;
 }

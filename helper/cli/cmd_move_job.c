@@ -19,14 +19,15 @@
 #include "lib/base/units.h"
 #include "helper/site/slurm_info.h"
 
+/* One host's request and its answer, for one thread. */
 struct host_call {
-	const struct nm_request *req;
-	const struct nm_slurm_host *host;
-	const char *socket;		/* NULL: over TCP */
-	int port;
-	const char *munge_socket;
-	json_t *reply;
-	char err[NM_ERRLEN];
+	const struct nm_request *req;		/* the move, the same for all */
+	const struct nm_slurm_host *host;	/* Slurm's name and address */
+	const char *socket;			/* this host: Unix; NULL: TCP */
+	int port;				/* the daemons' TCP port */
+	const char *munge_socket;		/* munged, for TCP credentials */
+	json_t *reply;				/* NULL: unreachable (err) */
+	char err[NM_ERRLEN];			/* why it was unreachable */
 };
 
 static void *call_host(void *arg)
@@ -127,6 +128,114 @@ static void print_table(uint64_t job, const struct host_call *calls, int n,
 	}
 }
 
+/* The daemons' TCP port: --port over the config's; -1 with a message. */
+static int daemon_port(const struct nm_move_job_opts *o,
+		       const struct nm_config *cfg)
+{
+	unsigned long long p;
+
+	if (!o->port)
+		return cfg->tcp_port;
+	if (nm_cli_parse_uint(o->port, 65535, &p, "move: --port") < 0)
+		return -1;
+	if (!p) {
+		nm_cli_error("move: --port: expected 1 to 65535");
+		return -1;
+	}
+	return (int)p;
+}
+
+/* The hosts of a running or suspended job, from Slurm. */
+static int job_hosts(const struct nm_config *cfg, uint64_t job,
+		     struct nm_slurm_job *sj, struct nm_slurm_host **hosts,
+		     int *nhosts)
+{
+	char err[NM_ERRLEN];
+
+	nm_slurm_setup(cfg->slurm_conf);
+	if (nm_slurm_job(job, sj, err) < 0) {
+		nm_cli_error("move: %s", err);
+		return -1;
+	}
+	if (sj->state != NM_SLURM_RUNNING && sj->state != NM_SLURM_SUSPENDED) {
+		nm_cli_error("move: Slurm job %llu is %s: only a running or "
+			     "suspended job can be moved",
+			     (unsigned long long)job, sj->state_name);
+		return -1;
+	}
+	if (nm_slurm_job_hosts(sj, hosts, nhosts, err) < 0) {
+		nm_cli_error("move: %s", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* Every host at once: a job's hosts move in parallel. */
+static int call_all(struct host_call *calls, int n)
+{
+	pthread_t *th = calloc((size_t)n, sizeof(*th));
+
+	if (!th)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		int e = pthread_create(&th[i], NULL, call_host, &calls[i]);
+
+		if (e) {
+			snprintf(calls[i].err, sizeof(calls[i].err),
+				 "cannot start a thread: %s", strerror(e));
+			th[i] = 0;
+		}
+	}
+	for (int i = 0; i < n; i++)
+		if (th[i])
+			pthread_join(th[i], NULL);
+	free(th);
+	return 0;
+}
+
+static void print_json(uint64_t job, const struct nm_slurm_job *sj,
+		       const struct host_call *calls, int n, int nok)
+{
+	json_t *out = json_pack("{s:I, s:s, s:b, s:[]}", "job",
+				(json_int_t)job, "state", sj->state_name,
+				"ok", nok == n, "hosts");
+
+	for (int i = 0; out && i < n; i++)
+		json_array_append_new(json_object_get(out, "hosts"),
+				      host_json(&calls[i]));
+	if (out) {
+		json_dumpf(out, stdout, JSON_INDENT(2));
+		putchar('\n');
+	}
+	json_decref(out);
+}
+
+/* Prints the hosts' results; the exit status for all of them. */
+static int report(uint64_t job, const struct nm_slurm_job *sj,
+		  const struct host_call *calls, int n, bool json)
+{
+	bool worst_usage = false;
+	int nok = 0;
+
+	for (int i = 0; i < n; i++) {
+		json_t *r = calls[i].reply;
+
+		if (r && json_is_true(json_object_get(r, "ok")))
+			nok++;
+		else if (r && nm_cli_exit_for(r) == NM_EXIT_USAGE)
+			worst_usage = true;
+	}
+	if (json)
+		print_json(job, sj, calls, n, nok);
+	else
+		print_table(job, calls, n, nok);
+	if (nok == n)
+		return NM_EXIT_OK;
+	nm_cli_error("move: job %llu: %d of %d host%s failed",
+		     (unsigned long long)job, n - nok, n, n == 1 ? "" : "s");
+	return worst_usage && !nok ? NM_EXIT_USAGE : NM_EXIT_REFUSED;
+}
+
 int nm_cmd_move_job(const struct nm_request *req,
 		    const struct nm_move_job_opts *o)
 {
@@ -135,48 +244,19 @@ int nm_cmd_move_job(const struct nm_request *req,
 	struct nm_slurm_job sj;
 	struct nm_config cfg;
 	char err[NM_ERRLEN];
-	pthread_t *th = NULL;
-	int nhosts = 0, nok = 0, rc = NM_EXIT_REFUSED, port;
-	bool worst_usage = false;
+	int nhosts = 0, rc = NM_EXIT_REFUSED, port;
 
 	if (load_config(o, &cfg, err) < 0) {
 		nm_cli_error("move: %s", err);
 		return NM_EXIT_USAGE;
 	}
-	port = cfg.tcp_port;
-	if (o->port) {
-		unsigned long long p;
-
-		if (nm_cli_parse_uint(o->port, 65535, &p, "move: --port") < 0)
-			return NM_EXIT_USAGE;
-		if (!p) {
-			nm_cli_error("move: --port: expected 1 to 65535");
-			return NM_EXIT_USAGE;
-		}
-		port = (int)p;
-	}
-	nm_slurm_setup(cfg.slurm_conf);
-	if (nm_slurm_job(req->job, &sj, err) < 0) {
-		nm_cli_error("move: %s", err);
+	port = daemon_port(o, &cfg);
+	if (port < 0)
+		return NM_EXIT_USAGE;
+	if (job_hosts(&cfg, req->job, &sj, &hosts, &nhosts) < 0)
 		return NM_EXIT_REFUSED;
-	}
-	if (sj.state != NM_SLURM_RUNNING && sj.state != NM_SLURM_SUSPENDED) {
-		nm_cli_error("move: Slurm job %llu is %s: only a running or "
-			     "suspended job can be moved",
-			     (unsigned long long)req->job, sj.state_name);
-		return NM_EXIT_REFUSED;
-	}
-	if (nm_slurm_job_hosts(&sj, &hosts, &nhosts, err) < 0) {
-		nm_cli_error("move: %s", err);
-		return NM_EXIT_REFUSED;
-	}
 	calls = calloc((size_t)nhosts, sizeof(*calls));
-	th = calloc((size_t)nhosts, sizeof(*th));
-	if (!calls || !th) {
-		nm_cli_error("move: out of memory");
-		goto out;
-	}
-	for (int i = 0; i < nhosts; i++) {
+	for (int i = 0; calls && i < nhosts; i++) {
 		calls[i].req = req;
 		calls[i].host = &hosts[i];
 		calls[i].port = port;
@@ -186,57 +266,13 @@ int nm_cmd_move_job(const struct nm_request *req,
 			calls[i].socket = o->socket ? o->socket :
 					  nm_client_default_socket();
 	}
-	/* Every host at once: a job's hosts move in parallel. */
-	for (int i = 0; i < nhosts; i++) {
-		int e = pthread_create(&th[i], NULL, call_host, &calls[i]);
-
-		if (e) {
-			snprintf(calls[i].err, sizeof(calls[i].err),
-				 "cannot start a thread: %s", strerror(e));
-			th[i] = 0;
-		}
-	}
-	for (int i = 0; i < nhosts; i++)
-		if (th[i])
-			pthread_join(th[i], NULL);
-	for (int i = 0; i < nhosts; i++) {
-		json_t *r = calls[i].reply;
-
-		if (r && json_is_true(json_object_get(r, "ok")))
-			nok++;
-		else if (r && nm_cli_exit_for(r) == NM_EXIT_USAGE)
-			worst_usage = true;
-	}
-	if (o->json) {
-		json_t *out = json_pack("{s:I, s:s, s:b, s:[]}", "job",
-					(json_int_t)req->job, "state",
-					sj.state_name, "ok", nok == nhosts,
-					"hosts");
-
-		for (int i = 0; out && i < nhosts; i++)
-			json_array_append_new(json_object_get(out, "hosts"),
-					      host_json(&calls[i]));
-		if (out) {
-			json_dumpf(out, stdout, JSON_INDENT(2));
-			putchar('\n');
-		}
-		json_decref(out);
-	} else {
-		print_table(req->job, calls, nhosts, nok);
-	}
-	if (nok == nhosts)
-		rc = NM_EXIT_OK;
-	else {
-		nm_cli_error("move: job %llu: %d of %d host%s failed",
-			     (unsigned long long)req->job, nhosts - nok,
-			     nhosts, nhosts == 1 ? "" : "s");
-		rc = worst_usage && !nok ? NM_EXIT_USAGE : NM_EXIT_REFUSED;
-	}
-out:
+	if (!calls || call_all(calls, nhosts) < 0)
+		nm_cli_error("move: out of memory");
+	else
+		rc = report(req->job, &sj, calls, nhosts, o->json);
 	for (int i = 0; calls && i < nhosts; i++)
 		json_decref(calls[i].reply);
 	free(calls);
-	free(th);
 	free(hosts);
 	return rc;
 }

@@ -93,15 +93,7 @@ static int parse_args(int argc, char **argv, struct plan_args *a)
 			break;
 		}
 		case 'h': plan_usage(stdout); exit(NM_EXIT_OK);
-		case ':':
-			nm_cli_error("plan: option '%s' needs a value",
-				     argv[optind - 1]);
-			return -1;
-		default:
-			nm_cli_error("plan: unknown option '%s' (try "
-				     "'numamigrate plan --help')",
-				     argv[optind - 1]);
-			return -1;
+		default: return nm_cli_bad_option(c, argv, "plan");
 		}
 	}
 	if (optind < argc) {

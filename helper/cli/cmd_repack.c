@@ -66,14 +66,7 @@ static int parse(int argc, char **argv, const char *cmd, struct args *a)
 		case 'n': a->nodes = optarg; break;
 		case 'J': a->json = true; break;
 		case 'h': usage(stdout, cmd); exit(NM_EXIT_OK);
-		case ':':
-			nm_cli_error("%s: option '%s' needs a value", cmd,
-				     argv[optind - 1]);
-			return -1;
-		default:
-			nm_cli_error("%s: unknown option '%s' (try 'numamigrate "
-				     "%s --help')", cmd, argv[optind - 1], cmd);
-			return -1;
+		default: return nm_cli_bad_option(c, argv, cmd);
 		}
 	}
 	for (; optind < argc; optind++) {
@@ -127,6 +120,57 @@ static void print_jobs(json_t *r, const char *what)
 	}
 }
 
+/* policy's POLICY and --nodes into @req; -1 after a message. */
+static int policy_args(const struct args *a, struct nm_request *req)
+{
+	char err[NM_ERRLEN];
+	struct nm_target t;
+
+	if (nm_policy_parse(a->pos[1], &req->policy, err) < 0) {
+		nm_cli_error("policy: %s", err);
+		return -1;
+	}
+	if ((req->policy == NM_POLICY_NODES) != !!a->nodes) {
+		nm_cli_error("policy: --nodes is given with, and only with, "
+			     "the policy nodes");
+		return -1;
+	}
+	if (!a->nodes)
+		return 0;
+	if (nm_target_parse_nodes(a->nodes, &t, err) < 0) {
+		nm_cli_error("policy: %s", err);
+		return -1;
+	}
+	req->policy_nodes = t.new_nodes;
+	return 0;
+}
+
+/* The human-readable answer to a request that succeeded. */
+static void print_reply(json_t *r, const struct args *a,
+			const struct nm_request *req)
+{
+	const char *what = req->op == NM_OP_REPACK ? "moved" : "restored";
+	const char *reason = json_string_value(json_object_get(r, "reason"));
+	const char *nodes = json_string_value(json_object_get(r, "nodes"));
+
+	if (req->op == NM_OP_POLICY) {
+		printf("job %llu: policy %s%s%s\n",
+		       (unsigned long long)req->job,
+		       nm_policy_name(req->policy), a->nodes ? " " : "",
+		       a->nodes ? a->nodes : "");
+		return;
+	}
+	printf("job %llu%s%s%s: %s\n", (unsigned long long)req->job,
+	       json_object_get(r, "nodes") ? " (nodes " : "", nodes ?: "",
+	       json_object_get(r, "nodes") ? ")" : "",
+	       json_is_true(json_object_get(r, what)) ?
+	       (req->op == NM_OP_REPACK ? "moved suspended jobs" :
+		"moved jobs back") : "nothing moved");
+	if (reason)
+		printf("  %s\n", reason);
+	print_jobs(r, what);
+}
+
 static int run(int argc, char **argv, enum nm_op op)
 {
 	const char *cmd = nm_op_name(op);
@@ -135,7 +179,7 @@ static int run(int argc, char **argv, enum nm_op op)
 	unsigned long long job;
 	char err[NM_ERRLEN];
 	json_t *r;
-	int rc;
+	int rc = NM_EXIT_OK;
 
 	memset(&req, 0, sizeof(req));
 	req.op = op;
@@ -146,26 +190,8 @@ static int run(int argc, char **argv, enum nm_op op)
 	if (nm_cli_parse_uint(a.pos[0], 0xffffffffULL, &job, err) < 0)
 		return NM_EXIT_USAGE;
 	req.job = job;
-	if (op == NM_OP_POLICY) {
-		if (nm_policy_parse(a.pos[1], &req.policy, err) < 0) {
-			nm_cli_error("policy: %s", err);
-			return NM_EXIT_USAGE;
-		}
-		if ((req.policy == NM_POLICY_NODES) != !!a.nodes) {
-			nm_cli_error("policy: --nodes is given with, and only "
-				     "with, the policy nodes");
-			return NM_EXIT_USAGE;
-		}
-		if (a.nodes) {
-			struct nm_target t;
-
-			if (nm_target_parse_nodes(a.nodes, &t, err) < 0) {
-				nm_cli_error("policy: %s", err);
-				return NM_EXIT_USAGE;
-			}
-			req.policy_nodes = t.new_nodes;
-		}
-	}
+	if (op == NM_OP_POLICY && policy_args(&a, &req) < 0)
+		return NM_EXIT_USAGE;
 	r = nm_client_call(a.socket ? a.socket : nm_client_default_socket(),
 			   &req, -1, NULL, NULL, err);
 	if (!r) {
@@ -182,35 +208,11 @@ static int run(int argc, char **argv, enum nm_op op)
 			     json_string_value(json_object_get(r, "code")) ?:
 			     "error");
 		rc = nm_cli_exit_for(r);
-		json_decref(r);
-		return rc;
-	}
-	if (!a.json) {
-		if (op == NM_OP_POLICY) {
-			printf("job %llu: policy %s%s%s\n", job,
-			       nm_policy_name(req.policy), a.nodes ? " " : "",
-			       a.nodes ? a.nodes : "");
-		} else {
-			const char *what = op == NM_OP_REPACK ? "moved" :
-							       "restored";
-			const char *reason = json_string_value(
-				json_object_get(r, "reason"));
-
-			printf("job %llu%s%s%s: %s\n", job,
-			       json_object_get(r, "nodes") ? " (nodes " : "",
-			       json_string_value(json_object_get(r, "nodes")) ?:
-			       "", json_object_get(r, "nodes") ? ")" : "",
-			       json_is_true(json_object_get(r, what)) ?
-			       (op == NM_OP_REPACK ? "moved suspended jobs" :
-				"moved jobs back") : "nothing moved");
-			if (reason)
-				printf("  %s\n", reason);
-			print_jobs(r, op == NM_OP_REPACK ? "moved" :
-							  "restored");
-		}
+	} else if (!a.json) {
+		print_reply(r, &a, &req);
 	}
 	json_decref(r);
-	return NM_EXIT_OK;
+	return rc;
 }
 
 int nm_cmd_policy(int argc, char **argv)

@@ -40,17 +40,11 @@ static int call(const char *socket, const struct nm_request *req,
 static int common_opt(int c, char **argv, const char *cmd,
 		      void (*usage)(FILE *))
 {
-	switch (c) {
-	case 'h': usage(stdout); exit(NM_EXIT_OK);
-	case ':':
-		nm_cli_error("%s: option '%s' needs a value", cmd,
-			     argv[optind - 1]);
-		return -1;
-	default:
-		nm_cli_error("%s: unknown option '%s' (try 'numamigrate %s "
-			     "--help')", cmd, argv[optind - 1], cmd);
-		return -1;
+	if (c == 'h') {
+		usage(stdout);
+		exit(NM_EXIT_OK);
 	}
+	return nm_cli_bad_option(c, argv, cmd);
 }
 
 /* ---- status -------------------------------------------------------------- */
@@ -219,7 +213,18 @@ bad:
 	return -1;
 }
 
-int nm_cmd_register(int argc, char **argv)
+/* register's and unregister's command line, as given. */
+struct register_args {
+	const char *socket;	/* --socket, NULL: the default */
+	const char *pids;	/* --pid LIST */
+	const char *ranks;	/* --rank LIST, one per pid */
+	char *cgroup;		/* --cgroup PATH, instead of --pid */
+	const char *job;	/* --job ID */
+	const char *step;	/* --step ID, with --job */
+};
+
+/* The options and their combinations; -1 after a message. */
+static int register_parse(int argc, char **argv, struct register_args *a)
 {
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, 's' },
@@ -231,102 +236,125 @@ int nm_cmd_register(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct nm_request req = { .op = NM_OP_REGISTER, .job = NM_NO_ID,
-				  .step = NM_NO_ID };
-	const char *socket = NULL, *pids_s = NULL, *ranks_s = NULL;
-	const char *job_s = NULL, *step_s = NULL;
-	pid_t *pids = NULL;
-	int *ranks = NULL;
-	char err[NM_ERRLEN];
-	int c, n, rc = NM_EXIT_USAGE;
-	json_t *r;
+	int c;
 
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (c) {
-		case 's': socket = optarg; break;
-		case 'p': pids_s = optarg; break;
-		case 'r': ranks_s = optarg; break;
-		case 'c': req.cgroup = optarg; break;
-		case 'j': job_s = optarg; break;
-		case 'S': step_s = optarg; break;
+		case 's': a->socket = optarg; break;
+		case 'p': a->pids = optarg; break;
+		case 'r': a->ranks = optarg; break;
+		case 'c': a->cgroup = optarg; break;
+		case 'j': a->job = optarg; break;
+		case 'S': a->step = optarg; break;
 		default:
 			if (common_opt(c, argv, "register",
 				       register_usage) < 0)
-				return NM_EXIT_USAGE;
+				return -1;
 		}
 	}
 	if (optind < argc) {
 		nm_cli_error("register: unexpected argument '%s'",
 			     argv[optind]);
-		return NM_EXIT_USAGE;
+		return -1;
 	}
-	if (!!pids_s == !!req.cgroup) {
+	if (!!a->pids == !!a->cgroup) {
 		nm_cli_error("register: give exactly one of --pid or --cgroup");
-		return NM_EXIT_USAGE;
+		return -1;
 	}
-	if (ranks_s && !pids_s) {
+	if (a->ranks && !a->pids) {
 		nm_cli_error("register: --rank goes with --pid");
-		return NM_EXIT_USAGE;
+		return -1;
 	}
-	if (step_s && !job_s) {
+	if (a->step && !a->job) {
 		nm_cli_error("register: --step needs --job");
-		return NM_EXIT_USAGE;
+		return -1;
 	}
-	if (job_s) {
-		unsigned long long v;
+	return 0;
+}
 
-		if (nm_cli_parse_uint(job_s, 0xffffffffULL, &v,
+/* --job and --step as numbers. */
+static int register_ids(const struct register_args *a, struct nm_request *req)
+{
+	unsigned long long v;
+
+	if (a->job) {
+		if (nm_cli_parse_uint(a->job, 0xffffffffULL, &v,
 				      "register: --job") < 0)
-			return NM_EXIT_USAGE;
-		req.job = v;
+			return -1;
+		req->job = v;
 	}
-	if (step_s) {
-		unsigned long long v;
-
-		if (nm_cli_parse_uint(step_s, 0xffffffffULL, &v,
+	if (a->step) {
+		if (nm_cli_parse_uint(a->step, 0xffffffffULL, &v,
 				      "register: --step") < 0)
-			return NM_EXIT_USAGE;
-		req.step = v;
+			return -1;
+		req->step = v;
 	}
-	if (pids_s) {
-		pids = calloc(NM_PROTO_MAX_PIDS, sizeof(*pids));
-		ranks = calloc(NM_PROTO_MAX_PIDS, sizeof(*ranks));
-		req.tasks = calloc(NM_PROTO_MAX_PIDS, sizeof(*req.tasks));
-		if (!pids || !ranks || !req.tasks) {
-			nm_cli_error("register: out of memory");
-			goto out;
-		}
-		n = nm_parse_pid_list(pids_s, pids, NM_PROTO_MAX_PIDS, err);
-		if (n < 0) {
-			nm_cli_error("register: %s", err);
-			goto out;
-		}
-		for (int i = 0; i < n; i++)
-			ranks[i] = i;
-		if (ranks_s && parse_ranks(ranks_s, ranks, n) < 0)
-			goto out;
-		for (int i = 0; i < n; i++) {
-			req.tasks[i].pid = pids[i];
-			req.tasks[i].rank = ranks[i];
-		}
-		req.ntasks = n;
+	return 0;
+}
+
+/* req->tasks from --pid and --rank (ranks 0, 1, ... by default). */
+static int register_tasks(const struct register_args *a,
+			  struct nm_request *req)
+{
+	pid_t *pids = calloc(NM_PROTO_MAX_PIDS, sizeof(*pids));
+	int *ranks = calloc(NM_PROTO_MAX_PIDS, sizeof(*ranks));
+	char err[NM_ERRLEN];
+	int n, rc = -1;
+
+	req->tasks = calloc(NM_PROTO_MAX_PIDS, sizeof(*req->tasks));
+	if (!pids || !ranks || !req->tasks) {
+		nm_cli_error("register: out of memory");
+		goto out;
 	}
-	rc = call(socket, &req, "register", &r);
+	n = nm_parse_pid_list(a->pids, pids, NM_PROTO_MAX_PIDS, err);
+	if (n < 0) {
+		nm_cli_error("register: %s", err);
+		goto out;
+	}
+	for (int i = 0; i < n; i++)
+		ranks[i] = i;
+	if (a->ranks && parse_ranks(a->ranks, ranks, n) < 0)
+		goto out;
+	for (int i = 0; i < n; i++) {
+		req->tasks[i].pid = pids[i];
+		req->tasks[i].rank = ranks[i];
+	}
+	req->ntasks = n;
+	rc = 0;
+out:
+	free(pids);
+	free(ranks);
+	return rc;
+}
+
+int nm_cmd_register(int argc, char **argv)
+{
+	struct nm_request req = { .op = NM_OP_REGISTER, .job = NM_NO_ID,
+				  .step = NM_NO_ID };
+	struct register_args a = { 0 };
+	int rc = NM_EXIT_USAGE;
+	json_t *r;
+
+	if (register_parse(argc, argv, &a) < 0 || register_ids(&a, &req) < 0)
+		return NM_EXIT_USAGE;
+	req.cgroup = a.cgroup;
+	if (a.pids && register_tasks(&a, &req) < 0)
+		goto out;
+	rc = call(a.socket, &req, "register", &r);
 	if (rc == NM_EXIT_OK) {
 		printf("registered %lld task(s)\n",
 		       json_integer_value(json_object_get(r, "registered")));
 		json_decref(r);
 	}
 out:
-	free(pids);
-	free(ranks);
 	free(req.tasks);
 	return rc;
 }
 
-int nm_cmd_unregister(int argc, char **argv)
+/* unregister's options: --pid LIST or --job ID; -1 after a message. */
+static int unregister_parse(int argc, char **argv, struct register_args *a)
 {
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, 's' },
@@ -335,40 +363,48 @@ int nm_cmd_unregister(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct nm_request req = { .op = NM_OP_UNREGISTER, .job = NM_NO_ID,
-				  .step = NM_NO_ID };
-	const char *socket = NULL, *pids_s = NULL, *job_s = NULL;
-	pid_t *pids = NULL;
-	char err[NM_ERRLEN];
-	int c, rc = NM_EXIT_USAGE;
-	json_t *r;
+	int c;
 
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (c) {
-		case 's': socket = optarg; break;
-		case 'p': pids_s = optarg; break;
-		case 'j': job_s = optarg; break;
+		case 's': a->socket = optarg; break;
+		case 'p': a->pids = optarg; break;
+		case 'j': a->job = optarg; break;
 		default:
 			if (common_opt(c, argv, "unregister",
 				       unregister_usage) < 0)
-				return NM_EXIT_USAGE;
+				return -1;
 		}
 	}
 	if (optind < argc) {
 		nm_cli_error("unregister: unexpected argument '%s'",
 			     argv[optind]);
-		return NM_EXIT_USAGE;
+		return -1;
 	}
-	if (!!pids_s == !!job_s) {
+	if (!!a->pids == !!a->job) {
 		nm_cli_error("unregister: give exactly one of --pid or --job");
-		return NM_EXIT_USAGE;
+		return -1;
 	}
-	if (job_s) {
-		unsigned long long v;
+	return 0;
+}
 
-		if (nm_cli_parse_uint(job_s, 0xffffffffULL, &v,
+int nm_cmd_unregister(int argc, char **argv)
+{
+	struct nm_request req = { .op = NM_OP_UNREGISTER, .job = NM_NO_ID,
+				  .step = NM_NO_ID };
+	struct register_args a = { 0 };
+	unsigned long long v;
+	pid_t *pids = NULL;
+	char err[NM_ERRLEN];
+	int rc = NM_EXIT_USAGE;
+	json_t *r;
+
+	if (unregister_parse(argc, argv, &a) < 0)
+		return NM_EXIT_USAGE;
+	if (a.job) {
+		if (nm_cli_parse_uint(a.job, 0xffffffffULL, &v,
 				      "unregister: --job") < 0)
 			return NM_EXIT_USAGE;
 		req.job = v;
@@ -378,7 +414,7 @@ int nm_cmd_unregister(int argc, char **argv)
 			nm_cli_error("unregister: out of memory");
 			return NM_EXIT_USAGE;
 		}
-		req.npids = nm_parse_pid_list(pids_s, pids, NM_PROTO_MAX_PIDS,
+		req.npids = nm_parse_pid_list(a.pids, pids, NM_PROTO_MAX_PIDS,
 					      err);
 		if (req.npids < 0) {
 			nm_cli_error("unregister: %s", err);
@@ -386,7 +422,7 @@ int nm_cmd_unregister(int argc, char **argv)
 		}
 		req.pids = pids;
 	}
-	rc = call(socket, &req, "unregister", &r);
+	rc = call(a.socket, &req, "unregister", &r);
 	if (rc == NM_EXIT_OK) {
 		printf("unregistered %lld task(s)\n",
 		       json_integer_value(json_object_get(r, "unregistered")));

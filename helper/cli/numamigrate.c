@@ -1,7 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* numamigrate: the command-line front end. */
-#include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,7 +7,6 @@
 #include "config.h"
 #include "helper/cli/cli.h"
 #include "helper/cli/cli_daemon.h"
-#include "lib/base/error.h"
 
 static const struct {
 	const char *name;
@@ -27,53 +24,6 @@ static const struct {
 	{ "restore", nm_cmd_restore,
 	  "move them back when that job ends (root)" },
 };
-
-void nm_cli_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("numamigrate: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-char *nm_cli_read_file(const char *path, size_t max, size_t *len, char *err)
-{
-	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "re");
-	char *buf;
-	size_t n;
-
-	if (!f) {
-		nm_seterr(err, "%s", strerror(errno));
-		return NULL;
-	}
-	buf = malloc(max + 1);
-	if (!buf) {
-		nm_seterr(err, "out of memory");
-		goto fail;
-	}
-	n = fread(buf, 1, max + 1, f);
-	if (ferror(f)) {
-		nm_seterr(err, "read error");
-		goto fail;
-	}
-	if (n > max) {
-		nm_seterr(err, "larger than %zu bytes", max);
-		goto fail;
-	}
-	buf[n] = '\0';
-	*len = n;
-	if (f != stdin)
-		fclose(f);
-	return buf;
-fail:
-	free(buf);
-	if (f != stdin)
-		fclose(f);
-	return NULL;
-}
 
 static void usage(FILE *out)
 {

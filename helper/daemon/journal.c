@@ -2,6 +2,7 @@
 /* The freeze journal: crash recovery for frozen jobs. */
 #include <dirent.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 
 #include "helper/daemon/journal.h"
 #include "lib/base/file.h"
+#include "lib/linux/atomic_file.h"
 
 #define MAGIC "numamigrate-journal 1"
 #define PREFIX "move-"
@@ -36,93 +38,57 @@ int nm_journal_init(const char *dir, char *err)
 	return 0;
 }
 
-static int write_all(int fd, const char *s, size_t n)
+/* The file's text: the header, then one "@kind FREEZE" line per record. */
+static char *format_records(const struct nm_journal *j, const char *kind,
+			    const struct nm_freeze *fz, int n, size_t *len,
+			    char *err)
 {
-	while (n) {
-		ssize_t w = write(fd, s, n);
+	char *line = malloc(MAX_LINE), *text = NULL;
+	FILE *f = line ? open_memstream(&text, len) : NULL;
+	bool ok = f != NULL;
 
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		s += w;
-		n -= (size_t)w;
+	if (!ok) {
+		free(line);
+		nm_seterr(err, "out of memory");
+		return NULL;
 	}
-	return 0;
-}
+	fprintf(f, MAGIC "\nmove %lu %lld\n", j->id, (long long)time(NULL));
+	for (int i = 0; i < n && ok; i++) {
+		int k = nm_freeze_format(&fz[i], line, MAX_LINE);
 
-static int sync_dir(const char *path)
-{
-	char dir[600], *slash;
-	int fd, rc;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (!slash)
-		return 0;
-	*slash = '\0';
-	fd = open(dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	rc = fsync(fd);
-	close(fd);
-	return rc;
+		ok = k >= 0 && (size_t)k < MAX_LINE && !strchr(line, '\n');
+		if (ok)
+			fprintf(f, "%s %s\n", kind, line);
+		else
+			nm_seterr(err, "journal: cannot record the freeze");
+	}
+	free(line);
+	if (fclose(f) != 0 && ok) {
+		nm_seterr(err, "out of memory");
+		ok = false;
+	}
+	if (!ok) {
+		free(text);
+		return NULL;
+	}
+	return text;
 }
 
 /* Replaces the journal file with @kind records of @fz. */
 static int write_records(struct nm_journal *j, const char *kind,
 			 const struct nm_freeze *fz, int n, char *err)
 {
-	char tmp[620], *line = NULL;
-	char head[128];
-	int fd, rc = -1;
+	char e2[NM_ERRLEN];
+	size_t len;
+	char *text = format_records(j, kind, fz, n, &len, err);
+	int rc;
 
-	line = malloc(MAX_LINE);
-	if (!line) {
-		nm_seterr(err, "out of memory");
+	if (!text)
 		return -1;
-	}
-	snprintf(tmp, sizeof(tmp), "%s.tmp", j->path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		nm_seterr(err, "journal %s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	snprintf(head, sizeof(head), MAGIC "\nmove %lu %lld\n", j->id,
-		 (long long)time(NULL));
-	if (write_all(fd, head, strlen(head)) < 0)
-		goto fail_io;
-	for (int i = 0; i < n; i++) {
-		int len = nm_freeze_format(&fz[i], line, MAX_LINE);
-
-		if (len < 0 || (size_t)len >= MAX_LINE || strchr(line, '\n')) {
-			nm_seterr(err, "journal: cannot record the freeze");
-			goto fail;
-		}
-		if (write_all(fd, kind, strlen(kind)) < 0 ||
-		    write_all(fd, " ", 1) < 0 ||
-		    write_all(fd, line, (size_t)len) < 0 ||
-		    write_all(fd, "\n", 1) < 0)
-			goto fail_io;
-	}
-	if (fsync(fd) < 0)
-		goto fail_io;
-	close(fd);
-	fd = -1;
-	if (rename(tmp, j->path) < 0 || sync_dir(j->path) < 0) {
-		nm_seterr(err, "journal %s: %s", j->path, strerror(errno));
-		goto fail;
-	}
-	rc = 0;
-	goto out;
-fail_io:
-	nm_seterr(err, "journal %s: %s", tmp, strerror(errno));
-fail:
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
-out:
-	free(line);
+	rc = nm_atomic_write(j->path, text, len, 0600, e2);
+	if (rc < 0)
+		nm_seterr(err, "journal %s", e2);
+	free(text);
 	return rc;
 }
 
@@ -146,11 +112,12 @@ int nm_journal_frozen(struct nm_journal *j, const struct nm_freeze *fz,
 
 int nm_journal_finish(struct nm_journal *j, char *err)
 {
-	if (unlink(j->path) < 0 && errno != ENOENT) {
-		nm_seterr(err, "journal %s: %s", j->path, strerror(errno));
+	char e2[NM_ERRLEN];
+
+	if (nm_atomic_remove(j->path, e2) < 0) {
+		nm_seterr(err, "journal %s", e2);
 		return -1;
 	}
-	sync_dir(j->path);
 	return 0;
 }
 
@@ -256,7 +223,7 @@ int nm_journal_recover(const char *dir,
 	}
 	while ((de = readdir(d))) {
 		size_t n = strlen(de->d_name);
-		char path[1024], msg[NM_ERRLEN] = "";
+		char path[1024], msg[NM_ERRLEN] = "", e2[NM_ERRLEN];
 		int rc;
 
 		if (strncmp(de->d_name, PREFIX, strlen(PREFIX)) != 0)
@@ -275,14 +242,13 @@ int nm_journal_recover(const char *dir,
 		rc = recover_file(path, msg);
 		found++;
 		/* Kept when it could not be thawed: an admin must look. */
-		if (rc == 0 && unlink(path) < 0) {
+		if (rc == 0 && nm_atomic_remove(path, e2) < 0) {
 			rc = -1;
-			nm_seterr(msg, "cannot remove: %s", strerror(errno));
+			nm_seterr(msg, "cannot remove: %s", e2);
 		}
 		if (report)
 			report(arg, path, rc, msg);
 	}
 	closedir(d);
-	sync_dir(dir);
 	return found;
 }

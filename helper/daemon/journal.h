@@ -18,8 +18,8 @@
  * replaced atomically (write, fsync, rename).
  */
 struct nm_journal {
-	char path[600];
-	unsigned long id;
+	char path[600];		/* JOURNAL_DIR/move-ID.journal */
+	unsigned long id;	/* the move's id, as the log names it */
 };
 
 /* Creates the directory (0700) when missing. */

@@ -173,21 +173,12 @@ static void watchdog_fire(void *arg)
 		       m->thaw_err);
 }
 
+/* Asked for by someone else: not ours to thaw; unknown: the same. */
 static bool cgroup_already_frozen(enum nm_freeze_method how, const char *dir)
 {
-	char path[600], buf[32] = "";
-	FILE *f;
+	char err[NM_ERRLEN];
 
-	snprintf(path, sizeof(path), "%s/%s", dir,
-		 how == NM_FREEZE_V2 ? "cgroup.freeze" : "freezer.state");
-	f = fopen(path, "re");
-	if (!f)
-		return true;	/* unknown: do not claim we may thaw it */
-	if (!fgets(buf, sizeof(buf), f))
-		buf[0] = '\0';
-	fclose(f);
-	return how == NM_FREEZE_V2 ? buf[0] != '0' :
-				     strncmp(buf, "THAWED", 6) != 0;
+	return nm_cgroup_freeze_requested(dir, how == NM_FREEZE_V2, err) != 0;
 }
 
 /*

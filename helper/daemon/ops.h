@@ -12,16 +12,16 @@
 
 /* Who is asking: from SO_PEERCRED, or from a MUNGE credential over TCP. */
 struct nm_caller {
-	uid_t uid;
-	gid_t gid;
+	uid_t uid;		/* from SO_PEERCRED or the MUNGE credential */
+	gid_t gid;		/* likewise */
 	pid_t pid;		/* 0 over TCP */
 	char peer[96];		/* "pid 123" or "tcp 10.0.0.1:4567" */
-	bool privileged;
+	bool privileged;	/* root or the Slurm user: may move any job */
 };
 
 struct nm_daemon {
-	struct nm_config cfg;
-	struct nm_registry *reg;
+	struct nm_config cfg;		/* numamigrate.conf and options */
+	struct nm_registry *reg;	/* registered tasks and policies */
 };
 
 /* For progress frames while a move runs. */

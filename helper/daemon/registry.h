@@ -19,11 +19,12 @@
  * a move finds them from /proc when it starts.
  */
 struct nm_reg_task {
-	pid_t pid;
-	unsigned long long starttime;
-	int rank;
+	pid_t pid;		/* the task's process */
+	unsigned long long starttime;	/* with pid: this process, not a
+					   later one with a reused pid */
+	int rank;		/* its MPI rank, the planner's task order */
 	uint64_t job;		/* NM_NO_ID when none */
-	uint64_t step;
+	uint64_t step;		/* NM_NO_ID when none */
 	uid_t owner;		/* the process's uid when registered */
 	uid_t by;		/* who registered it */
 };

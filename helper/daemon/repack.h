@@ -7,7 +7,7 @@
 #include "helper/daemon/ops.h"
 
 /*
- * Preemption support (see helper/REPACK.md): a job's migration policy,
+ * Preemption support (see helper/daemon/REPACK.md): a job's migration policy,
  * and moving suspended jobs' memory off the NUMA nodes of a job that
  * starts on this host ("repack", from its prolog) and back when it ends
  * ("restore", from its epilog).  Root and the Slurm user only.

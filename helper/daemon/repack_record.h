@@ -10,7 +10,7 @@
 
 /*
  * What a repack evacuated, as JOURNAL_DIR/repack-JOB.json keeps it for a
- * restarted daemon (see helper/repack.c):
+ * restarted daemon (see helper/daemon/repack_store.c):
  *   {"version": 1, "job": PREEMPTOR, "evacuated": [{"job": V,
  *    "tasks": [[PID, STARTTIME], ...], "map": {"OLD": NEW, ...}}, ...]}
  * Parses and checks the @len bytes of one: a record whose values restore

@@ -29,12 +29,13 @@ static pthread_mutex_t conn_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t conn_cond = PTHREAD_COND_INITIALIZER;
 static int nconns;
 
+/* One client connection, served by a thread of its own. */
 struct conn {
-	struct nm_daemon *d;
-	int fd;
-	bool tcp;
-	struct nm_caller who;
-	bool progress_dead;
+	struct nm_daemon *d;	/* the daemon it talks to */
+	int fd;			/* the accepted socket */
+	bool tcp;		/* TCP (MUNGE credential) rather than Unix */
+	struct nm_caller who;	/* who the peer is, as far as known */
+	bool progress_dead;	/* a progress frame failed: send no more */
 };
 
 static int mkdir_parent(const char *path, char *err)
@@ -253,14 +254,87 @@ out:
 	return NULL;
 }
 
+/* A local caller: the kernel says who it is. */
+static int peer_unix(struct conn *c)
+{
+	struct ucred uc;
+	socklen_t ul = sizeof(uc);
+
+	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &uc, &ul) < 0)
+		return -1;
+	c->who.uid = uc.uid;
+	c->who.gid = uc.gid;
+	c->who.pid = uc.pid;
+	snprintf(c->who.peer, sizeof(c->who.peer), "pid %d", (int)uc.pid);
+	return 0;
+}
+
+/* A TCP caller: its address, and nobody until its credential says. */
+static void peer_tcp(struct conn *c, const struct sockaddr_storage *ss)
+{
+	char host[64] = "?";
+	int port = 0;
+
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *s = (const struct sockaddr_in *)ss;
+
+		inet_ntop(AF_INET, &s->sin_addr, host, sizeof(host));
+		port = ntohs(s->sin_port);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)ss;
+
+		inet_ntop(AF_INET6, &s->sin6_addr, host, sizeof(host));
+		port = ntohs(s->sin6_port);
+	}
+	c->who.uid = (uid_t)-2;
+	c->who.gid = (gid_t)-2;
+	snprintf(c->who.peer, sizeof(c->who.peer), "tcp %s:%d", host, port);
+}
+
+/* Counts @c in, unless max_clients are served already (it is told so). */
+static bool admit(struct nm_daemon *d, struct conn *c)
+{
+	pthread_mutex_lock(&conn_lock);
+	if (nconns >= d->cfg.max_clients) {
+		pthread_mutex_unlock(&conn_lock);
+		nm_log(LOG_WARNING, "%s: refused: %d clients already",
+		       c->who.peer, d->cfg.max_clients);
+		reply(c, nm_reply_error("refused", "too many clients"));
+		return false;
+	}
+	nconns++;
+	pthread_mutex_unlock(&conn_lock);
+	return true;
+}
+
+/* A thread of its own for @c; false (uncounted) when none starts. */
+static bool start_serving(struct conn *c)
+{
+	pthread_attr_t attr;
+	pthread_t th;
+	int rc;
+
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	rc = pthread_create(&th, &attr, serve, c);
+	pthread_attr_destroy(&attr);
+	if (!rc)
+		return true;
+	nm_log(LOG_ERR, "cannot start a connection thread: %s", strerror(rc));
+	pthread_mutex_lock(&conn_lock);
+	nconns--;
+	pthread_mutex_unlock(&conn_lock);
+	return false;
+}
+
 static void accept_one(struct nm_daemon *d, int lfd, bool tcp)
 {
+	/* A client that stops reading must not stall a frozen job. */
+	struct timeval tv = { .tv_sec = 2 };
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
 	struct conn *c;
-	pthread_attr_t attr;
-	pthread_t th;
-	int fd, rc;
+	int fd;
 
 	fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC);
 	if (fd < 0)
@@ -272,73 +346,17 @@ static void accept_one(struct nm_daemon *d, int lfd, bool tcp)
 	}
 	c->d = d;
 	c->fd = fd;
-	{
-		/* A client that stops reading must not stall a frozen job. */
-		struct timeval tv = { .tv_sec = 2 };
-
-		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	}
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	c->tcp = tcp;
-	if (!tcp) {
-		struct ucred uc;
-		socklen_t ul = sizeof(uc);
-
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &ul) < 0) {
-			close(fd);
-			free(c);
-			return;
-		}
-		c->who.uid = uc.uid;
-		c->who.gid = uc.gid;
-		c->who.pid = uc.pid;
-		snprintf(c->who.peer, sizeof(c->who.peer), "pid %d",
-			 (int)uc.pid);
-	} else {
-		char host[64] = "?";
-		int port = 0;
-
-		if (ss.ss_family == AF_INET) {
-			struct sockaddr_in *s = (struct sockaddr_in *)&ss;
-
-			inet_ntop(AF_INET, &s->sin_addr, host, sizeof(host));
-			port = ntohs(s->sin_port);
-		} else if (ss.ss_family == AF_INET6) {
-			struct sockaddr_in6 *s = (struct sockaddr_in6 *)&ss;
-
-			inet_ntop(AF_INET6, &s->sin6_addr, host, sizeof(host));
-			port = ntohs(s->sin6_port);
-		}
-		/* Nobody until the credential says otherwise. */
-		c->who.uid = (uid_t)-2;
-		c->who.gid = (gid_t)-2;
-		snprintf(c->who.peer, sizeof(c->who.peer), "tcp %s:%d", host,
-			 port);
-	}
-	pthread_mutex_lock(&conn_lock);
-	if (nconns >= d->cfg.max_clients) {
-		pthread_mutex_unlock(&conn_lock);
-		nm_log(LOG_WARNING, "%s: refused: %d clients already",
-		       c->who.peer, d->cfg.max_clients);
-		reply(c, nm_reply_error("refused", "too many clients"));
-		close(fd);
-		free(c);
+	if (tcp)
+		peer_tcp(c, &ss);
+	else if (peer_unix(c) < 0)
+		goto drop;
+	if (admit(d, c) && start_serving(c))
 		return;
-	}
-	nconns++;
-	pthread_mutex_unlock(&conn_lock);
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	rc = pthread_create(&th, &attr, serve, c);
-	pthread_attr_destroy(&attr);
-	if (rc) {
-		nm_log(LOG_ERR, "cannot start a connection thread: %s",
-		       strerror(rc));
-		close(fd);
-		free(c);
-		pthread_mutex_lock(&conn_lock);
-		nconns--;
-		pthread_mutex_unlock(&conn_lock);
-	}
+drop:
+	close(fd);
+	free(c);
 }
 
 int nm_server_run(struct nm_daemon *d, int unix_fd, int tcp_fd, int sigfd)

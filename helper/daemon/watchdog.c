@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "helper/daemon/watchdog.h"
+#include "lib/base/clock.h"
 
 static void *watch(void *p)
 {
@@ -31,13 +32,11 @@ int nm_watchdog_start(struct nm_watchdog *w, int ms, void (*fire)(void *),
 		      void *arg, char *err)
 {
 	pthread_condattr_t ca;
-	struct timespec now;
 	int rc;
 
 	memset(w, 0, sizeof(*w));
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	w->deadline_ms = (long long)now.tv_sec * 1000 +
-			 now.tv_nsec / 1000000 + ms;
+	/* nm_now_ms() is CLOCK_MONOTONIC, the clock the condition waits on */
+	w->deadline_ms = (long long)nm_now_ms() + ms;
 	w->fire = fire;
 	w->arg = arg;
 	pthread_mutex_init(&w->lock, NULL);

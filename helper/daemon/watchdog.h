@@ -13,13 +13,13 @@
  * migration runs too long.
  */
 struct nm_watchdog {
-	pthread_t thread;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	bool stop, fired;
-	long long deadline_ms;		/* CLOCK_MONOTONIC */
-	void (*fire)(void *arg);
-	void *arg;
+	long long deadline_ms;		/* CLOCK_MONOTONIC (nm_now_ms) */
+	void (*fire)(void *arg);	/* called at the deadline ... */
+	void *arg;			/* ... with this */
+	pthread_t thread;		/* waits for the deadline or stop */
+	pthread_mutex_t lock;		/* guards stop and fired */
+	pthread_cond_t cond;		/* signalled by nm_watchdog_stop */
+	bool stop, fired;		/* stopped first / deadline reached */
 };
 
 int nm_watchdog_start(struct nm_watchdog *w, int ms, void (*fire)(void *),

@@ -10,8 +10,9 @@
 
 #include "helper/engine/engine.h"
 #include "helper/engine/engine_kmod.h"
+#include "lib/base/clock.h"
+#include "lib/base/units.h"
 
-#define PAGE_4K		4096u
 
 /*
  * Default pages per move_pages(2) call.  Measured in a 2-node QEMU guest
@@ -92,14 +93,6 @@ struct engine {
 	bool cancelled;		/* opts->cancel was seen */
 };
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* The module takes address ranges: a THP in them is not one entry. */
 static bool is_large(const struct engine *e, const struct piece *p)
 {
@@ -138,7 +131,7 @@ static int split_piece(struct engine *e, size_t i, uint32_t n)
 {
 	struct piece rest = e->pieces[i];
 
-	rest.start += (uintptr_t)n * PAGE_4K;
+	rest.start += (uintptr_t)n * nm_page_size();
 	rest.npages -= n;
 	if (add_piece(e, &rest) < 0)
 		return -1;
@@ -241,7 +234,7 @@ static void run_batch(struct engine *e, struct batch *b, struct worker_buf *w)
 		}
 		for (uint32_t j = 0; j < ne; j++, n++) {
 			w->pages[n] = (void *)(p->start +
-					       (uintptr_t)j * PAGE_4K);
+					       (uintptr_t)j * nm_page_size());
 			w->nodes[n] = e->to;
 			w->status[n] = -EINPROGRESS;
 			w->piece[n] = pi;
@@ -305,7 +298,7 @@ static void run_batch(struct engine *e, struct batch *b, struct worker_buf *w)
 		if (st == -EINPROGRESS)
 			st = p->cur;
 		if (st == e->to)
-			ok_bytes += (uint64_t)cnt * PAGE_4K;
+			ok_bytes += (uint64_t)cnt * nm_page_size();
 		if (add_sub(b, w->piece[i], w->off[i], cnt, st,
 			    w->via[i]) < 0) {
 			pthread_mutex_lock(&e->lock);
@@ -455,7 +448,7 @@ static int push_work(struct engine *e, size_t i)
 /* Picks the step's pages; splits pieces at the byte cap and batch size. */
 static int select_work(struct engine *e, const struct nm_step *s, bool all)
 {
-	uint64_t budget = (s->bytes + PAGE_4K - 1) / PAGE_4K, taken = 0;
+	uint64_t budget = (s->bytes + nm_page_size() - 1) / nm_page_size(), taken = 0;
 	size_t n0 = e->npieces, nsel;
 
 	e->nwork = 0;
@@ -546,7 +539,7 @@ static int apply_results(struct engine *e, struct nm_engine_result *res)
 			const struct sub *s = &b->subs[i];
 			struct piece np = e->pieces[s->piece];
 
-			np.start += (uintptr_t)s->off * PAGE_4K;
+			np.start += (uintptr_t)s->off * nm_page_size();
 			np.npages = s->n;
 			np.gone = false;
 			np.err = 0;
@@ -621,7 +614,7 @@ static int rebuild_scans(struct engine *e, struct nm_scan *scans, int npids)
 		/* Large runs stay one folio each. */
 		if (last && !(p->flags & (NM_RUN_THP | NM_RUN_HUGETLB)) &&
 		    last->flags == p->flags && last->node == p->cur &&
-		    last->start + (uintptr_t)last->npages * PAGE_4K ==
+		    last->start + (uintptr_t)last->npages * nm_page_size() ==
 		    p->start && (uint64_t)last->npages + p->npages <=
 		    UINT32_MAX) {
 			last->npages += p->npages;
@@ -662,7 +655,7 @@ static void report_failures(struct engine *e, struct nm_engine_result *res)
 		     res->nfails < NM_ENGINE_MAX_FAILS; j++)
 			res->fails[res->nfails++] = (struct nm_failed_page){
 				.pid = e->pids[p->scan],
-				.addr = p->start + (uintptr_t)j * PAGE_4K,
+				.addr = p->start + (uintptr_t)j * nm_page_size(),
 				.node = p->cur,
 				.err = p->err,
 			};
@@ -868,7 +861,7 @@ int nm_engine_run(const struct nm_topology *t, const struct nm_plan *plan,
 		  struct nm_engine_result *res, char *err)
 {
 	struct engine e = { .t = t, .opts = opts, .pids = pids };
-	double t0 = now_s();
+	double t0 = nm_now_seconds();
 	uint64_t total = 0;
 	int rc = -1;
 
@@ -930,10 +923,10 @@ int nm_engine_run(const struct nm_topology *t, const struct nm_plan *plan,
 			rc = -1;
 		}
 	}
-	res->bytes_moved = res->pages_moved * PAGE_4K;
+	res->bytes_moved = res->pages_moved * nm_page_size();
 	res->pages_attempted = e.attempted;
 	memcpy(res->pages_sent, e.sent, sizeof(res->pages_sent));
-	res->seconds = now_s() - t0;
+	res->seconds = nm_now_seconds() - t0;
 	free(e.work);
 	free(e.batches);
 	free(e.pieces);

@@ -9,8 +9,8 @@
 
 #include "helper/engine/engine_kmod.h"
 #include "helper/engine/kmod_client.h"
+#include "lib/base/units.h"
 
-#define PAGE_4K		4096u
 #define UNKNOWN		INT_MIN
 #define QUERY_CHUNK	1024u
 
@@ -52,7 +52,7 @@ static long find_range(const struct krange *r, size_t nr, uintptr_t addr)
 		if (addr < r[mid].start)
 			hi = mid;
 		else if (addr >= r[mid].start +
-			 (uintptr_t)r[mid].npages * PAGE_4K)
+			 (uintptr_t)r[mid].npages * nm_page_size())
 			lo = mid + 1;
 		else
 			return (long)mid;
@@ -74,7 +74,7 @@ static void query(pid_t pid, const struct krange *r, size_t nr, int *status,
 			if (status[r[k].first + j] != UNKNOWN)
 				continue;
 			pages[n] = (void *)(r[k].start +
-					    (uintptr_t)j * PAGE_4K);
+					    (uintptr_t)j * nm_page_size());
 			idx[n++] = r[k].first + j;
 			if (n < QUERY_CHUNK)
 				continue;
@@ -123,7 +123,7 @@ static int pass(struct nm_kmod_client *c, pid_t pid, int node,
 	}
 	for (size_t k = 0; k < nr; k++) {
 		kr[k].start = r[k].start;
-		kr[k].length = (uint64_t)r[k].npages * PAGE_4K;
+		kr[k].length = (uint64_t)r[k].npages * nm_page_size();
 		for (uint32_t j = 0; j < r[k].npages; j++)
 			status[r[k].first + j] = UNKNOWN;
 	}
@@ -148,7 +148,7 @@ static int pass(struct nm_kmod_client *c, pid_t pid, int node,
 
 		if (k >= 0)
 			status[r[k].first + (fails[f].addr - r[k].start) /
-			       PAGE_4K] = -reason_errno(fails[f].reason);
+			       nm_page_size()] = -reason_errno(fails[f].reason);
 	}
 	/*
 	 * A range the module moved whole (nothing skipped, every failure
@@ -213,13 +213,13 @@ int nm_kmod_batch(struct nm_kmod_client *c, pid_t pid, int node,
 					continue;
 				if (last && last->first + last->npages == i &&
 				    last->start + (uintptr_t)last->npages *
-				    PAGE_4K == r[k].start +
-				    (uintptr_t)j * PAGE_4K) {
+				    nm_page_size() == r[k].start +
+				    (uintptr_t)j * nm_page_size()) {
 					last->npages++;
 					continue;
 				}
 				busy[nb++] = (struct krange){
-					r[k].start + (uintptr_t)j * PAGE_4K,
+					r[k].start + (uintptr_t)j * nm_page_size(),
 					1, i };
 			}
 		if (!nb)

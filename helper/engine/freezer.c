@@ -12,19 +12,9 @@
 #include "lib/linux/cgroup.h"
 #include "helper/engine/freezer.h"
 #include "lib/linux/proc.h"
-#include "lib/base/file.h"
+#include "lib/base/clock.h"
 
 #define NM_FREEZE_MAX_PIDS 65536
-/* A stat line is a few hundred bytes; anything near this is not one. */
-#define NM_STAT_MAX 65536
-
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 static void nap(int *us)
 {
@@ -35,68 +25,12 @@ static void nap(int *us)
 		*us *= 2;
 }
 
-/*
- * State letter and start time of a task from its stat file: the daemon's
- * one /proc/PID/stat parser (helper/proc.c), fuzzed by fuzz_proc.
- */
-static int task_stat(const char *path, char *state,
-		     unsigned long long *start)
-{
-	char err[NM_ERRLEN];
-	size_t len;
-	char *buf = nm_read_file(path, NM_STAT_MAX, &len);
-	int rc;
-
-	if (!buf)
-		return -1;
-	rc = nm_proc_stat_parse(buf, len, state, NULL, start, err);
-	free(buf);
-	return rc;
-}
-
 static int proc_start(pid_t pid, unsigned long long *start)
 {
 	char path[64], st;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	return task_stat(path, &st, start);
-}
-
-int nm_process_stopped(pid_t pid, pid_t *tid, char *err)
-{
-	char path[64];
-	DIR *d;
-	struct dirent *e;
-	int rc = 1, seen = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
-	d = opendir(path);
-	if (!d) {
-		nm_seterr(err, "pid %d: no such process", (int)pid);
-		return -1;
-	}
-	while (rc == 1 && (e = readdir(d))) {
-		char tpath[128], st;
-		int t;
-
-		if (sscanf(e->d_name, "%d", &t) != 1)
-			continue;
-		snprintf(tpath, sizeof(tpath), "%s/%d/stat", path, t);
-		if (task_stat(tpath, &st, NULL) < 0)
-			continue;	/* the thread just exited */
-		seen++;
-		if (st != 'T' && st != 't' && st != 'Z' && st != 'X') {
-			if (tid)
-				*tid = t;
-			rc = 0;
-		}
-	}
-	closedir(d);
-	if (!seen) {
-		nm_seterr(err, "pid %d: no such process", (int)pid);
-		return -1;
-	}
-	return rc;
+	return nm_proc_stat_file(path, &st, start);
 }
 
 static int write_file(const char *dir, const char *file, const char *val,
@@ -121,55 +55,6 @@ static int write_file(const char *dir, const char *file, const char *val,
 		return -1;
 	}
 	close(fd);
-	return 0;
-}
-
-static int read_file(const char *dir, const char *file, char *buf,
-		     size_t len, char *err)
-{
-	char path[700];
-	int fd;
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		nm_seterr(err, "freeze: cannot read %s: %s", path,
-			  strerror(errno));
-		return -1;
-	}
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0) {
-		nm_seterr(err, "freeze: reading %s: %s", path,
-			  strerror(errno));
-		return -1;
-	}
-	buf[n] = 0;
-	return 0;
-}
-
-/* v2: "frozen 0|1" line of cgroup.events. */
-static int v2_frozen(const char *dir, char *err)
-{
-	char buf[512], *p;
-
-	if (read_file(dir, "cgroup.events", buf, sizeof(buf), err) < 0)
-		return -1;
-	p = strstr(buf, "frozen ");
-	if (!p) {
-		nm_seterr(err, "freeze: %s/cgroup.events has no 'frozen' "
-			  "(kernel without the v2 freezer)", dir);
-		return -1;
-	}
-	return p[7] == '1';
-}
-
-static int v1_state(const char *dir, char *state, size_t len, char *err)
-{
-	if (read_file(dir, "freezer.state", state, len, err) < 0)
-		return -1;
-	state[strcspn(state, "\n")] = 0;
 	return 0;
 }
 
@@ -233,20 +118,22 @@ static enum nm_freeze_method pick_method(const pid_t *pids,
 
 static int freeze_v2(struct nm_freeze *fz, int timeout_ms, char *err)
 {
-	char buf[64];
-	double deadline = now_ms() + timeout_ms;
+	double deadline = nm_now_ms() + timeout_ms;
+	enum nm_freeze_state st;
 	int us = 100, r;
 
-	if (read_file(fz->cgroup, "cgroup.freeze", buf, sizeof(buf), err) < 0)
+	r = nm_cgroup_freeze_requested(fz->cgroup, true, err);
+	if (r < 0)
 		return -1;
 	/* Someone (Slurm suspend) asked for it already: not ours to undo. */
-	fz->was_frozen = buf[0] == '1';
+	fz->was_frozen = r == 1;
 	if (!fz->was_frozen &&
 	    write_file(fz->cgroup, "cgroup.freeze", "1", err) < 0)
 		return -1;
-	while ((r = v2_frozen(fz->cgroup, err)) == 0 && now_ms() < deadline)
+	while ((r = nm_cgroup_freeze_state(fz->cgroup, true, &st, err)) == 0 &&
+	       st != NM_FROZEN && nm_now_ms() < deadline)
 		nap(&us);
-	if (r == 1)
+	if (r == 0 && st == NM_FROZEN)
 		return 0;
 	if (r == 0)
 		nm_seterr(err, "freeze: %s did not freeze within %d ms",
@@ -261,28 +148,30 @@ static int freeze_v2(struct nm_freeze *fz, int timeout_ms, char *err)
 
 static int freeze_v1(struct nm_freeze *fz, int timeout_ms, char *err)
 {
-	char st[64];
-	double deadline = now_ms() + timeout_ms;
+	enum nm_freeze_state st;
+	double deadline = nm_now_ms() + timeout_ms;
 	int us = 100;
 
-	if (v1_state(fz->cgroup, st, sizeof(st), err) < 0)
+	if (nm_cgroup_freeze_state(fz->cgroup, false, &st, err) < 0)
 		return -1;
-	fz->was_frozen = strcmp(st, "THAWED") != 0;
+	/* FREEZING too: somebody else asked for it, not ours to undo
+	 * (nm_cgroup_freeze_requested() for v1). */
+	fz->was_frozen = st != NM_THAWED;
 	for (;;) {
-		if (strcmp(st, "FROZEN") == 0)
+		if (st == NM_FROZEN)
 			return 0;
-		if (now_ms() >= deadline)
+		if (nm_now_ms() >= deadline)
 			break;
 		/* Writing FROZEN again retries tasks that were busy. */
 		if (!fz->was_frozen &&
 		    write_file(fz->cgroup, "freezer.state", "FROZEN", err) < 0)
 			goto undo;
 		nap(&us);
-		if (v1_state(fz->cgroup, st, sizeof(st), err) < 0)
+		if (nm_cgroup_freeze_state(fz->cgroup, false, &st, err) < 0)
 			goto undo;
 	}
 	nm_seterr(err, "freeze: %s did not freeze within %d ms (state %s)",
-		  fz->cgroup, timeout_ms, st);
+		  fz->cgroup, timeout_ms, nm_freeze_state_name(st));
 undo:
 	if (!fz->was_frozen) {
 		char e2[NM_ERRLEN];
@@ -298,35 +187,22 @@ static void cont_all(const struct nm_freeze *fz)
 		kill(fz->pids[i], SIGCONT);
 }
 
-/* Frozen by a cgroup freezer we do not own (Slurm suspend, a larger cgroup). */
-static bool cgroup_frozen(pid_t pid)
-{
-	struct nm_cgroups cg;
-	char err[NM_ERRLEN], st[64];
-
-	if (nm_cgroup_of(pid, &cg, err) < 0)
-		return false;
-	if (cg.v2[0] && v2_frozen(cg.v2, err) == 1)
-		return true;
-	return cg.v1_freezer[0] && v1_state(cg.v1_freezer, st, sizeof(st),
-					    err) == 0 &&
-	       strcmp(st, "THAWED") != 0;
-}
-
 static int freeze_sigstop(const pid_t *pids, int npids, int timeout_ms,
 			  struct nm_freeze *fz, char *err)
 {
-	double deadline = now_ms() + timeout_ms;
+	double deadline = nm_now_ms() + timeout_ms;
 	int us = 100;
 	pid_t tid = 0;
 
 	for (int i = 0; i < npids; i++) {
-		int r = nm_process_stopped(pids[i], NULL, err);
+		enum nm_freeze_state st;
 
-		if (r < 0)
+		if (nm_process_freeze_state(pids[i], &st, err) < 0)
 			goto fail;
-		if (r == 1 || cgroup_frozen(pids[i]))
-			continue;	/* stopped by someone else: stays so */
+		/* Held by someone else (SIGSTOP, a cgroup freezer): stays so.
+		 * A FREEZING one may still run: stop it ourselves. */
+		if (st == NM_FROZEN)
+			continue;
 		if (kill(pids[i], SIGSTOP) < 0) {
 			nm_seterr(err, "freeze: SIGSTOP to pid %d: %s",
 				  (int)pids[i], strerror(errno));
@@ -347,7 +223,7 @@ static int freeze_sigstop(const pid_t *pids, int npids, int timeout_ms,
 			i++;
 			continue;
 		}
-		if (now_ms() >= deadline) {
+		if (nm_now_ms() >= deadline) {
 			nm_seterr(err, "freeze: pid %d (thread %d) did not "
 				  "stop within %d ms", (int)fz->pids[i],
 				  (int)tid, timeout_ms);

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include "lib/base/error.h"
+#include "lib/linux/proc.h"	/* nm_process_stopped */
 
 /*
  * Freezing a job for a move, and restoring exactly the state it was in.
@@ -49,12 +50,5 @@ void nm_freeze_release(struct nm_freeze *fz);
  */
 int nm_freeze_format(const struct nm_freeze *fz, char *buf, size_t len);
 int nm_freeze_parse(const char *line, struct nm_freeze *fz, char *err);
-
-/*
- * Added: whether every thread of @pid is stopped ('T', 't') or dead.
- * 1 yes, 0 no (@tid gets the first running thread), -1 with @err when the
- * process is gone.
- */
-int nm_process_stopped(pid_t pid, pid_t *tid, char *err);
 
 #endif

@@ -18,22 +18,22 @@
 struct nm_config {
 	/* [daemon] */
 	char socket[108];		/* sun_path's size */
-	unsigned int socket_mode;
+	unsigned int socket_mode;	/* the socket's permission bits */
 	char socket_group[64];		/* "" : root's */
 	char slurm_user[64];		/* "" : none */
 	uid_t slurm_uid;		/* resolved; (uid_t)-1 when none */
-	char journal_dir[512];
+	char journal_dir[512];		/* freeze journal, repack records */
 	int log_level;			/* syslog priority: LOG_ERR..LOG_DEBUG */
-	int max_clients;
+	int max_clients;		/* connections served at once */
 	/* [move] */
 	int threads;			/* engine workers; 0: the engine's choice */
-	enum nm_engine_kind engine;
+	enum nm_engine_kind engine;	/* move_pages workers or the kmod */
 	int freeze_timeout_ms;		/* to get the job frozen */
 	int frozen_deadline_ms;		/* longest a job may stay frozen */
 	/* [tcp] */
-	bool tcp;
-	char tcp_address[64];
-	int tcp_port;
+	bool tcp;			/* listen on TCP (MUNGE) too */
+	char tcp_address[64];		/* the address to listen on */
+	int tcp_port;			/* its port; also the CLI's target */
 	char munge_socket[512];		/* "" : libmunge's default */
 	/* [slurm] */
 	char slurm_conf[512];		/* SLURM_CONF for libslurm; "" : its

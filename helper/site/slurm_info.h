@@ -28,10 +28,10 @@ enum nm_slurm_state {
 };
 
 struct nm_slurm_job {
-	uint64_t id;
-	enum nm_slurm_state state;
+	uint64_t id;			/* the job id asked about */
+	enum nm_slurm_state state;	/* the states numamigrate tells apart */
 	char state_name[24];		/* "RUNNING", "SUSPENDED", ... */
-	uid_t uid;
+	uid_t uid;			/* its owner */
 	char nodes[1024];		/* hostlist expression, "" when none */
 };
 
@@ -65,9 +65,9 @@ int nm_slurm_local_node(const char *configured, char *out, size_t len,
 
 /* A job's nodes, each with its NodeAddr and NodeHostname. */
 struct nm_slurm_host {
-	char name[128];
-	char addr[128];
-	char hostname[128];
+	char name[128];		/* Slurm's node name */
+	char addr[128];		/* NodeAddr: where its daemon listens */
+	char hostname[128];	/* NodeHostname */
 };
 int nm_slurm_job_hosts(const struct nm_slurm_job *job,
 		       struct nm_slurm_host **hosts, int *n, char *err);

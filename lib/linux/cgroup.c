@@ -11,6 +11,7 @@
 
 #include "lib/linux/cgroup.h"
 #include "lib/base/file.h"
+#include "lib/linux/proc.h"
 
 /* The most read of one file (a host's mountinfo: a few MiB at most). */
 #define CG_FILE_MAX (64u << 20)
@@ -556,5 +557,132 @@ int nm_cgroup_tree_pids(const char *dir, pid_t **pids, int *npids, char *err)
 		*npids = 0;
 		return -1;
 	}
+	return 0;
+}
+
+static const char *const freeze_state_names[] = {
+	[NM_THAWED] = "THAWED", [NM_FREEZING] = "FREEZING",
+	[NM_FROZEN] = "FROZEN",
+};
+
+const char *nm_freeze_state_name(enum nm_freeze_state st)
+{
+	return (unsigned int)st <= NM_FROZEN ? freeze_state_names[st] : "?";
+}
+
+/* A small control file of @dir, '\0'-terminated; caller frees. */
+static char *control_file(const char *dir, const char *file, char *err)
+{
+	char path[1024];
+
+	if (cg_path(dir, file, path, sizeof(path), err) < 0)
+		return NULL;
+	return slurp(path, NULL, err);
+}
+
+/* Whether @buf has the line @line (e.g. "frozen 1"). */
+static bool has_line(const char *buf, const char *line)
+{
+	size_t n = strlen(line);
+
+	for (const char *p = buf; p; p = strchr(p, '\n'), p = p ? p + 1 : p)
+		if (strncmp(p, line, n) == 0 && (p[n] == '\n' || !p[n]))
+			return true;
+	return false;
+}
+
+/* v2: actual state in cgroup.events, the request in cgroup.freeze. */
+static int v2_freeze_state(const char *dir, enum nm_freeze_state *st,
+			   char *err)
+{
+	char *ev = control_file(dir, "cgroup.events", err), *req;
+	bool frozen, known;
+
+	if (!ev)
+		return -1;
+	frozen = has_line(ev, "frozen 1");
+	known = frozen || has_line(ev, "frozen 0");
+	free(ev);
+	if (!known) {
+		nm_seterr(err, "cgroup: %s/cgroup.events has no 'frozen' "
+			  "(kernel without the v2 freezer)", dir);
+		return -1;
+	}
+	if (frozen) {
+		*st = NM_FROZEN;
+		return 0;
+	}
+	req = control_file(dir, "cgroup.freeze", err);
+	if (!req)
+		return -1;
+	*st = req[0] == '1' ? NM_FREEZING : NM_THAWED;
+	free(req);
+	return 0;
+}
+
+static int v1_freeze_state(const char *dir, enum nm_freeze_state *st,
+			   char *err)
+{
+	char *buf = control_file(dir, "freezer.state", err);
+	int rc = -1;
+
+	if (!buf)
+		return -1;
+	buf[strcspn(buf, "\n")] = 0;
+	for (int s = NM_THAWED; s <= NM_FROZEN; s++)
+		if (strcmp(buf, freeze_state_names[s]) == 0) {
+			*st = (enum nm_freeze_state)s;
+			rc = 0;
+		}
+	if (rc < 0)
+		nm_seterr(err, "cgroup: %s/freezer.state: unknown state "
+			  "'%.20s'", dir, buf);
+	free(buf);
+	return rc;
+}
+
+int nm_cgroup_freeze_state(const char *dir, bool v2,
+			   enum nm_freeze_state *st, char *err)
+{
+	return v2 ? v2_freeze_state(dir, st, err) :
+		    v1_freeze_state(dir, st, err);
+}
+
+int nm_cgroup_freeze_requested(const char *dir, bool v2, char *err)
+{
+	enum nm_freeze_state st;
+	char *req;
+	int rc;
+
+	if (!v2)
+		return v1_freeze_state(dir, &st, err) < 0 ? -1 :
+		       st != NM_THAWED;
+	req = control_file(dir, "cgroup.freeze", err);
+	if (!req)
+		return -1;
+	rc = req[0] == '1';
+	free(req);
+	return rc;
+}
+
+int nm_process_freeze_state(pid_t pid, enum nm_freeze_state *st, char *err)
+{
+	struct nm_cgroups cg;
+	enum nm_freeze_state s;
+	char e2[NM_ERRLEN];
+	int r = nm_process_stopped(pid, NULL, err);
+
+	if (r < 0)
+		return -1;
+	*st = r == 1 ? NM_FROZEN : NM_THAWED;
+	if (*st == NM_FROZEN || nm_cgroup_of(pid, &cg, e2) < 0)
+		return 0;
+	if (cg.v2[0] && nm_cgroup_freeze_state(cg.v2, true, &s, e2) == 0 &&
+	    s > *st)
+		*st = s;
+	if (cg.v1_freezer[0] &&
+	    nm_cgroup_freeze_state(cg.v1_freezer, false, &s, e2) == 0 &&
+	    s > *st)
+		*st = s;
 	return 0;
 }

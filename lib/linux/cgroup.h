@@ -16,9 +16,9 @@
  * hierarchy's root or the hierarchy is not mounted.
  */
 struct nm_cgroups {
-	char v1_cpuset[512];
-	char v1_freezer[512];
-	char v2[512];
+	char v1_cpuset[512];	/* v1 cpuset hierarchy: cpuset.mems/cpus */
+	char v1_freezer[512];	/* v1 freezer hierarchy: freezer.state */
+	char v2[512];		/* unified hierarchy */
 	bool v2_has_cpuset;	/* cpuset controller enabled for v2 */
 };
 
@@ -34,32 +34,78 @@ int nm_cgroup_set_list(const char *dir, const char *file,
 int nm_cgroup_pids(const char *dir, pid_t **pids, int *npids, char *err);
 
 /*
- * Added.  Where the hierarchies are mounted, from a mountinfo file
+ * Where the hierarchies are mounted, from a mountinfo file
  * (/proc/self/mountinfo): mount points, "" when not mounted.  The roots are
  * the mounts' ROOT fields ("/" unless a container mounted a subtree).
  */
 struct nm_cgroup_mounts {
-	char v1_cpuset[512], v1_cpuset_root[512];
-	char v1_freezer[512], v1_freezer_root[512];
-	char v2[512], v2_root[512];
+	char v1_cpuset[512], v1_cpuset_root[512];	/* v1 cpuset mount */
+	char v1_freezer[512], v1_freezer_root[512];	/* v1 freezer mount */
+	char v2[512], v2_root[512];			/* cgroup2 mount */
 };
 
 int nm_cgroup_mounts(const char *mountinfo_path, struct nm_cgroup_mounts *m,
 		     char *err);
 
 /*
- * Added: nm_cgroup_of() on given files (mountinfo, a /proc/PID/cgroup),
+ * nm_cgroup_of() on given files (mountinfo, a /proc/PID/cgroup),
  * so that tests can describe v1, hybrid and v2 hosts.
  */
 int nm_cgroup_of_files(const char *mountinfo_path, const char *cgroup_path,
 		       struct nm_cgroups *out, char *err);
 
 /*
- * Added: pids in @dir and every cgroup below it (a v2 freeze or a v1
+ * Pids in @dir and every cgroup below it (a v2 freeze or a v1
  * FROZEN state covers the whole subtree).  Same contract as
  * nm_cgroup_pids().
  */
 int nm_cgroup_tree_pids(const char *dir, pid_t **pids, int *npids, char *err);
+
+/*
+ * "Is it frozen?" has two questions, each answered here once.
+ *
+ * nm_cgroup_freeze_state(): the ACTUAL state the kernel reports.
+ *   v2: cgroup.events "frozen 1" -> FROZEN (also when an ancestor froze
+ *       it); else cgroup.freeze "1" -> FREEZING (asked for, some task not
+ *       stopped yet); else THAWED.
+ *   v1: freezer.state as the kernel reports it (an ancestor's state
+ *       included): FROZEN, FREEZING or THAWED.
+ *   It answers "may we rely on the tasks standing still?": only FROZEN
+ *   does (the freezer's SIGSTOP fallback skips such a process, repack
+ *   waits for it); a FREEZING task may still run.
+ *
+ * nm_cgroup_freeze_requested(): whether somebody asked THIS cgroup to
+ * freeze (v2: cgroup.freeze "1"; v1: freezer.state not THAWED, FREEZING
+ * included, since v1 shows the request only through the state).  It
+ * answers "is a freeze there someone else's, not ours to undo?" (the
+ * freezer's was_frozen, the daemon's thaw intents).  On v2 a freeze of an
+ * ancestor only is no request here: the freezer still freezes this cgroup
+ * itself and thaws it after, so Slurm's resume of the ancestor cannot let
+ * the job run in the middle of a move.
+ */
+enum nm_freeze_state {
+	NM_THAWED,
+	NM_FREEZING,
+	NM_FROZEN,
+};
+
+/* "THAWED", "FREEZING" or "FROZEN", as v1's freezer.state spells them. */
+const char *nm_freeze_state_name(enum nm_freeze_state st);
+
+/* The state of the v2 (@v2 true) or v1 freezer cgroup at @dir. */
+int nm_cgroup_freeze_state(const char *dir, bool v2,
+			   enum nm_freeze_state *st, char *err);
+
+/* Whether a freeze of @dir itself was asked for: 1 yes, 0 no, -1 @err. */
+int nm_cgroup_freeze_requested(const char *dir, bool v2, char *err);
+
+/*
+ * The actual state of process @pid: FROZEN when every thread is stopped
+ * by a signal (/proc state T) or its v2 or v1 freezer cgroup is FROZEN,
+ * FREEZING when one of those is FREEZING, else THAWED.  A cgroup that
+ * cannot be read counts as THAWED; -1 with @err only when @pid is gone.
+ */
+int nm_process_freeze_state(pid_t pid, enum nm_freeze_state *st, char *err);
 
 /*
  * The parsers behind the readers above, over a file's @len bytes (no '\0'

@@ -10,6 +10,9 @@
 #include "lib/base/file.h"
 #include "lib/linux/proc.h"
 
+/* A stat line is a few hundred bytes; anything near this is not one. */
+#define NM_STAT_MAX 65536
+
 int nm_proc_stat_parse(const char *buf, size_t len, char *state,
 		       pid_t *ppid, unsigned long long *start, char *err)
 {
@@ -198,18 +201,19 @@ static int grow(pid_t **a, int *cap, int need, char *err)
 	return 0;
 }
 
-int nm_proc_descendants(const pid_t *pids, int npids, pid_t **out, int *nout,
-			char *err)
-{
-	pid_t *all = NULL, *par = NULL, *res = NULL;
-	int nall = 0, capall = 0, cappar = 0, nres = 0, capres = 0;
-	struct dirent *de;
-	DIR *d;
-	int rc = -1;
+/* Every live process and its parent, from one pass over /proc. */
+struct ptable {
+	pid_t *pid;	/* the processes (zombies left out) */
+	pid_t *ppid;	/* ppid[i]: the parent of pid[i] */
+	int n, cap;	/* entries used, allocated */
+};
 
-	*out = NULL;
-	*nout = 0;
-	d = opendir("/proc");
+static int ptable_read(struct ptable *t, char *err)
+{
+	int cappar = 0;
+	struct dirent *de;
+	DIR *d = opendir("/proc");
+
 	if (!d) {
 		nm_seterr(err, "/proc: %s", strerror(errno));
 		return -1;
@@ -226,52 +230,62 @@ int nm_proc_descendants(const pid_t *pids, int npids, pid_t **out, int *nout,
 			continue;	/* exited while we looked */
 		if (state == 'Z' || state == 'X')
 			continue;
-		if (grow(&all, &capall, nall + 1, err) < 0 ||
-		    grow(&par, &cappar, nall + 1, err) < 0)
-			goto out;
-		all[nall] = pid;
-		par[nall++] = ppid;
+		if (grow(&t->pid, &t->cap, t->n + 1, err) < 0 ||
+		    grow(&t->ppid, &cappar, t->n + 1, err) < 0) {
+			closedir(d);
+			return -1;
+		}
+		t->pid[t->n] = pid;
+		t->ppid[t->n++] = ppid;
 	}
-	if (grow(&res, &capres, npids, err) < 0)
+	closedir(d);
+	return 0;
+}
+
+static bool has_pid(const pid_t *v, int n, pid_t pid)
+{
+	for (int i = 0; i < n; i++)
+		if (v[i] == pid)
+			return true;
+	return false;
+}
+
+int nm_proc_descendants(const pid_t *pids, int npids, pid_t **out, int *nout,
+			char *err)
+{
+	struct ptable t = { 0 };
+	pid_t *res = NULL;
+	int nres = 0, capres = 0, rc = -1;
+
+	*out = NULL;
+	*nout = 0;
+	if (ptable_read(&t, err) < 0 || grow(&res, &capres, npids, err) < 0)
 		goto out;
 	for (int i = 0; i < npids; i++) {
-		bool seen = false, live = false;
-
-		for (int j = 0; j < nres; j++)
-			seen |= res[j] == pids[i];
-		for (int j = 0; j < nall; j++)
-			live |= all[j] == pids[i];
-		if (!live) {
+		if (!has_pid(t.pid, t.n, pids[i])) {
 			nm_seterr(err, "process %d: no such process",
 				  (int)pids[i]);
 			goto out;
 		}
-		if (!seen)
+		if (!has_pid(res, nres, pids[i]))
 			res[nres++] = pids[i];
 	}
 	/* Breadth first: res doubles as the queue. */
 	for (int q = 0; q < nres; q++)
-		for (int j = 0; j < nall; j++) {
-			bool seen = false;
-
-			if (par[j] != res[q])
-				continue;
-			for (int k = 0; k < nres; k++)
-				seen |= res[k] == all[j];
-			if (seen)
+		for (int j = 0; j < t.n; j++) {
+			if (t.ppid[j] != res[q] || has_pid(res, nres, t.pid[j]))
 				continue;
 			if (grow(&res, &capres, nres + 1, err) < 0)
 				goto out;
-			res[nres++] = all[j];
+			res[nres++] = t.pid[j];
 		}
 	*out = res;
 	*nout = nres;
 	res = NULL;
 	rc = 0;
 out:
-	closedir(d);
-	free(all);
-	free(par);
+	free(t.pid);
+	free(t.ppid);
 	free(res);
 	return rc;
 }
@@ -304,4 +318,56 @@ int nm_proc_threads(pid_t pid, pid_t **tids, int *ntids, char *err)
 	}
 	closedir(d);
 	return 0;
+}
+
+int nm_proc_stat_file(const char *path, char *state,
+		      unsigned long long *start)
+{
+	char err[NM_ERRLEN];
+	size_t len;
+	char *buf = nm_read_file(path, NM_STAT_MAX, &len);
+	int rc;
+
+	if (!buf)
+		return -1;
+	rc = nm_proc_stat_parse(buf, len, state, NULL, start, err);
+	free(buf);
+	return rc;
+}
+
+int nm_process_stopped(pid_t pid, pid_t *tid, char *err)
+{
+	char path[64];
+	DIR *d;
+	struct dirent *e;
+	int rc = 1, seen = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	if (!d) {
+		nm_seterr(err, "pid %d: no such process", (int)pid);
+		return -1;
+	}
+	while (rc == 1 && (e = readdir(d))) {
+		char tpath[128], st;
+		int t;
+
+		if (sscanf(e->d_name, "%d", &t) != 1)
+			continue;
+		snprintf(tpath, sizeof(tpath), "%s/%d/stat", path, t);
+		if (nm_proc_stat_file(tpath, &st, NULL) < 0)
+			continue;	/* the thread just exited */
+		seen++;
+		if (st != 'T' && st != 't' && st != 'Z' && st != 'X') {
+			if (tid)
+				*tid = t;
+			rc = 0;
+		}
+	}
+	closedir(d);
+	if (!seen) {
+		nm_seterr(err, "pid %d: no such process", (int)pid);
+		return -1;
+	}
+	return rc;
 }

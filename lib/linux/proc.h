@@ -12,13 +12,13 @@
 
 /* What the daemon needs to know about a process, from /proc. */
 struct nm_proc_info {
-	pid_t pid;
-	pid_t ppid;
+	pid_t pid;			/* the process asked about */
+	pid_t ppid;			/* its parent */
 	uid_t uid[4];			/* real, effective, saved, fs */
 	char state;			/* 'R', 'S', 'T' (stopped), ... */
 	unsigned long long starttime;	/* clock ticks after boot: with the
 					   pid, names one process for good */
-	struct nm_bitmap mems_allowed;
+	struct nm_bitmap mems_allowed;	/* Mems_allowed_list: its cpuset */
 };
 
 int nm_proc_info(pid_t pid, struct nm_proc_info *out, char *err);
@@ -34,6 +34,14 @@ int nm_proc_stat_parse(const char *buf, size_t len, char *state,
 int nm_proc_status_parse(const char *buf, size_t len,
 			 struct nm_proc_info *out, char *err);
 
+/*
+ * State letter and start time (@start may be NULL) from the stat file at
+ * @path (/proc/PID/stat or /proc/PID/task/TID/stat); -1 when the task is
+ * gone or the file is not one.
+ */
+int nm_proc_stat_file(const char *path, char *state,
+		      unsigned long long *start);
+
 /* True when @pid still names the process that started at @starttime. */
 bool nm_proc_same(pid_t pid, unsigned long long starttime);
 
@@ -47,5 +55,13 @@ int nm_proc_descendants(const pid_t *pids, int npids, pid_t **out, int *nout,
 
 /* Every thread id of @pid; -1 when it is gone. */
 int nm_proc_threads(pid_t pid, pid_t **tids, int *ntids, char *err);
+
+/*
+ * Whether every thread of @pid is stopped by a signal ('T', 't') or dead.
+ * 1 yes, 0 no (@tid gets the first running thread), -1 with @err when the
+ * process is gone.  nm_process_freeze_state() (cgroup.h) adds the cgroup
+ * freezers to it.
+ */
+int nm_process_stopped(pid_t pid, pid_t *tid, char *err);
 
 #endif

@@ -11,10 +11,8 @@
 #include <unistd.h>
 
 #include "lib/base/file.h"
+#include "lib/base/units.h"
 #include "lib/linux/scan.h"
-
-#define PAGE_SHIFT_4K	12
-#define PAGE_4K		4096u
 
 /* /proc/PID/pagemap entry bits (Documentation/admin-guide/mm/pagemap.rst) */
 #define PM_PFN_MASK	((UINT64_C(1) << 55) - 1)
@@ -40,9 +38,9 @@
 
 /* Physical memory block -> node, from the nodes' memoryN links in sysfs. */
 struct nodemap {
-	uint64_t block_pages;
-	int16_t *blk;
-	size_t nblk;
+	uint64_t block_pages;	/* base pages per memory block */
+	int16_t *blk;		/* block number -> OS node, -1: none */
+	size_t nblk;		/* entries in blk */
 };
 
 static void nodemap_free(struct nodemap *m)
@@ -87,12 +85,12 @@ static int nodemap_load(struct nodemap *m, char *err)
 		close(fd);
 	/* The file is hex without a prefix. */
 	if (n <= 0 || (buf[n] = 0, sscanf(buf, "%llx", &bs) != 1) ||
-	    bs < PAGE_4K) {
+	    bs < nm_page_size()) {
 		nm_seterr(err, "scan: cannot read the memory block size from "
 			  "/sys/devices/system/memory/block_size_bytes");
 		return -1;
 	}
-	m->block_pages = bs / PAGE_4K;
+	m->block_pages = bs / nm_page_size();
 	d = opendir(base);
 	if (!d) {
 		nm_seterr(err, "scan: cannot list %s: %s", base,
@@ -202,8 +200,8 @@ int nm_scan_maps_entry(const char *line, size_t len, struct nm_vma *vma,
 	    !expect(&p, e, ' ') || !num(&p, e, 16, &major) ||
 	    !expect(&p, e, ':') || !num(&p, e, 16, &minor) ||
 	    !expect(&p, e, ' ') || !num(&p, e, 10, &inode) ||
-	    (p < e && *p != ' ') || start >= end || start % PAGE_4K ||
-	    end % PAGE_4K || end > UINTPTR_MAX) {
+	    (p < e && *p != ' ') || start >= end || start % nm_page_size() ||
+	    end % nm_page_size() || end > UINTPTR_MAX) {
 		nm_seterr(err, "scan: malformed maps line: %.*s",
 			  (int)(len < 60 ? len : 60), line);
 		return -1;
@@ -285,18 +283,20 @@ fail:
 	return -1;
 }
 
+/* One scan of one process. */
 struct scanner {
-	struct nm_scan *out;
-	pid_t pid;
-	int pm_fd, kpf_fd;
-	bool use_move_pages;
+	struct nm_scan *out;		/* the runs found so far */
+	pid_t pid;			/* the process scanned */
+	int pm_fd, kpf_fd;		/* its pagemap; kpageflags (-1: none) */
+	bool use_move_pages;		/* ask move_pages(2), not the PFNs */
 	bool pfns;			/* PFNs visible in pagemap */
-	struct nodemap nm;
+	struct nodemap nm;		/* PFN -> node, for the pagemap method */
+	/* pagemap batch: entries, their kpageflags, what they mean */
 	uint64_t pm[CHUNK];
 	uint64_t kpf[CHUNK];
 	uint16_t pflags[CHUNK];
 	bool phead[CHUNK], pskip[CHUNK];
-	/* move_pages query batch */
+	/* move_pages query batch: addresses, nodes, flags, folio heads */
 	void *addrs[CHUNK];
 	int status[CHUNK];
 	uint16_t aflags[CHUNK];
@@ -319,7 +319,8 @@ static int add_page(struct scanner *s, uintptr_t addr, int node,
 	 * Large runs are one folio each: a head page, or a PFN that does not
 	 * follow the last one, starts the next folio.
 	 */
-	if (last && last->start + (uintptr_t)last->npages * PAGE_4K == addr &&
+	if (last &&
+	    last->start + (uintptr_t)last->npages * nm_page_size() == addr &&
 	    last->node == node && last->flags == flags &&
 	    last->npages < UINT32_MAX &&
 	    (!large || (!folio_start && pfn == s->last_pfn + 1))) {
@@ -442,13 +443,13 @@ static int scan_vma(struct scanner *s, const struct nm_vma *vma, char *err)
 	bool *head = s->phead, *skip = s->pskip;
 
 	for (uintptr_t a = vma->start; a < vma->end;) {
-		size_t n = (vma->end - a) >> PAGE_SHIFT_4K, q = 0;
+		size_t n = (vma->end - a) / nm_page_size(), q = 0;
 		ssize_t r;
 
 		if (n > CHUNK)
 			n = CHUNK;
 		r = pread(s->pm_fd, s->pm, n * 8,
-			  (off_t)((a >> PAGE_SHIFT_4K) * 8));
+			  (off_t)((a / nm_page_size()) * 8));
 		if (r < 0 && (errno == ESRCH || errno == EIO)) {
 			nm_seterr(err, "pid %d: process exited during the "
 				  "scan", (int)s->pid);
@@ -464,7 +465,7 @@ static int scan_vma(struct scanner *s, const struct nm_vma *vma, char *err)
 		}
 		page_attrs(s, vma, n, flags, head, skip);
 		for (size_t i = 0; i < n; i++) {
-			uintptr_t addr = a + (i << PAGE_SHIFT_4K);
+			uintptr_t addr = a + i * nm_page_size();
 			uint64_t pfn = s->pm[i] & PM_PFN_MASK;
 
 			if (skip[i])
@@ -484,7 +485,7 @@ static int scan_vma(struct scanner *s, const struct nm_vma *vma, char *err)
 		}
 		if (flush_query(s, q, err) < 0)
 			return -1;
-		a += n << PAGE_SHIFT_4K;
+		a += n * nm_page_size();
 	}
 	return 0;
 }
@@ -500,10 +501,62 @@ static bool pfns_visible(void)
 	if (fd < 0)
 		return false;
 	probe++;
-	if (pread(fd, &e, 8, (off_t)((a >> PAGE_SHIFT_4K) * 8)) != 8)
+	if (pread(fd, &e, 8, (off_t)((a / nm_page_size()) * 8)) != 8)
 		e = 0;
 	close(fd);
 	return (e & PM_PRESENT) && (e & PM_PFN_MASK);
+}
+
+/* The method (AUTO resolved) and what it reads: node map, kpageflags. */
+static int scanner_setup(struct scanner *s, enum nm_scan_method method,
+			 char *err)
+{
+	s->pm_fd = s->kpf_fd = -1;
+	s->pfns = pfns_visible();
+	if (method == NM_SCAN_PAGEMAP && !s->pfns) {
+		nm_seterr(err, "scan: pagemap shows no page frame numbers "
+			  "without CAP_SYS_ADMIN; use the move_pages method");
+		return -1;
+	}
+	s->use_move_pages = method == NM_SCAN_MOVE_PAGES ||
+			    (method == NM_SCAN_AUTO && !s->pfns);
+	s->out->method = s->use_move_pages ? NM_SCAN_MOVE_PAGES :
+					     NM_SCAN_PAGEMAP;
+	if (!s->use_move_pages && nodemap_load(&s->nm, err) < 0)
+		return -1;
+	if (s->pfns)
+		s->kpf_fd = open("/proc/kpageflags", O_RDONLY | O_CLOEXEC);
+	return 0;
+}
+
+/* The mappings of @pid to scan, and its pagemap opened into @s. */
+static int open_process(struct scanner *s, struct nm_vma **vmas,
+			size_t *nvmas, char *err)
+{
+	char path[64], *maps;
+	size_t len;
+	int rc;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)s->pid);
+	maps = nm_read_file(path, NM_MAPS_MAX, &len);
+	if (!maps) {
+		nm_seterr(err, "pid %d: %s", (int)s->pid, errno == ENOENT ?
+			  "no such process" : strerror(errno));
+		return -1;
+	}
+	rc = nm_scan_maps_parse(maps, len, vmas, nvmas, err);
+	free(maps);
+	if (rc < 0)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)s->pid);
+	s->pm_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (s->pm_fd < 0) {
+		nm_seterr(err, "pid %d: %s: %s", (int)s->pid, path,
+			  errno == ENOENT ? "no such process" :
+			  strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 int nm_scan_process(pid_t pid, enum nm_scan_method method,
@@ -511,8 +564,7 @@ int nm_scan_process(pid_t pid, enum nm_scan_method method,
 {
 	struct scanner *s;
 	struct nm_vma *vmas = NULL;
-	char path[64], *maps;
-	size_t len, nvmas = 0;
+	size_t nvmas = 0;
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
@@ -533,45 +585,12 @@ int nm_scan_process(pid_t pid, enum nm_scan_method method,
 	}
 	s->out = out;
 	s->pid = pid;
-	s->pm_fd = s->kpf_fd = -1;
-	s->pfns = pfns_visible();
-	if (method == NM_SCAN_PAGEMAP && !s->pfns) {
-		nm_seterr(err, "scan: pagemap shows no page frame numbers "
-			  "without CAP_SYS_ADMIN; use the move_pages method");
-		goto out;
+	if (scanner_setup(s, method, err) == 0 &&
+	    open_process(s, &vmas, &nvmas, err) == 0) {
+		rc = 0;
+		for (size_t i = 0; rc == 0 && i < nvmas; i++)
+			rc = scan_vma(s, &vmas[i], err);
 	}
-	s->use_move_pages = method == NM_SCAN_MOVE_PAGES ||
-			    (method == NM_SCAN_AUTO && !s->pfns);
-	out->method = s->use_move_pages ? NM_SCAN_MOVE_PAGES : NM_SCAN_PAGEMAP;
-	if (!s->use_move_pages && nodemap_load(&s->nm, err) < 0)
-		goto out;
-	if (s->pfns)
-		s->kpf_fd = open("/proc/kpageflags", O_RDONLY | O_CLOEXEC);
-
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
-	maps = nm_read_file(path, NM_MAPS_MAX, &len);
-	if (!maps) {
-		nm_seterr(err, "pid %d: %s", (int)pid, errno == ENOENT ?
-			  "no such process" : strerror(errno));
-		goto out;
-	}
-	rc = nm_scan_maps_parse(maps, len, &vmas, &nvmas, err);
-	free(maps);
-	if (rc < 0)
-		goto out;
-	rc = -1;
-	snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)pid);
-	s->pm_fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (s->pm_fd < 0) {
-		nm_seterr(err, "pid %d: %s: %s", (int)pid, path,
-			  errno == ENOENT ? "no such process" :
-			  strerror(errno));
-		goto out;
-	}
-	rc = 0;
-	for (size_t i = 0; rc == 0 && i < nvmas; i++)
-		rc = scan_vma(s, &vmas[i], err);
-out:
 	if (s->pm_fd >= 0)
 		close(s->pm_fd);
 	if (s->kpf_fd >= 0)

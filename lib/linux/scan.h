@@ -22,18 +22,10 @@
  * base pages.  Zero pages and pages outside the nodes' memory (PFNMAP
  * device memory) are not reported: they cannot move.
  *
- * Cost, measured on the one-node development host (6.18 kernel, 2 vCPUs,
- * root, scanning a child that holds 1 GiB, best of 5;
- * tests/bench/nm-bench-scan):
- *   1 GiB of 4 KiB pages   pagemap + kpageflags   106 ms  (~400 ns/page)
- *                          move_pages query       201 ms  (~770 ns/page)
- *   1 GiB of THP           pagemap + kpageflags    32-52 ms (~120-200 ns)
- *                          move_pages query        88-110 ms
- * Both read pagemap (present bits, to skip holes); the move_pages method
- * then asks the kernel per page, about twice the cost.  AUTO therefore
- * prefers pagemap whenever PFNs are visible.
- * Only one node there: the per-page cost of either method does not
- * depend on how many nodes there are, so the ratio carries over.
+ * AUTO prefers pagemap whenever PFNs are visible: the move_pages method
+ * reads pagemap too (present bits, to skip holes) and then asks the
+ * kernel per page, about twice the cost (measured: tests/bench/README.md,
+ * "Placement scan cost").
  */
 
 #define NM_RUN_THP	0x1u	/* part of a transparent huge page */
@@ -55,7 +47,7 @@ struct nm_run {
 
 struct nm_scan {
 	pid_t pid;
-	int method;		/* added: the nm_scan_method used (never AUTO) */
+	int method;		/* the nm_scan_method used (never AUTO) */
 	size_t nruns, cap;
 	struct nm_run *runs;
 	uint64_t pages_per_node[NM_MAX_NODES];	/* base pages */
@@ -76,7 +68,7 @@ int nm_scan_process(pid_t pid, enum nm_scan_method method,
 		    struct nm_scan *out, char *err);
 void nm_scan_release(struct nm_scan *scan);
 
-/* Added: one mapping of /proc/PID/maps as the scan sees it. */
+/* One mapping of /proc/PID/maps as the scan sees it. */
 struct nm_vma {
 	uintptr_t start, end;
 	bool file;	/* maps a regular file: its page cache is not the

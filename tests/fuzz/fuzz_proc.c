@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/base/units.h"
 #include "lib/linux/cgroup.h"
 #include "lib/linux/mpi_ranks.h"
 #include "lib/linux/proc.h"
@@ -143,8 +144,8 @@ static void maps(const char *buf, size_t len)
 			abort();
 	}
 	for (size_t j = 0; j < nv; j++)
-		if (v[j].start >= v[j].end || v[j].start % 4096 ||
-		    v[j].end % 4096 || (v[j].file && v[j].shmem))
+		if (v[j].start >= v[j].end || v[j].start % nm_page_size() ||
+		    v[j].end % nm_page_size() || (v[j].file && v[j].shmem))
 			abort();
 	for (const char *p = buf; (line = next_line(&p, buf + len, &n));) {
 		rc2 = nm_scan_maps_entry(line, n, &vma, err);

@@ -62,6 +62,19 @@ held() {
 	[ -n "$cg" ] && [ "$(cat "/sys/fs/cgroup$cg/cgroup.freeze" 2>/dev/null)" = 1 ]
 }
 
+# wait_running PIDS SECONDS: until no process of PIDS is held.  Slurm
+# reports the job RUNNING before slurmstepd has sent SIGCONT or thawed it.
+wait_running() {
+	local p end=$((SECONDS + $2)) any
+	while :; do
+		any=0
+		for p in ${1//,/ }; do held "$p" && any=1; done
+		[ $any = 0 ] && return 0
+		[ $SECONDS -ge $end ] && return 1
+		sleep 0.1
+	done
+}
+
 # wait_held PIDS SECONDS: every pid held (Slurm's SIGSTOP/freeze follows
 # its SIGTSTP by the suspend grace time)
 wait_held() {

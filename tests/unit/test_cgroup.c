@@ -5,6 +5,7 @@
 #include <pthread.h>
 
 #include "cgtest.h"
+#include "lib/linux/proc.h"
 
 static char tmpdir[] = "/tmp/nm-cgroup-XXXXXX";
 
@@ -206,6 +207,177 @@ static void test_live_v2_tree(void **state)
 	drop_cgroup(m.v2, dir);
 }
 
+static void create(const char *dir, const char *file, const char *text)
+{
+	char path[300];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* A fake freezer cgroup in tmpdir: the files the kernel would show. */
+static const char *fake_freezer(const char *events, const char *freeze,
+				const char *state)
+{
+	static char dir[128];
+	char cmd[300];
+
+	snprintf(dir, sizeof(dir), "%s/freezer", tmpdir);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	if (events)
+		create(dir, "cgroup.events", events);
+	if (freeze)
+		create(dir, "cgroup.freeze", freeze);
+	if (state)
+		create(dir, "freezer.state", state);
+	return dir;
+}
+
+static void expect_state(const char *dir, bool v2, enum nm_freeze_state want)
+{
+	enum nm_freeze_state st = (enum nm_freeze_state)-1;
+	char err[NM_ERRLEN] = "";
+
+	if (nm_cgroup_freeze_state(dir, v2, &st, err) < 0)
+		fail_msg("%s", err);
+	assert_int_equal(st, want);
+}
+
+/*
+ * The actual state, not the request: cgroup.freeze "1" with "frozen 0"
+ * is FREEZING, "frozen 1" is FROZEN even when an ancestor asked.
+ */
+static void test_freeze_state_v2(void **state)
+{
+	char err[NM_ERRLEN] = "";
+	enum nm_freeze_state st;
+
+	(void)state;
+	expect_state(fake_freezer("populated 1\nfrozen 0\n", "0\n", NULL),
+		     true, NM_THAWED);
+	expect_state(fake_freezer("populated 1\nfrozen 0\n", "1\n", NULL),
+		     true, NM_FREEZING);
+	expect_state(fake_freezer("populated 1\nfrozen 1\n", "1\n", NULL),
+		     true, NM_FROZEN);
+	expect_state(fake_freezer("populated 1\nfrozen 1\n", "0\n", NULL),
+		     true, NM_FROZEN);
+	/* a kernel without the v2 freezer has no "frozen" line */
+	assert_int_equal(nm_cgroup_freeze_state(
+		fake_freezer("populated 1\n", "0\n", NULL), true, &st, err),
+		-1);
+	assert_non_null(strstr(err, "no 'frozen'"));
+	/* "frozen 10" is no "frozen 1" line */
+	assert_int_equal(nm_cgroup_freeze_state(
+		fake_freezer("frozen 10\n", "0\n", NULL), true, &st, err), -1);
+	assert_int_equal(nm_cgroup_freeze_state(tmpdir, true, &st, err), -1);
+	assert_non_null(strstr(err, "cgroup.events"));
+}
+
+/* Who asked: this cgroup's own request, not an ancestor's freeze. */
+static void test_freeze_requested(void **state)
+{
+	char err[NM_ERRLEN] = "";
+
+	(void)state;
+	assert_int_equal(nm_cgroup_freeze_requested(
+		fake_freezer("frozen 0\n", "1\n", NULL), true, err), 1);
+	assert_int_equal(nm_cgroup_freeze_requested(
+		fake_freezer("frozen 1\n", "1\n", NULL), true, err), 1);
+	/* frozen by an ancestor only: no request here */
+	assert_int_equal(nm_cgroup_freeze_requested(
+		fake_freezer("frozen 1\n", "0\n", NULL), true, err), 0);
+	assert_int_equal(nm_cgroup_freeze_requested(
+		fake_freezer(NULL, NULL, "FREEZING\n"), false, err), 1);
+	assert_int_equal(nm_cgroup_freeze_requested(
+		fake_freezer(NULL, NULL, "FROZEN\n"), false, err), 1);
+	assert_int_equal(nm_cgroup_freeze_requested(
+		fake_freezer(NULL, NULL, "THAWED\n"), false, err), 0);
+	assert_int_equal(nm_cgroup_freeze_requested(
+		fake_freezer("frozen 0\n", NULL, NULL), true, err), -1);
+	assert_non_null(strstr(err, "cgroup.freeze"));
+}
+
+static void test_freeze_state_v1(void **state)
+{
+	char err[NM_ERRLEN] = "";
+	enum nm_freeze_state st;
+
+	(void)state;
+	expect_state(fake_freezer(NULL, NULL, "THAWED\n"), false, NM_THAWED);
+	expect_state(fake_freezer(NULL, NULL, "FREEZING\n"), false,
+		     NM_FREEZING);
+	expect_state(fake_freezer(NULL, NULL, "FROZEN\n"), false, NM_FROZEN);
+	assert_int_equal(nm_cgroup_freeze_state(
+		fake_freezer(NULL, NULL, "FROZENX\n"), false, &st, err), -1);
+	assert_non_null(strstr(err, "unknown state"));
+	assert_int_equal(nm_cgroup_freeze_state("relative", false, &st, err),
+			 -1);
+	assert_string_equal(nm_freeze_state_name(NM_FREEZING), "FREEZING");
+}
+
+/* A process stopped by SIGSTOP is FROZEN; SIGCONT makes it THAWED. */
+static void test_process_stopped_state(void **state)
+{
+	enum nm_freeze_state st;
+	char err[NM_ERRLEN] = "";
+	pid_t child = spawn_sleeper(2);
+
+	(void)state;
+	assert_int_equal(nm_process_freeze_state(child, &st, err), 0);
+	assert_int_equal(st, NM_THAWED);
+	kill(child, SIGSTOP);
+	for (int i = 0; i < 200 && st != NM_FROZEN; i++) {
+		usleep(10000);
+		assert_int_equal(nm_process_freeze_state(child, &st, err), 0);
+	}
+	assert_int_equal(st, NM_FROZEN);
+	kill(child, SIGCONT);
+	for (int i = 0; i < 200 && st != NM_THAWED; i++) {
+		usleep(10000);
+		assert_int_equal(nm_process_freeze_state(child, &st, err), 0);
+	}
+	assert_int_equal(st, NM_THAWED);
+	reap(child);
+	assert_int_equal(nm_process_freeze_state(child, &st, err), -1);
+	assert_non_null(strstr(err, "no such process"));
+}
+
+/* A real v1 freezer: FROZEN through the cgroup, though no thread is 'T'. */
+static void test_process_v1_frozen(void **state)
+{
+	struct nm_cgroup_mounts m;
+	enum nm_freeze_state st = NM_THAWED;
+	char err[NM_ERRLEN] = "", dir[600];
+	pid_t child;
+
+	(void)state;
+	assert_int_equal(nm_cgroup_mounts("/proc/self/mountinfo", &m, err), 0);
+	if (!make_cgroup(m.v1_freezer, "fz", dir, sizeof(dir), false))
+		skip();	/* no v1 freezer hierarchy or not root: SKIPPED */
+	child = spawn_sleeper(1);
+	enter(dir, child);
+	assert_int_equal(nm_process_freeze_state(child, &st, err), 0);
+	assert_int_equal(st, NM_THAWED);
+	put(dir, "freezer.state", "FROZEN");
+	for (int i = 0; i < 200 && st != NM_FROZEN; i++) {
+		usleep(10000);
+		assert_int_equal(nm_process_freeze_state(child, &st, err), 0);
+	}
+	assert_int_equal(st, NM_FROZEN);
+	assert_int_equal(nm_process_stopped(child, NULL, err), 0);
+	put(dir, "freezer.state", "THAWED");
+	assert_int_equal(nm_process_freeze_state(child, &st, err), 0);
+	assert_int_equal(st, NM_THAWED);
+	reap(child);
+	drop_cgroup(m.v1_freezer, dir);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -231,6 +403,11 @@ int main(void)
 		cmocka_unit_test(test_live_self),
 		cmocka_unit_test(test_live_v1_cpuset),
 		cmocka_unit_test(test_live_v2_tree),
+		cmocka_unit_test(test_freeze_state_v2),
+		cmocka_unit_test(test_freeze_state_v1),
+		cmocka_unit_test(test_freeze_requested),
+		cmocka_unit_test(test_process_stopped_state),
+		cmocka_unit_test(test_process_v1_frozen),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
