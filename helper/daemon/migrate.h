@@ -11,24 +11,14 @@
 #include "lib/base/error.h"
 #include "lib/proto/protocol.h"
 #include "lib/base/target.h"
+#include "helper/engine/move.h"
 
 /*
- * One move of a job, end to end: resolve its processes (and their child
- * processes), authorise, plan on the live topology (refusing an infeasible
- * plan before touching anything), journal, freeze, widen the cpusets'
- * memory nodes to old and new, scan, run the engine, re-pin the threads,
- * narrow the memory nodes, thaw, clear the journal.  Moves run one at a
- * time.
+ * One move of a job, as a request to the daemon: one at a time, checked
+ * against the caller's rights, journaled, under the frozen deadline.  The
+ * sequence itself is nm_move_run() (helper/engine/move.h), whose status
+ * codes (enum nm_move_status, nm_move_status_code()) it returns.
  */
-enum nm_move_status {
-	NM_MOVE_OK,
-	NM_MOVE_BAD,		/* bad request: nothing changed */
-	NM_MOVE_DENIED,		/* not authorised: nothing changed */
-	NM_MOVE_REFUSED,	/* infeasible, busy: nothing changed */
-	NM_MOVE_FAILED,		/* started and failed: the result says what
-				   moved, page-exactly */
-};
-
 struct nm_move_req {
 	uid_t caller;
 	bool privileged;
@@ -39,7 +29,7 @@ struct nm_move_req {
 	enum nm_engine_kind engine;
 	const char *what;		/* "job 42", "pids 1,2" for the log */
 	/*
-	 * Added for repack/restore.  memory_only_targets: the planner may
+	 * For repack/restore.  memory_only_targets: the planner may
 	 * send nodes holding CPUs to memory-only nodes (a suspended job).
 	 * os_map (NM_MAX_NODES entries, by OS node: its new OS node, -1 to
 	 * stay; NULL: none): an explicit map with an NM_TARGET_MAP target,
@@ -61,8 +51,6 @@ struct nm_move_req {
 enum nm_move_status nm_migrate(const struct nm_config *cfg,
 			       const struct nm_move_req *req, json_t **result,
 			       char *err);
-
-const char *nm_move_status_code(enum nm_move_status s);
 
 /* Moves in progress (at most one), those of @uid only unless (uid_t)-1. */
 json_t *nm_migrate_active(uid_t uid);

@@ -1,20 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * nm-move-check: one whole move of live processes with the library and the
- * helper's mechanics, then checks of the result.  Used by
- * tests/engine/host-move.test (this machine) and tests/vm/engine-xnode.test
- * (a multi-node guest).
+ * nm-move-check: one whole move of live processes through the daemon's
+ * own entry point (nm_move_run, helper/engine/move.h: plan, freeze, widen
+ * the cpusets, scan, engine, rebind, narrow the cpusets, thaw), then
+ * checks of the result.  Used by tests/engine/host-move.test (this
+ * machine) and tests/vm/engine-xnode.test (a multi-node guest).
  *
  *   nm-move-check --pids P1,P2.. (--to NODES | --map OLD:NEW) [--reissue]
  *                 [--threads N] [--batch N] [--min-moved-pct P]
  *
- * Plans (nm_job_from_pids + nm_plan_compute), freezes, scans, runs the
- * engine, re-pins every thread, thaws, then checks: every page scanned
- * before is on map[its old node] (a fresh scan), every thread's CPUs are
- * nm_map_cpus() of what they were, the engine reported no failure.
- * --reissue: add a step node -> itself for each node of the job (a
- * single-node machine has nothing to move otherwise).  Exit 0: all checks
- * passed.
+ * Checks: the move succeeded (no page failed, no error), every page
+ * scanned while frozen is on map[its old node] (a fresh scan), every
+ * thread's CPUs are nm_map_cpus() of what they were.  --reissue: add a
+ * step node -> itself for each node of the job (a single-node machine has
+ * nothing to move otherwise).  Exit 0: all checks passed.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -24,15 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "helper/engine/engine.h"
-#include "helper/engine/freezer.h"
-#include "helper/engine/rebind.h"
-#include "lib/core/target_check.h"
-#include "lib/core/job.h"
-#include "lib/linux/job_proc.h"
-#include "lib/core/planner.h"
-#include "lib/linux/scan.h"
-#include "lib/base/target.h"
+#include "helper/engine/move.h"
+#include "lib/base/units.h"
 
 #define MAX_PIDS 256
 #define MAX_TIDS 4096
@@ -109,7 +101,7 @@ static int node_at(const struct nm_scan *s, uintptr_t a, uint16_t *flags)
 
 		if (a < r->start)
 			hi = mid;
-		else if (a >= r->start + (uintptr_t)r->npages * 4096)
+		else if (a >= r->start + (uintptr_t)r->npages * nm_page_size())
 			lo = mid + 1;
 		else {
 			*flags = r->flags;
@@ -119,145 +111,103 @@ static int node_at(const struct nm_scan *s, uintptr_t a, uint16_t *flags)
 	return -1;
 }
 
+/* What the hooks keep: options in, the frozen job's scans out. */
+struct driver {
+	bool reissue;
+	int progress_calls;
+	const pid_t *pids;		/* the move's, descendants included */
+	int npids;
+	struct nm_scan *before;		/* scanned while frozen */
+};
+
 static void progress(void *arg, uint64_t done, uint64_t total)
 {
-	int *calls = arg;
+	struct driver *d = arg;
 
 	(void)done;
 	(void)total;
-	(*calls)++;
+	d->progress_calls++;
 }
 
-int main(int argc, char **argv)
+static void print_log(void *arg, int level, const char *msg)
 {
-	static const struct option opts[] = {
-		{ "pids", required_argument, NULL, 'p' },
-		{ "to", required_argument, NULL, 't' },
-		{ "map", required_argument, NULL, 'm' },
-		{ "reissue", no_argument, NULL, 'r' },
-		{ "threads", required_argument, NULL, 'T' },
-		{ "batch", required_argument, NULL, 'b' },
-		{ "min-moved-pct", required_argument, NULL, 'M' },
-		{ NULL, 0, NULL, 0 }
-	};
-	static struct tinfo ti[MAX_TIDS];
-	const char *pidarg = NULL, *to = NULL, *map = NULL;
-	bool reissue = false;
-	int threads = 0, min_pct = 0, o, npids, nti, calls = 0;
-	unsigned int batch = 0;
-	pid_t pids[MAX_PIDS];
-	char err[NM_ERRLEN] = "";
-	struct nm_topology *t;
-	struct nm_job *job;
-	struct nm_target target;
-	struct nm_plan *plan;
-	struct nm_freeze fz;
-	struct nm_scan before[MAX_PIDS], after[MAX_PIDS];
-	struct nm_engine_result *res = calloc(1, sizeof(*res));
-	struct nm_engine_opts eo = { .progress = progress };
-	uint64_t *free_bytes, total = 0, wrong = 0, wrong_file = 0, moved = 0;
-	uint64_t files = 0;
-	uint64_t to_move = 0;
+	(void)arg;
+	printf("move (%d): %s\n", level, msg);
+}
 
-	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (o) {
-		case 'p': pidarg = optarg; break;
-		case 't': to = optarg; break;
-		case 'm': map = optarg; break;
-		case 'r': reissue = true; break;
-		case 'T': threads = atoi(optarg); break;
-		case 'b': batch = (unsigned int)atoi(optarg); break;
-		case 'M': min_pct = atoi(optarg); break;
-		default: return 2;
-		}
-	}
-	if (!pidarg || !!to == !!map || !res) {
-		fprintf(stderr, "usage: nm-move-check --pids LIST (--to NODES | "
-			"--map OLD:NEW) [--reissue] [--threads N] [--batch N] "
-			"[--min-moved-pct P]\n");
-		return 2;
-	}
-	npids = nm_parse_pid_list(pidarg, pids, MAX_PIDS, err);
-	t = npids > 0 ? nm_topology_load(NULL, err) : NULL;
-	if (!t) {
-		fprintf(stderr, "nm-move-check: %s\n", err);
-		return 2;
-	}
-	if ((to ? nm_target_parse_nodes(to, &target, err) :
-		  nm_target_parse_map(map, &target, err)) < 0 ||
-	    nm_target_check(&target, t, err) < 0) {
-		fprintf(stderr, "nm-move-check: %s\n", err);
-		return 2;
-	}
+/* A step node -> itself for each node of the job with memory. */
+static int reissue_steps(struct nm_move_result *r, char *err)
+{
+	const struct nm_topology *t = r->t;
+	struct nm_step *s = calloc((size_t)t->nnodes + 1, sizeof(*s));
+	int k = 0;
 
-	/* 1. plan */
-	job = nm_job_from_pids(pids, npids, t, err);
-	free_bytes = calloc((size_t)t->nnodes, sizeof(*free_bytes));
-	if (!job || !free_bytes || nm_plan_free_bytes(t, job, free_bytes,
-						      err) < 0) {
-		fprintf(stderr, "nm-move-check: %s\n", err);
-		return 1;
+	if (!s) {
+		nm_seterr(err, "out of memory");
+		return -1;
 	}
-	plan = nm_plan_compute(t, job, free_bytes, &target, NULL, err);
-	if (!plan || !plan->feasible) {
-		fprintf(stderr, "nm-move-check: plan: %s\n",
-			plan ? plan->reason : err);
-		return 1;
-	}
-	printf("plan: %d steps, %llu bytes;", plan->nsteps,
-	       (unsigned long long)plan->bytes_moved);
 	for (int n = 0; n < t->nnodes; n++)
-		if (plan->map[n] >= 0)
-			printf(" %d->%d", t->nodes[n].os,
-			       t->nodes[plan->map[n]].os);
+		if (r->job->node_bytes[n] && r->plan->map[n] == n)
+			s[k++] = (struct nm_step){ t->nodes[n].os,
+				t->nodes[n].os, r->job->node_bytes[n], false };
+	free(r->plan->steps);
+	r->plan->steps = s;
+	r->plan->nsteps = k;
+	printf("reissue: %d steps from a node to itself\n", k);
+	return 0;
+}
+
+static enum nm_move_status planned(void *arg, struct nm_move_result *r,
+				   char *err)
+{
+	struct driver *d = arg;
+
+	printf("plan: %d steps, %llu bytes;", r->plan->nsteps,
+	       (unsigned long long)r->plan->bytes_moved);
+	for (int n = 0; n < r->t->nnodes; n++)
+		if (r->plan->map[n] >= 0)
+			printf(" %d->%d", r->t->nodes[n].os,
+			       r->t->nodes[r->plan->map[n]].os);
 	printf("\n");
-	if (reissue) {
-		struct nm_step *s = calloc((size_t)t->nnodes + 1, sizeof(*s));
-		int k = 0;
+	if (d->reissue && reissue_steps(r, err) < 0)
+		return NM_MOVE_FAILED;
+	return NM_MOVE_OK;
+}
 
-		for (int n = 0; n < t->nnodes; n++)
-			if (job->node_bytes[n] && plan->map[n] == n)
-				s[k++] = (struct nm_step){
-					t->nodes[n].os, t->nodes[n].os,
-					job->node_bytes[n], false };
-		free(plan->steps);
-		plan->steps = s;
-		plan->nsteps = k;
-		printf("reissue: %d steps from a node to itself\n", k);
-	}
-	nti = list_threads(pids, npids, ti);
+static int frozen(void *arg, struct nm_move *mv, const struct nm_freeze *fz,
+		  char *err)
+{
+	(void)arg;
+	(void)mv;
+	(void)err;
+	printf("frozen: method %d, was_frozen %d\n", (int)fz->method,
+	       (int)fz->was_frozen);
+	return 0;
+}
 
-	/* 2. freeze, scan, move, rebind, thaw */
-	if (nm_freeze(pids, npids, 10000, &fz, err) < 0) {
-		fprintf(stderr, "nm-move-check: %s\n", err);
-		return 1;
-	}
-	printf("frozen: method %d, was_frozen %d\n", (int)fz.method,
-	       (int)fz.was_frozen);
-	for (int i = 0; i < npids; i++) {
-		if (nm_scan_process(pids[i], NM_SCAN_AUTO, &before[i], err) < 0 ||
-		    nm_scan_process(pids[i], NM_SCAN_AUTO, &after[i], err) < 0) {
-			fprintf(stderr, "nm-move-check: %s\n", err);
-			nm_thaw(&fz, err);
-			return 1;
-		}
-	}
-	eo.threads = threads;
-	eo.batch_pages = batch;
-	eo.progress_arg = &calls;
-	if (nm_engine_run(t, plan, pids, after, npids, &eo, res, err) < 0) {
-		fprintf(stderr, "nm-move-check: engine: %s\n", err);
-		nm_thaw(&fz, err);
-		return 1;
-	}
-	for (int i = 0; i < npids; i++) {
-		int n = nm_rebind_process(t, plan->map, pids[i], err);
+/* Our own scan of the frozen job: where each page was before. */
+static int scanned(void *arg, const pid_t *pids, const struct nm_scan *scans,
+		   int npids, char *err)
+{
+	struct driver *d = arg;
 
-		CHECK(n > 0, "rebind pid %d: %s", (int)pids[i], err);
+	(void)scans;
+	d->pids = pids;
+	d->npids = npids;
+	d->before = calloc((size_t)npids, sizeof(*d->before));
+	if (!d->before) {
+		nm_seterr(err, "out of memory");
+		return -1;
 	}
-	if (nm_thaw(&fz, err) < 0)
-		CHECK(0, "thaw: %s", err);
-	nm_freeze_release(&fz);
+	for (int i = 0; i < npids; i++)
+		if (nm_scan_process(pids[i], NM_SCAN_AUTO, &d->before[i],
+				    err) < 0)
+			return -1;
+	return 0;
+}
+
+static void print_engine(const struct nm_engine_result *res, int calls)
+{
 	printf("engine: %llu pages moved (%llu attempted), %llu failed "
 	       "(busy %llu nomem %llu gone %llu access %llu other %llu) in "
 	       "%.3f s, %d progress calls, %d steps unpinned%s%s\n",
@@ -276,92 +226,185 @@ int main(int argc, char **argv)
 		       (int)res->fails[i].pid,
 		       (unsigned long)res->fails[i].addr, res->fails[i].node,
 		       strerror(res->fails[i].err));
-	CHECK(res->pages_failed == 0, "%llu pages failed",
-	      (unsigned long long)res->pages_failed);
+}
 
-	/* 3. where every page is now, from a fresh scan */
-	for (int i = 0; i < npids; i++) {
+struct tally {
+	uint64_t total, to_move, moved, wrong, wrong_file, files;
+};
+
+/* One page now at @a on @node, against where it was before. */
+static void check_page(const struct nm_move_result *r,
+		       const struct nm_scan *before, pid_t pid, uintptr_t a,
+		       int node, struct tally *c)
+{
+	uint16_t fl = 0;
+	int old = node_at(before, a, &fl), idx, want;
+
+	if (old < 0)
+		return;		/* new since */
+	idx = nm_topology_find(r->t, old);
+	want = idx >= 0 && r->plan->map[idx] >= 0 ?
+	       r->t->nodes[r->plan->map[idx]].os : old;
+	/* A file's page cache is not the job's: stays. */
+	if (fl & NM_RUN_FILE) {
+		c->files++;
+		want = old;
+	}
+	c->total++;
+	if (want != old)
+		c->to_move++;
+	if (want != old && node == want)
+		c->moved++;
+	if (node == want)
+		return;
+	if (fl & NM_RUN_FILE)
+		c->wrong_file++;
+	else if (c->wrong++ < 5)
+		printf("  misplaced: pid %d %#lx on node %d, want %d (flags "
+		       "%#x)\n", (int)pid, (unsigned long)a, node, want, fl);
+}
+
+/* Where every page is now, from a fresh scan. */
+static void check_pages(const struct nm_move_result *r,
+			const struct driver *d, int min_pct)
+{
+	struct tally c = { 0 };
+	char err[NM_ERRLEN];
+
+	for (int i = 0; i < d->npids; i++) {
 		struct nm_scan now;
 
-		if (nm_scan_process(pids[i], NM_SCAN_AUTO, &now, err) < 0) {
-			CHECK(0, "rescan pid %d: %s", (int)pids[i], err);
+		if (nm_scan_process(d->pids[i], NM_SCAN_AUTO, &now, err) < 0) {
+			CHECK(0, "rescan pid %d: %s", (int)d->pids[i], err);
 			continue;
 		}
-		for (size_t r = 0; r < now.nruns; r++) {
-			const struct nm_run *run = &now.runs[r];
-
-			for (uint32_t j = 0; j < run->npages; j++) {
-				uintptr_t a = run->start + (uintptr_t)j * 4096;
-				uint16_t fl = 0;
-				int old = node_at(&before[i], a, &fl), idx, want;
-
-				if (old < 0)
-					continue;	/* new since */
-				idx = nm_topology_find(t, old);
-				want = idx >= 0 && plan->map[idx] >= 0 ?
-				       t->nodes[plan->map[idx]].os : old;
-				/* A file's page cache is not the job's: stays. */
-				if (fl & NM_RUN_FILE) {
-					files++;
-					want = old;
-				}
-				total++;
-				if (want != old)
-					to_move++;
-				if (want != old && run->node == want)
-					moved++;
-				if (run->node != want) {
-					if (fl & NM_RUN_FILE)
-						wrong_file++;
-					else if (wrong++ < 5)
-						printf("  misplaced: pid %d "
-						       "%#lx on node %d, want "
-						       "%d (flags %#x)\n",
-						       (int)pids[i],
-						       (unsigned long)a,
-						       run->node, want, fl);
-				}
-			}
-		}
+		for (size_t k = 0; k < now.nruns; k++)
+			for (uint32_t j = 0; j < now.runs[k].npages; j++)
+				check_page(r, &d->before[i], d->pids[i],
+					   now.runs[k].start +
+					   (uintptr_t)j * nm_page_size(),
+					   now.runs[k].node, &c);
 		nm_scan_release(&now);
 	}
 	printf("verify: %llu pages checked, %llu to move, %llu moved, %llu "
 	       "misplaced, %llu file page-cache pages of which %llu moved "
-	       "(engine left %llu alone)\n", (unsigned long long)total,
-	       (unsigned long long)to_move, (unsigned long long)moved,
-	       (unsigned long long)wrong, (unsigned long long)files,
-	       (unsigned long long)wrong_file,
-	       (unsigned long long)res->pages_skipped_file);
-	CHECK(total > 0, "no pages checked");
-	CHECK(wrong == 0 && wrong_file == 0, "pages not on their mapped node");
-	CHECK(!min_pct || (to_move && moved * 100 >= to_move *
+	       "(engine left %llu alone)\n", (unsigned long long)c.total,
+	       (unsigned long long)c.to_move, (unsigned long long)c.moved,
+	       (unsigned long long)c.wrong, (unsigned long long)c.files,
+	       (unsigned long long)c.wrong_file,
+	       (unsigned long long)r->engine->pages_skipped_file);
+	CHECK(c.total > 0, "no pages checked");
+	CHECK(c.wrong == 0 && c.wrong_file == 0,
+	      "pages not on their mapped node");
+	CHECK(!min_pct || (c.to_move && c.moved * 100 >= c.to_move *
 			   (uint64_t)min_pct), "moved %llu of %llu pages, "
-	      "wanted %d%%", (unsigned long long)moved,
-	      (unsigned long long)to_move, min_pct);
+	      "wanted %d%%", (unsigned long long)c.moved,
+	      (unsigned long long)c.to_move, min_pct);
+}
 
-	/* 4. threads: relative CPUs kept */
+/* Threads: relative CPUs kept. */
+static void check_threads(const struct nm_move_result *r,
+			  const struct tinfo *ti, int nti)
+{
 	for (int i = 0; i < nti; i++) {
 		struct nm_bitmap now, want;
 		char a[64], b[64];
 
 		if (affinity(ti[i].tid, &now) < 0)
 			continue;	/* exited */
-		nm_map_cpus(t, plan->map, &ti[i].before, &want);
+		nm_map_cpus(r->t, r->plan->map, &ti[i].before, &want);
 		nm_list_format(&now, a, sizeof(a));
 		nm_list_format(&want, b, sizeof(b));
 		CHECK(nm_bitmap_equal(&now, &want), "pid %d thread %d on "
 		      "CPUs %s, want %s", (int)ti[i].pid, (int)ti[i].tid, a, b);
 	}
 	printf("threads: %d checked\n", nti);
-	printf("%s\n", fails ? "nm-move-check: FAILED" : "nm-move-check: OK");
-	for (int i = 0; i < npids; i++) {
-		nm_scan_release(&before[i]);
-		nm_scan_release(&after[i]);
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: nm-move-check --pids LIST (--to NODES | "
+		"--map OLD:NEW) [--reissue] [--threads N] [--batch N] "
+		"[--min-moved-pct P]\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "pids", required_argument, NULL, 'p' },
+		{ "to", required_argument, NULL, 't' },
+		{ "map", required_argument, NULL, 'm' },
+		{ "reissue", no_argument, NULL, 'r' },
+		{ "threads", required_argument, NULL, 'T' },
+		{ "batch", required_argument, NULL, 'b' },
+		{ "min-moved-pct", required_argument, NULL, 'M' },
+		{ NULL, 0, NULL, 0 }
+	};
+	static struct tinfo ti[MAX_TIDS];
+	const char *pidarg = NULL, *to = NULL, *map = NULL;
+	struct driver d = { 0 };
+	struct nm_move_hooks hooks = {
+		.arg = &d, .planned = planned, .frozen = frozen,
+		.scanned = scanned, .progress = progress, .log = print_log,
+	};
+	struct nm_move_spec spec = {
+		.what = "the processes", .backend = NM_BACKEND_SYSCALL,
+		.freeze_timeout_ms = 10000,
+	};
+	struct nm_move_result r;
+	struct nm_target target;
+	enum nm_move_status st;
+	int min_pct = 0, o, npids, nti;
+	pid_t pids[MAX_PIDS];
+	char err[NM_ERRLEN] = "";
+
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (o) {
+		case 'p': pidarg = optarg; break;
+		case 't': to = optarg; break;
+		case 'm': map = optarg; break;
+		case 'r': d.reissue = true; break;
+		case 'T': spec.threads = atoi(optarg); break;
+		case 'b': spec.batch_pages = (unsigned int)atoi(optarg); break;
+		case 'M': min_pct = atoi(optarg); break;
+		default: usage(); return 2;
+		}
 	}
-	nm_plan_free(plan);
-	nm_job_free(job);
-	free(free_bytes);
-	free(res);
-	nm_topology_free(t);
+	if (!pidarg || !!to == !!map) {
+		usage();
+		return 2;
+	}
+	npids = nm_parse_pid_list(pidarg, pids, MAX_PIDS, err);
+	if (npids <= 0 || (to ? nm_target_parse_nodes(to, &target, err) :
+			   nm_target_parse_map(map, &target, err)) < 0) {
+		fprintf(stderr, "nm-move-check: %s\n", err);
+		return 2;
+	}
+	spec.pids = pids;
+	spec.npids = npids;
+	spec.target = &target;
+	nti = list_threads(pids, npids, ti);
+
+	st = nm_move_run(&spec, &hooks, &r, err);
+	if (!r.engine) {
+		fprintf(stderr, "nm-move-check: %s: %s\n",
+			nm_move_status_code(st), err);
+		nm_move_result_free(&r);
+		return 1;
+	}
+	print_engine(r.engine, d.progress_calls);
+	CHECK(st == NM_MOVE_OK, "move %s: %s", nm_move_status_code(st), err);
+	for (int i = 0; i < r.nerrors; i++)
+		CHECK(0, "move error (pid %d %s): %s", (int)r.errors[i].pid,
+		      r.errors[i].cgroup, r.errors[i].msg);
+	if (d.before) {
+		check_pages(&r, &d, min_pct);
+		check_threads(&r, ti, nti);
+		for (int i = 0; i < d.npids; i++)
+			nm_scan_release(&d.before[i]);
+		free(d.before);
+	}
+	printf("%s\n", fails ? "nm-move-check: FAILED" : "nm-move-check: OK");
+	nm_move_result_free(&r);
 	return fails ? 1 : 0;
 }

@@ -1,0 +1,210 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "helper/engine/cpuset.h"
+#include "lib/linux/cgroup.h"
+
+#define NM_MAX_CPUSETS 256
+
+/*
+ * A cpuset's memory nodes.  In cgroup v2 an empty cpuset.mems means "the
+ * parent's": its effective nodes are what its tasks may use, and writing
+ * anything else there migrates their memory at once, behind the engine's
+ * back.
+ */
+static int cpuset_mems(const char *dir, struct nm_bitmap *out, char *err)
+{
+	if (nm_cgroup_get_list(dir, "cpuset.mems", out, err) < 0)
+		return -1;
+	if (nm_bitmap_empty(out))
+		return nm_cgroup_get_list(dir, "cpuset.mems.effective", out,
+					  err);
+	return 0;
+}
+
+static int find_cpuset(const struct nm_cpusets *c, const char *dir)
+{
+	for (int k = 0; k < c->n; k++)
+		if (!strcmp(c->set[k].dir, dir))
+			return k;
+	return -1;
+}
+
+int nm_cpusets_collect(struct nm_cpusets *c, const pid_t *pids, int npids,
+		       char *err)
+{
+	memset(c, 0, sizeof(*c));
+	c->set = calloc(NM_MAX_CPUSETS, sizeof(*c->set));
+	if (!c->set) {
+		nm_seterr(err, "out of memory");
+		return -1;
+	}
+	for (int i = 0; i < npids; i++) {
+		struct nm_cgroups cg;
+		const char *dir;
+
+		if (nm_cgroup_of(pids[i], &cg, err) < 0)
+			return -1;
+		dir = cg.v1_cpuset[0] ? cg.v1_cpuset :
+		      cg.v2[0] && cg.v2_has_cpuset ? cg.v2 : "";
+		if (!dir[0] || find_cpuset(c, dir) >= 0)
+			continue;	/* the root cpuset has every node */
+		if (c->n == NM_MAX_CPUSETS / 2) {
+			nm_seterr(err, "the job spans more than %d cpusets",
+				  NM_MAX_CPUSETS / 2);
+			return -1;
+		}
+		snprintf(c->set[c->n].dir, sizeof(c->set->dir), "%s", dir);
+		if (cpuset_mems(dir, &c->set[c->n].orig, err) < 0)
+			return -1;
+		c->n++;
+	}
+	c->nleaves = c->n;
+	return 0;
+}
+
+/* Adds @add to one cpuset's nodes, when it lacks some. */
+static int widen_one(const char *dir, const struct nm_bitmap *add, char *err)
+{
+	struct nm_bitmap cur, want;
+
+	if (cpuset_mems(dir, &cur, err) < 0)
+		return -1;
+	want = cur;
+	nm_bitmap_or(&want, add);
+	if (nm_bitmap_equal(&cur, &want))
+		return 0;
+	return nm_cgroup_set_list(dir, "cpuset.mems", &want, err);
+}
+
+/*
+ * Widens the ancestor @path when it has nodes of its own that lack some
+ * of @add, recording it (once) to be narrowed again afterwards.
+ */
+static int widen_ancestor(struct nm_cpusets *c, const char *path,
+			  const struct nm_bitmap *add, char *err)
+{
+	struct nm_bitmap cur, want;
+	char tmp[NM_ERRLEN];
+
+	if (access(path, F_OK) != 0 ||
+	    nm_cgroup_get_list(path, "cpuset.mems", &cur, tmp) < 0 ||
+	    nm_bitmap_empty(&cur))
+		return 0;
+	want = cur;
+	nm_bitmap_or(&want, add);
+	if (nm_bitmap_equal(&cur, &want))
+		return 0;
+	if (find_cpuset(c, path) < 0) {
+		if (c->n == NM_MAX_CPUSETS) {
+			nm_seterr(err, "too many cpusets to widen");
+			return -1;
+		}
+		snprintf(c->set[c->n].dir, sizeof(c->set->dir), "%s", path);
+		c->set[c->n].orig = cur;
+		c->set[c->n].ancestor = true;
+		c->n++;
+	}
+	return nm_cgroup_set_list(path, "cpuset.mems", &want, err);
+}
+
+/*
+ * Adds @add to a cpuset's memory nodes, and to its ancestors' first where
+ * they have nodes of their own that lack them.
+ */
+static int widen_dir(struct nm_cpusets *c, const char *dir,
+		     const struct nm_bitmap *add, char *err)
+{
+	static const char root[] = "/sys/fs/cgroup/";
+	char path[512];
+	char *p;
+
+	snprintf(path, sizeof(path), "%s", dir);
+	/* Walk from the top: each prefix of @dir below the hierarchy root. */
+	for (p = path + sizeof(root) - 1; (p = strchr(p, '/')); p++) {
+		int rc = 0;
+
+		*p = '\0';
+		if (strchr(path + sizeof(root) - 1, '/'))
+			rc = widen_ancestor(c, path, add, err);
+		*p = '/';
+		if (rc < 0)
+			return -1;
+	}
+	return widen_one(dir, add, err);
+}
+
+int nm_cpusets_widen(struct nm_cpusets *c, const struct nm_bitmap *add,
+		     char *err)
+{
+	for (int n = 0; n < c->nleaves; n++) {
+		struct nm_bitmap want = c->set[n].orig;
+
+		nm_bitmap_or(&want, add);
+		if (widen_dir(c, c->set[n].dir, &want, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * The order to shrink cpusets in: the job's own first, then the ancestors
+ * from the deepest up (a v1 parent may not lose nodes a child still has).
+ */
+static int shrink_order(const struct nm_cpusets *c, int i)
+{
+	return i < c->nleaves ? i : c->n - 1 - (i - c->nleaves);
+}
+
+void nm_cpusets_restore(const struct nm_cpusets *c, nm_cpuset_fail_fn *fail,
+			void *arg)
+{
+	char err[NM_ERRLEN];
+
+	for (int i = 0; i < c->n; i++) {
+		const struct nm_cpuset *w = &c->set[shrink_order(c, i)];
+
+		if (nm_cgroup_set_list(w->dir, "cpuset.mems", &w->orig,
+				       err) < 0)
+			fail(arg, w->dir, err);
+	}
+}
+
+int nm_cpusets_narrow(const struct nm_cpusets *c, const struct nm_topology *t,
+		      const int *map, const struct nm_bitmap *holding,
+		      nm_cpuset_fail_fn *fail, void *arg)
+{
+	char err[NM_ERRLEN];
+	int rc = 0;
+
+	for (int i = 0; i < c->nleaves; i++) {
+		const struct nm_cpuset *w = &c->set[i];
+		struct nm_bitmap want;
+		int os;
+
+		nm_bitmap_zero(&want);
+		nm_bitmap_foreach(os, &w->orig) {
+			int idx = nm_topology_find(t, os);
+			int to = idx >= 0 && map[idx] >= 0 ?
+				 t->nodes[map[idx]].os : os;
+
+			nm_bitmap_set(&want, (unsigned int)to);
+		}
+		nm_bitmap_or(&want, holding);
+		if (nm_cgroup_set_list(w->dir, "cpuset.mems", &want,
+				       err) < 0) {
+			fail(arg, w->dir, err);
+			rc = -1;
+		}
+	}
+	return rc;
+}
+
+void nm_cpusets_release(struct nm_cpusets *c)
+{
+	free(c->set);
+	memset(c, 0, sizeof(*c));
+}

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef NM_CPUSET_H
+#define NM_CPUSET_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "lib/base/bitmap.h"
+#include "lib/base/error.h"
+#include "lib/core/topology.h"
+
+/*
+ * The cpusets' memory nodes during a move.  The kernel refuses to move a
+ * page to a node outside the process's cpuset.mems, so before the engine
+ * runs each of the job's cpusets gets the new nodes as well as the old
+ * ones, and afterwards only the nodes its memory is on.
+ */
+
+/* A cpuset the move may widen. */
+struct nm_cpuset {
+	char dir[512];
+	struct nm_bitmap orig;	/* its nodes before (effective when inherited) */
+	bool ancestor;		/* widened first for a child (cgroup v1 wants
+				   a child's nodes within its parent's) */
+};
+
+struct nm_cpusets {
+	struct nm_cpuset *set;
+	int n;			/* entries in set */
+	int nleaves;		/* the first nleaves are the job's own */
+};
+
+/* Called for each cpuset that could not be set, with why. */
+typedef void nm_cpuset_fail_fn(void *arg, const char *dir, const char *err);
+
+/* The cpuset directories of @pids, once each (the root one needs none). */
+int nm_cpusets_collect(struct nm_cpusets *c, const pid_t *pids, int npids,
+		       char *err);
+
+/* Adds @add to every cpuset's nodes (and to ancestors' that lack them). */
+int nm_cpusets_widen(struct nm_cpusets *c, const struct nm_bitmap *add,
+		     char *err);
+
+/* Puts back the nodes every cpuset had (a move that never started). */
+void nm_cpusets_restore(const struct nm_cpusets *c, nm_cpuset_fail_fn *fail,
+			void *arg);
+
+/*
+ * Each of the job's own cpusets gets its nodes under @map (node index ->
+ * node index, -1: unchanged), plus @holding, where memory still is.
+ * Widened ancestors keep old and new nodes: other jobs below them may
+ * still use the old ones, and shrinking a v2 parent would migrate their
+ * memory.  -1 when any failed (each told to @fail).
+ */
+int nm_cpusets_narrow(const struct nm_cpusets *c, const struct nm_topology *t,
+		      const int *map, const struct nm_bitmap *holding,
+		      nm_cpuset_fail_fn *fail, void *arg);
+
+void nm_cpusets_release(struct nm_cpusets *c);
+
+#endif

@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef NM_MOVE_H
+#define NM_MOVE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "helper/engine/engine.h"
+#include "helper/engine/freezer.h"
+#include "helper/engine/kmod_client.h"
+#include "lib/base/error.h"
+#include "lib/base/target.h"
+#include "lib/core/job.h"
+#include "lib/core/planner.h"
+#include "lib/core/topology.h"
+
+/*
+ * One move of a live job, the only implementation of the sequence: open
+ * the engine, resolve the processes (and their descendants), plan on the
+ * live topology (refusing an infeasible plan before touching anything),
+ * record what undoes a freeze, freeze, widen the cpusets' memory nodes to
+ * old and new, scan, run the engine, re-pin the threads, narrow the
+ * memory nodes, thaw.  The caller (numamigrated, the test driver) adds
+ * what is its own through hooks: access check, journal, deadline,
+ * progress, log.  The library knows nothing of them.
+ */
+enum nm_move_status {
+	NM_MOVE_OK,
+	NM_MOVE_BAD,		/* bad request: nothing changed */
+	NM_MOVE_DENIED,		/* not authorised: nothing changed */
+	NM_MOVE_REFUSED,	/* infeasible, busy: nothing changed */
+	NM_MOVE_FAILED,		/* started and failed: the result says what
+				   moved, page-exactly */
+};
+
+/* "ok", "bad_request", "denied", "refused", "failed": the wire codes. */
+const char *nm_move_status_code(enum nm_move_status s);
+
+struct nm_move_spec {
+	const pid_t *pids;		/* the job's tasks */
+	int npids;
+	const struct nm_target *target;
+	const char *what;		/* "job 42", "pids 1,2": messages */
+	/*
+	 * memory_only_targets: the planner may send nodes holding CPUs to
+	 * memory-only nodes (a suspended job).  os_map (NM_MAX_NODES
+	 * entries, by OS node: its new OS node, -1 to stay; NULL: none): an
+	 * explicit map with an NM_TARGET_MAP target, in place of the ordinal
+	 * one.
+	 */
+	bool memory_only_targets;
+	const int *os_map;
+	/* SYSCALL: move_pages(2) only; KMOD: the module, refused when it is
+	   not loaded; AUTO: the module when loaded. */
+	enum nm_engine_backend backend;
+	int threads;			/* engine workers; 0: its default */
+	uint32_t batch_pages;		/* 0: the engine's default */
+	int freeze_timeout_ms;
+	/* Testing only: a topology/free-memory description (plans, never
+	   moves: see the planned hook), a pause before widening, a pause
+	   after every engine batch. */
+	const char *topology_file;	/* NULL: the live machine */
+	const char *free_overrides;	/* NULL: measured free memory */
+	int delay_ms;
+	int batch_delay_ms;
+};
+
+/* One error of a started move that did not stop it. */
+enum nm_move_error_kind {
+	NM_MOVE_ERR_REBIND,		/* a process's threads */
+	NM_MOVE_ERR_CGROUP,		/* a cpuset's memory nodes */
+	NM_MOVE_ERR_THAW,
+};
+
+struct nm_move_error {
+	enum nm_move_error_kind kind;
+	pid_t pid;			/* REBIND */
+	char cgroup[512];		/* CGROUP */
+	char msg[NM_ERRLEN];
+};
+
+struct nm_move_result {
+	/* What the move worked on, as resolved and planned. */
+	pid_t *pids;			/* the tasks and their descendants */
+	int npids;
+	struct nm_topology *t;
+	struct nm_job *job;
+	struct nm_plan *plan;
+	/* What it did; engine is NULL when the move never started. */
+	struct nm_engine_result *engine;
+	int *cpu_map;			/* node index -> node index its CPUs
+					   went to (memory stuck: stays) */
+	pid_t *exited;			/* processes that exited meanwhile */
+	int nexited;
+	uint64_t pages_exited;		/* not moved: their process exited */
+	struct nm_move_error *errors;
+	int nerrors;
+	bool kmod_loaded;
+	char kmod_unused[NM_KMOD_ERRLEN];	/* why AUTO ran without it */
+	bool frozen;			/* it got as far as freezing */
+	bool was_stopped;		/* already frozen before (suspended) */
+	double frozen_seconds;
+	bool deadline_exceeded;		/* the deadline hook said so */
+	bool thaw_failed;		/* see errors: a restart must retry */
+	char thaw_err[NM_ERRLEN];
+};
+
+struct nm_move;
+
+/*
+ * Every hook may be NULL.  Those returning an int fail the move with -1
+ * and @err; a status hook refuses it with anything but NM_MOVE_OK.
+ */
+struct nm_move_hooks {
+	void *arg;
+	/* The engine is open: the caller may refuse (busy). */
+	enum nm_move_status (*begin)(void *arg, char *err);
+	/* The processes are known: the caller's access check. */
+	enum nm_move_status (*admit)(void *arg, const pid_t *pids, int npids,
+				     char *err);
+	/* The plan is feasible; nothing touched yet.  May adjust it. */
+	enum nm_move_status (*planned)(void *arg, struct nm_move_result *r,
+				       char *err);
+	/* Before freezing: what undoes a partial freeze (a journal). */
+	int (*intents)(void *arg, const struct nm_freeze *in, int n,
+		       char *err);
+	/* Frozen as @fz says: record it, arm a deadline (nm_move_expire). */
+	int (*frozen)(void *arg, struct nm_move *mv,
+		      const struct nm_freeze *fz, char *err);
+	/* Scanned, before the engine runs (a test keeps its own copy). */
+	int (*scanned)(void *arg, const pid_t *pids,
+		       const struct nm_scan *scans, int npids, char *err);
+	/* About to thaw: disarm the deadline; true when it had expired. */
+	bool (*thawing)(void *arg);
+	/* Each phase as it starts: "freezing", "widening cpusets",
+	   "scanning", "moving", "rebinding", "narrowing cpusets". */
+	void (*phase)(void *arg, const char *phase);
+	/* The engine's progress, between its batches. */
+	void (*progress)(void *arg, uint64_t done, uint64_t total);
+	/* What is worth a log line (syslog @level), without a prefix. */
+	void (*log)(void *arg, int level, const char *msg);
+};
+
+/*
+ * Runs the move.  @r (zeroed here; nm_move_result_free() releases it)
+ * tells what happened, page-exactly when r->engine is set.  @err says why
+ * when the status is not NM_MOVE_OK.
+ */
+enum nm_move_status nm_move_run(const struct nm_move_spec *spec,
+				const struct nm_move_hooks *hooks,
+				struct nm_move_result *r, char *err);
+void nm_move_result_free(struct nm_move_result *r);
+
+/*
+ * For a deadline armed in the frozen hook, from any thread: stops the
+ * engine before its next batch (no page of a running job moves after)
+ * and thaws the job now.  -1 with @err when the thaw failed.
+ */
+int nm_move_expire(struct nm_move *mv, char *err);
+
+#endif

@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: MIT */
+/* A move's freeze: what undoes it, the freeze, and the one thaw. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "helper/engine/move_internal.h"
+#include "lib/base/clock.h"
+#include "lib/linux/cgroup.h"
+#include "lib/linux/proc.h"
+
+/* Asked for by someone else: not ours to thaw; unknown: the same. */
+static bool cgroup_already_frozen(enum nm_freeze_method how, const char *dir)
+{
+	char err[NM_ERRLEN];
+
+	return nm_cgroup_freeze_requested(dir, how == NM_FREEZE_V2, err) != 0;
+}
+
+/*
+ * The processes a freeze may stop, with their start times: those not
+ * already stopped.  Launchers keep running: they relay signals to the
+ * ranks.  @in gets nothing when there are none.
+ */
+static int sigstop_intent(const struct nm_move *m, struct nm_freeze *in,
+			  char *err)
+{
+	const struct nm_move_result *r = m->r;
+
+	in->pids = calloc((size_t)r->npids, sizeof(*in->pids));
+	in->starts = calloc((size_t)r->npids, sizeof(*in->starts));
+	if (!in->pids || !in->starts) {
+		nm_seterr(err, "out of memory");
+		return -1;
+	}
+	in->method = NM_FREEZE_SIGSTOP;
+	for (int i = 0; i < r->npids; i++) {
+		struct nm_proc_info pi;
+
+		if (nm_proc_info(r->pids[i], &pi, err) < 0)
+			return -1;
+		if (pi.state != 'T' && pi.state != 't' &&
+		    r->job->tasks[i].role != NM_TASK_LAUNCHER) {
+			in->starts[in->npids] = pi.starttime;
+			in->pids[in->npids++] = r->pids[i];
+		}
+	}
+	return 0;
+}
+
+/* Whether all of the job sits in one v1 freezer / one v2 cgroup. */
+static void common_cgroups(const struct nm_move_result *r,
+			   struct nm_cgroups *first, bool *same_v1,
+			   bool *same_v2)
+{
+	char err[NM_ERRLEN];
+
+	memset(first, 0, sizeof(*first));
+	*same_v1 = *same_v2 = true;
+	for (int i = 0; i < r->npids; i++) {
+		struct nm_cgroups cg;
+
+		if (nm_cgroup_of(r->pids[i], &cg, err) < 0) {
+			*same_v1 = *same_v2 = false;
+			continue;
+		}
+		if (i == 0)
+			*first = cg;
+		*same_v1 &= cg.v1_freezer[0] &&
+			    !strcmp(cg.v1_freezer, first->v1_freezer);
+		*same_v2 &= cg.v2[0] && !strcmp(cg.v2, first->v2);
+	}
+}
+
+/*
+ * What undoes any partial freeze of the job, recorded before freezing: a
+ * SIGCONT for every process not already stopped, and a thaw of the job's
+ * cgroup freezer when all of it sits in one that is not already frozen.
+ */
+static int freeze_intents(const struct nm_move *m, struct nm_freeze *in,
+			  int *n, char *err)
+{
+	struct nm_cgroups first;
+	bool same_v1, same_v2;
+
+	*n = 0;
+	memset(in, 0, 3 * sizeof(*in));
+	if (sigstop_intent(m, &in[0], err) < 0)
+		return -1;
+	if (in[0].npids)
+		(*n)++;
+	else
+		nm_freeze_release(&in[0]);
+	common_cgroups(m->r, &first, &same_v1, &same_v2);
+	if (same_v2 && !cgroup_already_frozen(NM_FREEZE_V2, first.v2)) {
+		in[*n].method = NM_FREEZE_V2;
+		snprintf(in[(*n)++].cgroup, sizeof(in->cgroup), "%s",
+			 first.v2);
+	}
+	if (same_v1 && !cgroup_already_frozen(NM_FREEZE_V1,
+					      first.v1_freezer)) {
+		in[*n].method = NM_FREEZE_V1;
+		snprintf(in[(*n)++].cgroup, sizeof(in->cgroup), "%s",
+			 first.v1_freezer);
+	}
+	return 0;
+}
+
+/* Intents for the caller to record, then the freeze itself. */
+static int record_and_freeze(struct nm_move *m, struct nm_freeze *in,
+			     char *err)
+{
+	const struct nm_move_hooks *h = m->hooks;
+	char msg[NM_ERRLEN];
+	int n = 0;
+
+	if (freeze_intents(m, in, &n, err) < 0 ||
+	    (h->intents && h->intents(h->arg, in, n, err) < 0))
+		return -1;
+	nm_move_phase(m, "freezing");
+	m->t_freeze = nm_now_seconds();
+	if (nm_freeze(m->r->pids, m->r->npids, m->spec->freeze_timeout_ms,
+		      &m->fz, msg) < 0) {
+		nm_seterr(err, "cannot freeze %s: %s", m->spec->what, msg);
+		return -1;
+	}
+	m->r->frozen = true;
+	m->r->was_stopped = m->fz.was_frozen;
+	return 0;
+}
+
+enum nm_move_status nm_move_freeze(struct nm_move *m, char *err)
+{
+	const struct nm_move_hooks *h = m->hooks;
+	struct nm_freeze in[3];
+	int rc;
+
+	memset(in, 0, sizeof(in));
+	rc = record_and_freeze(m, in, err);
+	for (int i = 0; i < 3; i++)
+		nm_freeze_release(&in[i]);
+	if (rc == 0 && h->frozen && h->frozen(h->arg, m, &m->fz, err) < 0)
+		rc = -1;
+	return rc < 0 ? NM_MOVE_FAILED : NM_MOVE_OK;
+}
+
+/*
+ * Thaws once, whoever comes first: the move or its deadline.  Only the
+ * call that thawed can fail.
+ */
+static int thaw_once(struct nm_move *m, char *err)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&m->thaw_lock);
+	if (m->r->frozen && !m->thawed) {
+		rc = nm_thaw(&m->fz, err);
+		m->thawed = true;
+		m->t_thaw = nm_now_seconds();
+	}
+	pthread_mutex_unlock(&m->thaw_lock);
+	return rc;
+}
+
+int nm_move_expire(struct nm_move *mv, char *err)
+{
+	/* First stop the engine: no page of a running job moves after. */
+	mv->cancel = 1;
+	return thaw_once(mv, err);
+}
+
+enum nm_move_status nm_move_thaw(struct nm_move *m, enum nm_move_status st,
+				 char *err)
+{
+	const struct nm_move_hooks *h = m->hooks;
+	bool deadline = h->thawing ? h->thawing(h->arg) : false;
+	char msg[NM_ERRLEN];
+
+	if (thaw_once(m, msg) < 0) {
+		m->r->thaw_failed = true;
+		snprintf(m->r->thaw_err, sizeof(m->r->thaw_err), "%s", msg);
+		nm_move_add_error(m, NM_MOVE_ERR_THAW, 0, NULL, msg);
+		if (st == NM_MOVE_OK)
+			nm_seterr(err, "cannot thaw: %s", msg);
+		st = NM_MOVE_FAILED;
+	}
+	m->r->frozen_seconds = m->t_thaw - m->t_freeze;
+	if (deadline) {
+		m->r->deadline_exceeded = true;
+		st = NM_MOVE_FAILED;
+	}
+	return st;
+}

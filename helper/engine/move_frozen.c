@@ -1,0 +1,329 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A move while the job is frozen: widen the cpusets, scan, run the
+ * engine, re-pin the threads, narrow the cpusets.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+#include "helper/engine/move_internal.h"
+#include "helper/engine/rebind.h"
+#include "lib/linux/proc.h"
+
+/* Exited: no such process, or a zombie its parent has not reaped yet. */
+static bool proc_gone(pid_t pid)
+{
+	struct nm_proc_info pi;
+	char err[NM_ERRLEN];
+
+	return nm_proc_info(pid, &pi, err) < 0 ? kill(pid, 0) < 0 &&
+		errno == ESRCH : pi.state == 'Z' || pi.state == 'X';
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+static void restore_failed(void *arg, const char *dir, const char *err)
+{
+	nm_move_log(arg, LOG_WARNING, "cannot restore %s/cpuset.mems: %s",
+		    dir, err);
+}
+
+static void narrow_failed(void *arg, const char *dir, const char *err)
+{
+	nm_move_add_error(arg, NM_MOVE_ERR_CGROUP, 0, dir, err);
+}
+
+/* Puts back the nodes the cpusets had: the move never started. */
+static void restore_mems(struct nm_move *m)
+{
+	nm_cpusets_restore(&m->cpusets, restore_failed, m);
+}
+
+/* Old and new nodes, and the spare nodes the plan parks pages on. */
+static int widen_mems(struct nm_move *m, char *err)
+{
+	const struct nm_plan *plan = m->r->plan;
+	struct nm_bitmap add = m->spec->target->new_nodes;
+
+	nm_move_phase(m, "widening cpusets");
+	if (nm_cpusets_collect(&m->cpusets, m->r->pids, m->r->npids, err) < 0)
+		return -1;
+	for (int i = 0; i < plan->nsteps; i++)
+		nm_bitmap_set(&add, (unsigned int)plan->steps[i].to);
+	return nm_cpusets_widen(&m->cpusets, &add, err);
+}
+
+/* Every process's pages; one that exited is left out, the rest move. */
+static int scan_all(struct nm_move *m, char *err)
+{
+	struct nm_move_result *r = m->r;
+	int live = 0;
+
+	nm_move_phase(m, "scanning");
+	for (int i = 0; i < r->npids; i++) {
+		char msg[NM_ERRLEN];
+
+		if (nm_scan_process(r->pids[i], NM_SCAN_AUTO, &m->scans[i],
+				    msg) == 0) {
+			live++;
+			continue;
+		}
+		if (!proc_gone(r->pids[i])) {
+			nm_seterr(err, "scanning process %d: %s",
+				  (int)r->pids[i], msg);
+			return -1;
+		}
+		memset(&m->scans[i], 0, sizeof(m->scans[i]));
+		m->scans[i].pid = r->pids[i];
+		m->gone[i] = true;
+		nm_move_add_exited(m, r->pids[i]);
+		nm_move_log(m, LOG_NOTICE, "process %d exited before its scan",
+			    (int)r->pids[i]);
+	}
+	if (!live) {
+		nm_seterr(err, "every process of %s has exited", m->spec->what);
+		return -1;
+	}
+	return 0;
+}
+
+/* The job's pages per node index: its memory, not files' page cache. */
+static void pages_per_node(const struct nm_move *m, uint64_t *out)
+{
+	const struct nm_topology *t = m->r->t;
+
+	memset(out, 0, (size_t)t->nnodes * sizeof(*out));
+	for (int i = 0; i < m->r->npids; i++)
+		for (size_t r = 0; r < m->scans[i].nruns; r++) {
+			const struct nm_run *run = &m->scans[i].runs[r];
+			int idx = nm_topology_find(t, run->node);
+
+			if (idx >= 0 && !((run->flags & NM_RUN_FILE) &&
+					  !(run->flags & NM_RUN_HUGETLB)))
+				out[idx] += run->npages;
+		}
+}
+
+/* Takes one exited process's failed pages out of the engine's counts. */
+static void uncount_exited(struct nm_move *m, int i)
+{
+	struct nm_engine_result *r = m->r->engine;
+	uint64_t f = m->failed_per_pid[i];
+
+	nm_move_log(m, LOG_NOTICE, "process %d exited during the move (%llu "
+		    "of its pages not moved)", (int)m->r->pids[i],
+		    (unsigned long long)f);
+	m->scans[i].nruns = 0;
+	memset(m->scans[i].pages_per_node, 0,
+	       sizeof(m->scans[i].pages_per_node));
+	m->r->pages_exited += f;
+	r->pages_failed -= f < r->pages_failed ? f : r->pages_failed;
+	/* Mostly gone (ESRCH, EFAULT); any rest from the others. */
+	for (int j = -1; f && j < NM_FAIL_KINDS; j++) {
+		int kind = j < 0 ? NM_FAIL_GONE : j;
+		uint64_t d = f < r->failed_by_kind[kind] ? f :
+			     r->failed_by_kind[kind];
+
+		r->failed_by_kind[kind] -= d;
+		f -= d;
+	}
+}
+
+/*
+ * Processes that exited during the engine run: their pages went with
+ * them.  Those pages are not the move's failures; they are counted apart
+ * (pages_exited) and the processes listed in exited.
+ */
+static void drop_exited(struct nm_move *m)
+{
+	struct nm_engine_result *r = m->r->engine;
+	size_t k = 0;
+
+	for (int i = 0; i < m->r->npids; i++) {
+		if (m->gone[i] || !proc_gone(m->r->pids[i]))
+			continue;
+		m->gone[i] = true;
+		nm_move_add_exited(m, m->r->pids[i]);
+		uncount_exited(m, i);
+	}
+	/* The page-exact list keeps the pages of live processes. */
+	for (size_t i = 0; i < r->nfails; i++) {
+		bool dead = false;
+
+		for (int j = 0; j < m->r->npids; j++)
+			dead |= m->gone[j] && m->r->pids[j] == r->fails[i].pid;
+		if (!dead)
+			r->fails[k++] = r->fails[i];
+	}
+	r->nfails = k;
+}
+
+/*
+ * Where CPUs go, given where memory went: a node follows the plan when at
+ * most half of what it held is still stuck there, else its CPUs stay with
+ * its memory.  Pages stuck on node n are those there beyond what the plan
+ * sends to n.
+ */
+static void effective_map(struct nm_move *m, const uint64_t *before,
+			  const uint64_t *after)
+{
+	const struct nm_topology *t = m->r->t;
+	const int *map = m->r->plan->map;
+	int *eff = m->r->cpu_map;
+	uint64_t *expect = calloc((size_t)t->nnodes, sizeof(*expect));
+
+	for (int n = 0; n < t->nnodes; n++) {
+		eff[n] = map[n];
+		if (expect && map[n] >= 0)
+			expect[map[n]] += before[n];
+	}
+	for (int n = 0; n < t->nnodes; n++) {
+		uint64_t stuck;
+
+		if (map[n] < 0 || map[n] == n)
+			continue;
+		if (!expect) {
+			eff[n] = n;
+			continue;
+		}
+		stuck = after[n] > expect[n] ? after[n] - expect[n] : 0;
+		if (stuck * 2 > before[n])
+			eff[n] = n;
+	}
+	free(expect);
+}
+
+static void engine_progress(void *arg, uint64_t done, uint64_t total)
+{
+	struct nm_move *m = arg;
+
+	if (m->hooks->progress)
+		m->hooks->progress(m->hooks->arg, done, total);
+}
+
+/* The engine over the scanned pages; -1 when it could not run at all. */
+static int run_engine(struct nm_move *m, char *err)
+{
+	const struct nm_move_spec *spec = m->spec;
+	struct nm_move_result *r = m->r;
+	struct nm_engine_opts eo = {
+		.threads = spec->threads,
+		.batch_pages = spec->batch_pages,
+		.progress = engine_progress,
+		.progress_arg = m,
+		.cancel = &m->cancel,
+		.failed_per_pid = m->failed_per_pid,
+		.kmod = r->kmod_loaded ? &m->kmod : NULL,
+		.backend = r->kmod_loaded ? spec->backend : NM_BACKEND_SYSCALL,
+		/* [testing]: a slow engine, so faults land mid-move anywhere */
+		.batch_delay_ms = spec->batch_delay_ms,
+	};
+
+	nm_move_phase(m, "moving");
+	return nm_engine_run(r->t, r->plan, r->pids, m->scans, r->npids, &eo,
+			     r->engine, err);
+}
+
+/* Every live process's threads onto the CPUs their memory went with. */
+static void rebind_all(struct nm_move *m)
+{
+	struct nm_move_result *r = m->r;
+
+	nm_move_phase(m, "rebinding");
+	for (int i = 0; i < r->npids; i++) {
+		char msg[NM_ERRLEN];
+
+		if (m->gone[i])
+			continue;
+		if (nm_rebind_process(r->t, r->cpu_map, r->pids[i], msg) >= 0)
+			continue;
+		if (proc_gone(r->pids[i]))
+			nm_move_add_exited(m, r->pids[i]);
+		else
+			nm_move_add_error(m, NM_MOVE_ERR_REBIND, r->pids[i],
+					  NULL, msg);
+	}
+}
+
+/* The cpusets get the nodes under the CPU map and where memory is. */
+static void narrow_mems(struct nm_move *m, const uint64_t *after)
+{
+	const struct nm_topology *t = m->r->t;
+	struct nm_bitmap holding;
+
+	nm_bitmap_zero(&holding);
+	for (int n = 0; n < t->nnodes; n++)
+		if (after[n])
+			nm_bitmap_set(&holding, (unsigned int)t->nodes[n].os);
+	nm_move_phase(m, "narrowing cpusets");
+	nm_cpusets_narrow(&m->cpusets, t, m->r->cpu_map, &holding,
+			  narrow_failed, m);
+}
+
+/* Scanned: the engine, then the CPUs and cpusets where memory went. */
+static enum nm_move_status move_pages_of(struct nm_move *m, uint64_t *before,
+					 uint64_t *after, char *err)
+{
+	struct nm_move_result *r = m->r;
+
+	pages_per_node(m, before);
+	if (run_engine(m, err) < 0) {
+		/* It could not run at all: nothing moved, CPUs stay. */
+		for (int n = 0; n < r->t->nnodes; n++)
+			r->cpu_map[n] = n;
+		restore_mems(m);
+		return NM_MOVE_FAILED;
+	}
+	drop_exited(m);
+	pages_per_node(m, after);
+	effective_map(m, before, after);
+	rebind_all(m);
+	narrow_mems(m, after);
+	if (r->engine->pages_failed || r->nerrors) {
+		nm_seterr(err, "%llu pages not moved, %d other errors",
+			  (unsigned long long)r->engine->pages_failed,
+			  r->nerrors);
+		return NM_MOVE_FAILED;
+	}
+	return NM_MOVE_OK;
+}
+
+enum nm_move_status nm_move_frozen(struct nm_move *m, char *err)
+{
+	const struct nm_move_hooks *h = m->hooks;
+	uint64_t *before = NULL, *after = NULL;
+	enum nm_move_status st = NM_MOVE_FAILED;
+
+	if (m->spec->delay_ms) {
+		nm_move_log(m, LOG_DEBUG, "[testing] delay of %d ms",
+			    m->spec->delay_ms);
+		sleep_ms(m->spec->delay_ms);
+	}
+	if (widen_mems(m, err) < 0 || scan_all(m, err) < 0 ||
+	    (h->scanned && h->scanned(h->arg, m->r->pids, m->scans,
+				      m->r->npids, err) < 0)) {
+		restore_mems(m);
+		return NM_MOVE_FAILED;	/* nothing moved yet */
+	}
+	before = calloc((size_t)m->r->t->nnodes, sizeof(*before));
+	after = calloc((size_t)m->r->t->nnodes, sizeof(*after));
+	if (!before || !after) {
+		nm_seterr(err, "out of memory");
+		restore_mems(m);
+	} else {
+		st = move_pages_of(m, before, after, err);
+	}
+	free(before);
+	free(after);
+	return st;
+}

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef NM_MOVE_INTERNAL_H
+#define NM_MOVE_INTERNAL_H
+
+/* One move's state, shared by the files of its phases (move*.c). */
+#include <pthread.h>
+
+#include "helper/engine/cpuset.h"
+#include "helper/engine/move.h"
+
+struct nm_move {
+	const struct nm_move_spec *spec;
+	const struct nm_move_hooks *hooks;
+	struct nm_move_result *r;
+	struct nm_kmod_client kmod;	/* open when r->kmod_loaded */
+	struct nm_scan *scans;		/* one per r->pids */
+	bool *gone;			/* exited, per r->pids */
+	uint64_t *failed_per_pid;	/* the engine's, per r->pids */
+	struct nm_cpusets cpusets;
+	struct nm_freeze fz;
+	/* Thawed once, by the move or its deadline, whoever comes first. */
+	pthread_mutex_t thaw_lock;
+	bool thawed;
+	double t_freeze, t_thaw;
+	/* Set by nm_move_expire(): the engine stops before its next batch. */
+	volatile int cancel;
+};
+
+/* A log line through the log hook (printf-style). */
+void nm_move_log(struct nm_move *m, int level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void nm_move_phase(struct nm_move *m, const char *phase);
+/* Appends an error of a started move to the result. */
+void nm_move_add_error(struct nm_move *m, enum nm_move_error_kind kind,
+		       pid_t pid, const char *cgroup, const char *msg);
+void nm_move_add_exited(struct nm_move *m, pid_t pid);
+
+/* move_freeze.c: before, during and after the freeze. */
+enum nm_move_status nm_move_freeze(struct nm_move *m, char *err);
+enum nm_move_status nm_move_thaw(struct nm_move *m, enum nm_move_status st,
+				 char *err);
+
+/* move_frozen.c: what happens while the job is frozen. */
+enum nm_move_status nm_move_frozen(struct nm_move *m, char *err);
+
+#endif
