@@ -215,22 +215,26 @@ static uint64_t kmod_fallback(struct engine *e, pid_t pid, size_t n,
 	return m;
 }
 
-static void run_batch(struct engine *e, struct batch *b, struct worker_buf *w)
+/*
+ * The batch's pages as per-page arrays (one entry per folio of a large
+ * piece), and its ranges for the module.  Returns the entries; @nr gets
+ * the ranges, @att the base pages.
+ */
+static size_t fill_batch(const struct engine *e, const struct batch *b,
+			 struct worker_buf *w, size_t *nr, uint64_t *att)
 {
-	struct piece *pc = e->pieces;
-	pid_t pid = e->pids[pc[e->work[b->lo]].scan];
-	size_t n = 0, nr = 0;
-	uint64_t ok_bytes = 0, att = 0, fallback = 0;
-	long r = 0;
+	size_t n = 0;
 
+	*nr = 0;
+	*att = 0;
 	for (size_t k = b->lo; k < b->hi; k++) {
 		size_t pi = e->work[k];
-		const struct piece *p = &pc[pi];
+		const struct piece *p = &e->pieces[pi];
 		uint32_t ne = entries(e, p);
 
 		if (b->kmod) {
-			w->rstart[nr] = p->start;
-			w->rlen[nr++] = p->npages;
+			w->rstart[*nr] = p->start;
+			w->rlen[(*nr)++] = p->npages;
 		}
 		for (uint32_t j = 0; j < ne; j++, n++) {
 			w->pages[n] = (void *)(p->start +
@@ -240,10 +244,24 @@ static void run_batch(struct engine *e, struct batch *b, struct worker_buf *w)
 			w->piece[n] = pi;
 			w->off[n] = j;
 		}
-		att += p->npages;
+		*att += p->npages;
 	}
+	return n;
+}
+
+/*
+ * The first try: one ioctl of ranges (statuses per page, as move_pages's)
+ * or one move_pages(2) call.  Returns < 0 when busy pages are not to be
+ * retried; @fallback gets the pages the module left to move_pages(2).
+ */
+static long submit_batch(struct engine *e, struct batch *b, pid_t pid,
+			 size_t n, size_t nr, struct worker_buf *w,
+			 uint64_t *fallback)
+{
+	long r;
+
+	*fallback = 0;
 	if (b->kmod) {
-		/* One ioctl of ranges; statuses per page, as move_pages's. */
 		uint32_t threads = e->opts && e->opts->threads > 0 ?
 				   (uint32_t)e->opts->threads : 0;
 
@@ -252,21 +270,26 @@ static void run_batch(struct engine *e, struct batch *b, struct worker_buf *w)
 					     w->status);
 		memset(w->via, NM_BY_KMOD, n);
 		if (!b->call_err)
-			fallback = kmod_fallback(e, pid, n, w);
-		/* The fallback's busy pages get the retries below. */
-		r = fallback ? 0 : -1;
-	} else {
-		memset(w->via, NM_BY_SYSCALL, n);
-		r = move_pages(pid, (unsigned long)n, w->pages, w->nodes,
-			       w->status, MPOL_MF_MOVE_ALL);
-		if (r < 0) {
-			b->call_err = errno;
-			for (size_t i = 0; i < n; i++)
-				w->status[i] = -b->call_err;
-		}
+			*fallback = kmod_fallback(e, pid, n, w);
+		/* The fallback's busy pages get the retries. */
+		return *fallback ? 0 : -1;
 	}
-	/* Pages busy for a moment (locked, under writeback): again, later. */
-	for (int round = 0; r >= 0 && round < e->retries; round++) {
+	memset(w->via, NM_BY_SYSCALL, n);
+	r = move_pages(pid, (unsigned long)n, w->pages, w->nodes, w->status,
+		       MPOL_MF_MOVE_ALL);
+	if (r < 0) {
+		b->call_err = errno;
+		for (size_t i = 0; i < n; i++)
+			w->status[i] = -b->call_err;
+	}
+	return r;
+}
+
+/* Pages busy for a moment (locked, under writeback): again, later. */
+static void retry_busy(const struct engine *e, pid_t pid, size_t n,
+		       struct worker_buf *w)
+{
+	for (int round = 0; round < e->retries; round++) {
 		unsigned long m = 0;
 
 		for (size_t i = 0; i < n; i++)
@@ -279,19 +302,26 @@ static void run_batch(struct engine *e, struct batch *b, struct worker_buf *w)
 		if (!m)
 			break;
 		sleep_us(200L << round);
-		r = move_pages(pid, m, w->rpages, w->rnodes, w->rstatus,
-			       MPOL_MF_MOVE_ALL);
-		if (r < 0)
+		if (move_pages(pid, m, w->rpages, w->rnodes, w->rstatus,
+			       MPOL_MF_MOVE_ALL) < 0)
 			break;	/* keep the first round's statuses */
 		for (unsigned long i = 0; i < m; i++) {
 			w->status[w->ridx[i]] = w->rstatus[i];
 			w->via[w->ridx[i]] = NM_BY_SYSCALL;
 		}
 	}
+}
+
+/* Each page's outcome into the batch; its totals into the engine's. */
+static void account_batch(struct engine *e, struct batch *b,
+			  const struct worker_buf *w, size_t n, uint64_t att,
+			  uint64_t fallback)
+{
+	uint64_t ok_bytes = 0;
+
 	for (size_t i = 0; i < n; i++) {
-		const struct piece *p = &pc[w->piece[i]];
-		bool large = is_large(e, p);
-		uint32_t cnt = large ? p->npages : 1;
+		const struct piece *p = &e->pieces[w->piece[i]];
+		uint32_t cnt = is_large(e, p) ? p->npages : 1;
 		int st = w->status[i];
 
 		/* Not reached by the kernel: nothing happened to it. */
@@ -315,6 +345,17 @@ static void run_batch(struct engine *e, struct batch *b, struct worker_buf *w)
 	e->done++;
 	pthread_cond_signal(&e->cond);
 	pthread_mutex_unlock(&e->lock);
+}
+
+static void run_batch(struct engine *e, struct batch *b, struct worker_buf *w)
+{
+	pid_t pid = e->pids[e->pieces[e->work[b->lo]].scan];
+	uint64_t att, fallback;
+	size_t nr, n = fill_batch(e, b, w, &nr, &att);
+
+	if (submit_batch(e, b, pid, n, nr, w, &fallback) >= 0)
+		retry_busy(e, pid, n, w);
+	account_batch(e, b, w, n, att, fallback);
 }
 
 static void *worker(void *arg)
@@ -742,70 +783,74 @@ static int check_args(const struct nm_topology *t, const struct nm_plan *plan,
 	return 0;
 }
 
-static int run_step(struct engine *e, const struct nm_plan *plan, int k,
-		    uint64_t total, struct nm_engine_result *res, char *err)
+/* A step's workers' CPUs: the destination's, as far as ours allow. */
+static int worker_cpus(const struct nm_topology *t, int to_idx,
+		       struct nm_bitmap *cpus)
 {
-	const struct nm_step *s = &plan->steps[k];
-	int to_idx = nm_topology_find(e->t, s->to);
-	struct nm_bitmap cpus, mine;
-	cpu_set_t *set = NULL;
 	size_t setsize = CPU_ALLOC_SIZE(NM_BITMAP_BITS);
-	pthread_attr_t attr;
-	pthread_t *tids;
-	int nthreads, started = 0, cpu, rc = 0;
-	bool pinned = false;
+	cpu_set_t *set = CPU_ALLOC(NM_BITMAP_BITS);
+	struct nm_bitmap mine;
+	int cpu;
 
-	e->to = s->to;
-	if (cancel_requested(e)) {
-		e->cancelled = true;
-		return 0;
-	}
-	if (select_work(e, s, !s->parked && last_of_pair(plan, k)) < 0)
-		goto nomem;
-	if (!e->nwork)
-		return 0;
-	if (make_batches(e) < 0)
-		goto nomem;
-
-	/* Workers on the destination's CPUs, as far as ours allow. */
-	pin_cpus(e->t, to_idx, &cpus);
-	set = CPU_ALLOC(NM_BITMAP_BITS);
 	if (!set)
-		goto nomem;
+		return -1;
+	pin_cpus(t, to_idx, cpus);
 	CPU_ZERO_S(setsize, set);
 	nm_bitmap_zero(&mine);
 	if (sched_getaffinity(0, setsize, set) == 0)
 		for (cpu = 0; cpu < NM_BITMAP_BITS; cpu++)
 			if (CPU_ISSET_S((size_t)cpu, setsize, set))
 				nm_bitmap_set(&mine, (unsigned int)cpu);
-	nm_bitmap_and(&cpus, &mine);
-	nthreads = e->opts && e->opts->threads ? e->opts->threads :
-		   (int)nm_bitmap_weight(&cpus);
+	nm_bitmap_and(cpus, &mine);
+	CPU_FREE(set);
+	return 0;
+}
+
+/* As many as asked, else one per CPU (at most a few); never idle ones. */
+static int worker_count(const struct engine *e, const struct nm_bitmap *cpus)
+{
+	int n = e->opts && e->opts->threads ? e->opts->threads :
+		(int)nm_bitmap_weight(cpus);
+
 	if (!e->opts || !e->opts->threads) {
-		if (nthreads > DEFAULT_MAX_THREADS)
-			nthreads = DEFAULT_MAX_THREADS;
-		if (nthreads < 1)
-			nthreads = 1;
+		if (n > DEFAULT_MAX_THREADS)
+			n = DEFAULT_MAX_THREADS;
+		if (n < 1)
+			n = 1;
 	}
-	if ((size_t)nthreads > e->nbatches)
-		nthreads = (int)e->nbatches;
+	if ((size_t)n > e->nbatches)
+		n = (int)e->nbatches;
+	return n;
+}
+
+/*
+ * Starts up to @n workers pinned to @cpus (unpinned when they cannot be,
+ * counted in res->steps_unpinned).  Returns how many started, -1 when out
+ * of memory.
+ */
+static int start_workers(struct engine *e, const struct nm_bitmap *cpus,
+			 pthread_t *tids, int n, struct nm_engine_result *res)
+{
+	size_t setsize = CPU_ALLOC_SIZE(NM_BITMAP_BITS);
+	cpu_set_t *set = CPU_ALLOC(NM_BITMAP_BITS);
+	pthread_attr_t attr;
+	bool pinned = false;
+	int started = 0, cpu;
+
+	if (!set)
+		return -1;
 	pthread_attr_init(&attr);
-	if (!nm_bitmap_empty(&cpus)) {
+	if (!nm_bitmap_empty(cpus)) {
 		CPU_ZERO_S(setsize, set);
-		nm_bitmap_foreach(cpu, &cpus)
+		nm_bitmap_foreach(cpu, cpus)
 			CPU_SET_S((size_t)cpu, setsize, set);
 		pinned = pthread_attr_setaffinity_np(&attr, setsize, set) == 0;
 	}
 	if (!pinned)
 		res->steps_unpinned++;
-	tids = calloc((size_t)nthreads, sizeof(*tids));
-	if (!tids) {
-		pthread_attr_destroy(&attr);
-		goto nomem;
-	}
 	e->next = e->done = 0;
 	e->nomem = false;
-	for (int i = 0; i < nthreads; i++) {
+	for (int i = 0; i < n; i++) {
 		int r = pthread_create(&tids[started], pinned ? &attr : NULL,
 				       worker, e);
 
@@ -820,12 +865,13 @@ static int run_step(struct engine *e, const struct nm_plan *plan, int k,
 		started++;
 	}
 	pthread_attr_destroy(&attr);
-	if (!started) {
-		free(tids);
-		CPU_FREE(set);
-		nm_seterr(err, "engine: cannot start worker threads");
-		return -1;
-	}
+	CPU_FREE(set);
+	return started;
+}
+
+/* Until every batch is done, telling progress as they finish. */
+static void wait_batches(struct engine *e, uint64_t total)
+{
 	pthread_mutex_lock(&e->lock);
 	while (e->done < e->nbatches) {
 		pthread_cond_wait(&e->cond, &e->lock);
@@ -839,20 +885,90 @@ static int run_step(struct engine *e, const struct nm_plan *plan, int k,
 		}
 	}
 	pthread_mutex_unlock(&e->lock);
+}
+
+static int run_step(struct engine *e, const struct nm_plan *plan, int k,
+		    uint64_t total, struct nm_engine_result *res, char *err)
+{
+	const struct nm_step *s = &plan->steps[k];
+	struct nm_bitmap cpus;
+	pthread_t *tids;
+	int n, started;
+
+	e->to = s->to;
+	if (cancel_requested(e)) {
+		e->cancelled = true;
+		return 0;
+	}
+	if (select_work(e, s, !s->parked && last_of_pair(plan, k)) < 0)
+		goto nomem;
+	if (!e->nwork)
+		return 0;
+	if (make_batches(e) < 0 ||
+	    worker_cpus(e->t, nm_topology_find(e->t, s->to), &cpus) < 0)
+		goto nomem;
+	n = worker_count(e, &cpus);
+	tids = calloc((size_t)n, sizeof(*tids));
+	if (!tids)
+		goto nomem;
+	started = start_workers(e, &cpus, tids, n, res);
+	if (started <= 0) {
+		free(tids);
+		if (started < 0)
+			goto nomem;
+		nm_seterr(err, "engine: cannot start worker threads");
+		return -1;
+	}
+	wait_batches(e, total);
 	for (int i = 0; i < started; i++)
 		pthread_join(tids[i], NULL);
 	free(tids);
-	CPU_FREE(set);
-	if (e->nomem)
+	if (e->nomem || apply_results(e, res) < 0)
 		goto nomem;
-	if (apply_results(e, res) < 0)
-		goto nomem;
-	return rc;
+	return 0;
 nomem:
-	if (set)
-		CPU_FREE(set);
 	nm_seterr(err, "engine: out of memory");
 	return -1;
+}
+
+/*
+ * Every scanned run as a piece bound for plan->map[its node]; a file's
+ * page cache stays (counted in pages_skipped_file) unless asked to move.
+ */
+static int add_scans(struct engine *e, const struct nm_plan *plan,
+		     const struct nm_scan *scans, int npids,
+		     struct nm_engine_result *res)
+{
+	const struct nm_engine_opts *opts = e->opts;
+
+	for (int i = 0; i < npids; i++) {
+		for (size_t r = 0; r < scans[i].nruns; r++) {
+			const struct nm_run *run = &scans[i].runs[r];
+			int idx = nm_topology_find(e->t, run->node);
+			int dst = idx >= 0 ? plan->map[idx] : -1;
+			struct piece p = {
+				.start = run->start, .npages = run->npages,
+				.cur = run->node, .flags = run->flags,
+				.scan = i,
+				.bound = dst >= 0 ?
+					 (int16_t)e->t->nodes[dst].os :
+					 run->node,
+				.by = piece_backend(opts, run->flags),
+			};
+
+			/* A file's page cache is everybody's: it stays. */
+			if ((run->flags & NM_RUN_FILE) &&
+			    !(run->flags & NM_RUN_HUGETLB) &&
+			    !(opts && opts->move_file_pages)) {
+				p.skip = true;
+				p.bound = p.cur;
+				res->pages_skipped_file += run->npages;
+			}
+			if (add_piece(e, &p) < 0)
+				return -1;
+		}
+	}
+	return 0;
 }
 
 int nm_engine_run(const struct nm_topology *t, const struct nm_plan *plan,
@@ -882,31 +998,10 @@ int nm_engine_run(const struct nm_topology *t, const struct nm_plan *plan,
 	}
 	for (int k = 0; k < plan->nsteps; k++)
 		total += plan->steps[k].bytes;
-	for (int i = 0; i < npids; i++) {
-		for (size_t r = 0; r < scans[i].nruns; r++) {
-			const struct nm_run *run = &scans[i].runs[r];
-			int idx = nm_topology_find(t, run->node);
-			int dst = idx >= 0 ? plan->map[idx] : -1;
-			struct piece p = {
-				.start = run->start, .npages = run->npages,
-				.cur = run->node, .flags = run->flags,
-				.scan = i,
-				.bound = dst >= 0 ? (int16_t)t->nodes[dst].os :
-						    run->node,
-				.by = piece_backend(opts, run->flags),
-			};
-
-			/* A file's page cache is everybody's: it stays. */
-			if ((run->flags & NM_RUN_FILE) &&
-			    !(run->flags & NM_RUN_HUGETLB) &&
-			    !(opts && opts->move_file_pages)) {
-				p.skip = true;
-				p.bound = p.cur;
-				res->pages_skipped_file += run->npages;
-			}
-			if (add_piece(&e, &p) < 0)
-				goto nomem;
-		}
+	if (add_scans(&e, plan, scans, npids, res) < 0) {
+		free(e.pieces);
+		nm_seterr(err, "engine: out of memory");
+		return -1;
 	}
 	pthread_mutex_init(&e.lock, NULL);
 	pthread_cond_init(&e.cond, NULL);
@@ -931,8 +1026,4 @@ int nm_engine_run(const struct nm_topology *t, const struct nm_plan *plan,
 	free(e.batches);
 	free(e.pieces);
 	return rc;
-nomem:
-	free(e.pieces);
-	nm_seterr(err, "engine: out of memory");
-	return -1;
 }

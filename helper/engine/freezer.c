@@ -405,46 +405,99 @@ static int hexval(char c)
 	return -1;
 }
 
-int nm_freeze_parse(const char *line, struct nm_freeze *fz, char *err)
+/*
+ * The journal's cgroup field at @p ("-" or %XX-escaped) into fz->cgroup.
+ * Returns what follows it, NULL when malformed.
+ */
+static const char *parse_cgroup(const char *p, struct nm_freeze *fz)
 {
-	char mname[16];
-	int was, off = 0, n = 0, cap;
-	const char *p;
 	size_t w = 0;
 
-	memset(fz, 0, sizeof(*fz));
+	if (p[0] == '-' && p[1] == ' ')
+		return p + 1;
+	for (; *p && *p != ' '; p++) {
+		int c = (unsigned char)*p;
+
+		if (c == '%') {
+			int h = hexval(p[1]), l = h < 0 ? -1 : hexval(p[2]);
+
+			if (l < 0 || (c = h * 16 + l) == 0)
+				return NULL;
+			p += 2;
+		}
+		if (w + 1 >= sizeof(fz->cgroup))
+			return NULL;
+		fz->cgroup[w++] = (char)c;
+	}
+	fz->cgroup[w] = 0;
+	return p;
+}
+
+/*
+ * The pids field at @p ("-" or pid@start,...) into fz->pids and starts
+ * (@cap entries) and fz->npids.  Returns what follows, NULL when malformed.
+ */
+static const char *parse_pids(const char *p, struct nm_freeze *fz, int cap)
+{
+	int n = 0;
+
+	if (strcmp(p, "-") == 0 || strcmp(p, "-\n") == 0)
+		return p + 1;
+	for (;;) {
+		long pid;
+		unsigned long long st;
+		char *end;
+
+		if (*p < '0' || *p > '9')
+			return NULL;
+		errno = 0;
+		pid = strtol(p, &end, 10);
+		if (errno || pid <= 0 || pid > 0x3fffffff ||
+		    *end != '@' || end[1] < '0' || end[1] > '9')
+			return NULL;
+		st = strtoull(end + 1, &end, 10);
+		if (errno || n >= cap)
+			return NULL;
+		fz->pids[n] = (pid_t)pid;
+		fz->starts[n++] = st;
+		fz->npids = n;
+		p = end;
+		if (*p != ',')
+			return p;
+		p++;
+	}
+}
+
+/* The record's method and was_frozen; @p gets what follows "cgroup=". */
+static int parse_head(const char *line, struct nm_freeze *fz, const char **p)
+{
+	char mname[16];
+	int was, off = 0;
+
 	if (sscanf(line, "nmfreeze method=%15[a-z0-9] was_frozen=%d cgroup=%n",
 		   mname, &was, &off) != 2 || !off || (was != 0 && was != 1))
-		goto bad;
+		return -1;
 	fz->method = NM_FREEZE_SIGSTOP + 1;
 	for (int m = 0; m <= NM_FREEZE_SIGSTOP; m++)
 		if (strcmp(mname, method_names[m]) == 0)
 			fz->method = (enum nm_freeze_method)m;
 	if ((unsigned int)fz->method > NM_FREEZE_SIGSTOP)
-		goto bad;
+		return -1;
 	fz->was_frozen = was;
-	p = line + off;
-	if (p[0] == '-' && p[1] == ' ') {
-		p++;
-	} else {
-		for (; *p && *p != ' '; p++) {
-			int c = (unsigned char)*p;
+	*p = line + off;
+	return 0;
+}
 
-			if (c == '%') {
-				int h = hexval(p[1]), l = h < 0 ? -1 :
-						     hexval(p[2]);
+int nm_freeze_parse(const char *line, struct nm_freeze *fz, char *err)
+{
+	const char *p;
+	int cap;
 
-				if (l < 0 || (c = h * 16 + l) == 0)
-					goto bad;
-				p += 2;
-			}
-			if (w + 1 >= sizeof(fz->cgroup))
-				goto bad;
-			fz->cgroup[w++] = (char)c;
-		}
-		fz->cgroup[w] = 0;
-	}
-	if (strncmp(p, " pids=", 6) != 0)
+	memset(fz, 0, sizeof(*fz));
+	if (parse_head(line, fz, &p) < 0)
+		goto bad;
+	p = parse_cgroup(p, fz);
+	if (!p || strncmp(p, " pids=", 6) != 0)
 		goto bad;
 	p += 6;
 	/* At most one pid per 2 characters of the line. */
@@ -458,40 +511,14 @@ int nm_freeze_parse(const char *line, struct nm_freeze *fz, char *err)
 		nm_seterr(err, "freeze journal: out of memory");
 		return -1;
 	}
-	if (strcmp(p, "-") == 0 || strcmp(p, "-\n") == 0) {
-		p += 1;
-	} else {
-		for (;;) {
-			long pid;
-			unsigned long long st;
-			char *end;
-
-			if (*p < '0' || *p > '9')
-				goto bad;
-			errno = 0;
-			pid = strtol(p, &end, 10);
-			if (errno || pid <= 0 || pid > 0x3fffffff ||
-			    *end != '@' || end[1] < '0' || end[1] > '9')
-				goto bad;
-			st = strtoull(end + 1, &end, 10);
-			if (errno || n >= cap)
-				goto bad;
-			fz->pids[n] = (pid_t)pid;
-			fz->starts[n++] = st;
-			p = end;
-			if (*p != ',')
-				break;
-			p++;
-		}
-	}
-	if (*p == '\n')
+	p = parse_pids(p, fz, cap);
+	if (p && *p == '\n')
 		p++;
-	if (*p)
+	if (!p || *p)
 		goto bad;
-	fz->npids = n;
 	if ((fz->method == NM_FREEZE_V1 || fz->method == NM_FREEZE_V2) !=
 	    (fz->cgroup[0] == '/') ||
-	    (fz->method != NM_FREEZE_SIGSTOP && n))
+	    (fz->method != NM_FREEZE_SIGSTOP && fz->npids))
 		goto bad;
 	return 0;
 bad:
