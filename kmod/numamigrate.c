@@ -387,34 +387,21 @@ static bool nm_vma_movable(struct vm_area_struct *vma)
 	       !vma_is_dax(vma);
 }
 
-/* Moves the pages of [start, end), inside @vma, under the mmap read lock. */
-static void nm_move_batch(struct nm_req *r, struct vm_area_struct *vma,
-			  unsigned long start, unsigned long end,
-			  struct nm_kmod_range *res)
+/*
+ * Which pages of the batch to copy: anonymous pages now on another node.
+ * Their indexes and pages go to r->idx and r->spages; returns how many.
+ */
+static unsigned int nm_select(struct nm_req *r, struct migrate_vma *args,
+			      bool file, struct nm_kmod_range *res)
 {
-	struct migrate_vma args = {
-		.vma = vma,
-		.start = start,
-		.end = end,
-		.src = r->src,
-		.dst = r->dst,
-		.flags = MIGRATE_VMA_SELECT_SYSTEM,
-	};
 	unsigned int i, n = 0;
-	bool file = vma->vm_file;
 
-	if (migrate_vma_setup(&args)) {
-		nm_fail_span(r, res, start, end, NM_KMOD_FAIL_VMA);
-		return;
-	}
+	for (i = 0; i < args->npages; i++) {
+		unsigned long addr = args->start + ((unsigned long)i << PAGE_SHIFT);
+		struct page *page = migrate_pfn_to_page(args->src[i]);
 
-	/* Which pages to copy: anonymous pages now on another node. */
-	for (i = 0; i < args.npages; i++) {
-		unsigned long addr = start + ((unsigned long)i << PAGE_SHIFT);
-		struct page *page = migrate_pfn_to_page(args.src[i]);
-
-		args.dst[i] = 0;
-		if (!(args.src[i] & MIGRATE_PFN_MIGRATE)) {
+		args->dst[i] = 0;
+		if (!(args->src[i] & MIGRATE_PFN_MIGRATE)) {
 			/* not collected: in an anon VMA, it is busy */
 			if (file)
 				res->skipped++;
@@ -437,8 +424,18 @@ static void nm_move_batch(struct nm_req *r, struct vm_area_struct *vma,
 		r->spages[n] = page;
 		n++;
 	}
+	return n;
+}
 
-	/* Destination pages, strictly on the node. */
+/*
+ * Destination pages, strictly on the node, for the first @n selected;
+ * those beyond what the node gave fail.  Returns how many it got.
+ */
+static unsigned int nm_alloc_dst(struct nm_req *r, unsigned long start,
+				 unsigned int n, struct nm_kmod_range *res)
+{
+	unsigned int i;
+
 	for (i = 0; i < n; i++) {
 		struct page *dpage;
 
@@ -455,22 +452,52 @@ static void nm_move_batch(struct nm_req *r, struct vm_area_struct *vma,
 		nm_fail(r, res, start + ((unsigned long)r->idx[n] << PAGE_SHIFT),
 			NM_KMOD_FAIL_NOMEM, page_to_nid(r->spages[n]));
 	}
+	return n;
+}
 
-	if (n) {
-		bool ok = nm_copy(r, n);
+/* Copies the @n pages and hands the copies to migrate_vma. */
+static void nm_copy_dst(struct nm_req *r, struct migrate_vma *args,
+			unsigned int n, struct nm_kmod_range *res)
+{
+	bool ok = nm_copy(r, n);
+	unsigned int i;
 
-		for (i = 0; i < n; i++) {
-			if (ok) {
-				args.dst[r->idx[i]] =
-					migrate_pfn(page_to_pfn(r->dpages[i]));
-				continue;
-			}
-			/* the device may still write it: never reuse it */
-			nm_fail(r, res,
-				start + ((unsigned long)r->idx[i] << PAGE_SHIFT),
-				NM_KMOD_FAIL_COPY, page_to_nid(r->spages[i]));
+	for (i = 0; i < n; i++) {
+		if (ok) {
+			args->dst[r->idx[i]] =
+				migrate_pfn(page_to_pfn(r->dpages[i]));
+			continue;
 		}
+		/* the device may still write it: never reuse it */
+		nm_fail(r, res,
+			args->start + ((unsigned long)r->idx[i] << PAGE_SHIFT),
+			NM_KMOD_FAIL_COPY, page_to_nid(r->spages[i]));
 	}
+}
+
+/* Moves the pages of [start, end), inside @vma, under the mmap read lock. */
+static void nm_move_batch(struct nm_req *r, struct vm_area_struct *vma,
+			  unsigned long start, unsigned long end,
+			  struct nm_kmod_range *res)
+{
+	struct migrate_vma args = {
+		.vma = vma,
+		.start = start,
+		.end = end,
+		.src = r->src,
+		.dst = r->dst,
+		.flags = MIGRATE_VMA_SELECT_SYSTEM,
+	};
+	unsigned int i, n;
+
+	if (migrate_vma_setup(&args)) {
+		nm_fail_span(r, res, start, end, NM_KMOD_FAIL_VMA);
+		return;
+	}
+	n = nm_select(r, &args, vma->vm_file, res);
+	n = nm_alloc_dst(r, start, n, res);
+	if (n)
+		nm_copy_dst(r, &args, n, res);
 
 	migrate_vma_pages(&args);
 
@@ -637,129 +664,170 @@ static int nm_check_out(void __user *uarg, const struct nm_kmod_move *m,
 	return 0;
 }
 
+/* The request's fixed part, before anything is allocated. */
+static long nm_check_move(const struct nm_kmod_move *m)
+{
+	if (m->abi_version != NM_KMOD_ABI_VERSION || m->size != sizeof(*m))
+		return -EINVAL;
+	if (m->reserved[0] || m->reserved[1] || m->reserved[2] || m->reserved[3])
+		return -EINVAL;
+	if (m->flags & ~NM_KMOD_MOVE_FLAGS)
+		return -EINVAL;
+	if (m->copy_mode != NM_KMOD_COPY_CPU && m->copy_mode != NM_KMOD_COPY_DMA)
+		return -EINVAL;
+	if (m->threads > NM_KMOD_MAX_THREADS || m->batch_pages > NM_KMOD_MAX_BATCH)
+		return -EINVAL;
+	if (!m->nr_ranges)
+		return -EINVAL;
+	if (m->nr_ranges > NM_KMOD_MAX_RANGES || m->max_fails > NM_KMOD_MAX_FAILS)
+		return -E2BIG;
+	if (m->pid < 0)
+		return -EINVAL;
+	if (m->node < 0 || m->node >= nr_node_ids || m->node >= MAX_NUMNODES)
+		return -EINVAL;
+	if (!node_online(m->node) || !node_state(m->node, N_MEMORY))
+		return -ENODEV;
+	return 0;
+}
+
+/* The ranges, copied in and checked; *@rgp is kvfree()d by the caller. */
+static long nm_get_ranges(const struct nm_kmod_move *m,
+			  struct nm_kmod_range **rgp)
+{
+	struct nm_kmod_range *rg;
+	int ret;
+
+	rg = kvmalloc_array(m->nr_ranges, sizeof(*rg), GFP_KERNEL);
+	*rgp = rg;
+	if (!rg)
+		return -ENOMEM;
+	if (copy_from_user(rg, u64_to_user_ptr(m->ranges),
+			   m->nr_ranges * sizeof(*rg)))
+		return -EFAULT;
+	ret = nm_check_ranges(rg, m->nr_ranges);
+	if (ret)
+		return ret;
+	/* a fail array in kernel space: refused early (see nm_check_out) */
+	if (m->max_fails &&
+	    !access_ok(u64_to_user_ptr(m->fails),
+		       (size_t)m->max_fails * sizeof(struct nm_kmod_page_fail)))
+		return -EFAULT;
+	return 0;
+}
+
+/* The request's state: target, copy threads, the process, buffers, DMA. */
+static long nm_req_setup(struct nm_req *r, const struct nm_kmod_move *m,
+			 const struct nm_kmod_range *rg)
+{
+	unsigned int i;
+	long ret;
+
+	r->nid = m->node;
+	r->mode = m->copy_mode;
+	r->flags = m->flags;
+	r->batch = m->batch_pages ? m->batch_pages : NM_KMOD_DEF_BATCH;
+	r->max_fails = m->max_fails;
+	r->nthreads = nm_pick_cpus(r->nid, m->threads ? m->threads :
+				   NM_KMOD_MAX_THREADS, r->cpus);
+
+	r->mm = nm_get_mm(m->pid);
+	if (IS_ERR(r->mm)) {
+		ret = PTR_ERR(r->mm);
+		r->mm = NULL;
+		return ret;
+	}
+	for (i = 0; i < m->nr_ranges; i++)
+		if (rg[i].start + rg[i].length > r->mm->task_size)
+			return -EINVAL;
+	ret = nm_req_alloc(r);
+	if (ret)
+		return ret;
+	if (r->mode == NM_KMOD_COPY_DMA) {
+		r->chan = nm_get_chan(r->nid);
+		if (!r->chan && (r->flags & NM_KMOD_MOVE_DMA_STRICT))
+			return -ENODEV;
+	}
+	return 0;
+}
+
+/* Every range in turn; once interrupted, the rest did not move. */
+static long nm_move_ranges(struct nm_req *r, struct nm_kmod_move *m,
+			   struct nm_kmod_range *rg)
+{
+	unsigned int i;
+	long ret = 0;
+
+	m->moved = 0;
+	m->failed = 0;
+	m->skipped = 0;
+	for (i = 0; i < m->nr_ranges; i++) {
+		rg[i].moved = 0;
+		rg[i].failed = 0;
+		rg[i].skipped = 0;
+		if (!ret)
+			ret = nm_move_range(r, &rg[i]);
+		else
+			nm_fail_span(r, &rg[i], rg[i].start,
+				     rg[i].start + rg[i].length,
+				     NM_KMOD_FAIL_INTR);
+		m->moved += rg[i].moved;
+		m->failed += rg[i].failed;
+		m->skipped += rg[i].skipped;
+	}
+	return ret;
+}
+
+/* The outcome back to the caller: totals, ranges, failed pages. */
+static long nm_put_result(void __user *uarg, struct nm_kmod_move *m,
+			  const struct nm_kmod_range *rg,
+			  const struct nm_req *r, u64 t0)
+{
+	m->nr_fails = r->nr_fails;
+	m->threads_used = r->nthreads;
+	m->dma_batches = r->dma_batches;
+	m->dma_fallbacks = r->dma_fallbacks;
+	m->copy_ns = r->copy_ns;
+	m->total_ns = ktime_get_ns() - t0;
+	if (copy_to_user(u64_to_user_ptr(m->ranges), rg,
+			 m->nr_ranges * sizeof(*rg)) ||
+	    (r->nr_fails && copy_to_user(u64_to_user_ptr(m->fails), r->fails,
+					 r->nr_fails * sizeof(*r->fails))) ||
+	    copy_to_user(uarg, m, sizeof(*m)))
+		return -EFAULT;
+	return 0;
+}
+
 static long nm_ioctl_move(void __user *uarg)
 {
-	struct nm_kmod_range __user *urg;
 	struct nm_kmod_range *rg = NULL;
 	struct nm_kmod_move m;
 	u64 t0 = ktime_get_ns();
 	struct nm_req *r;
-	unsigned int i;
 	long ret;
 
 	if (!capable(CAP_SYS_NICE) || !capable(CAP_SYS_ADMIN))
 		return -EPERM;
 	if (copy_from_user(&m, uarg, sizeof(m)))
 		return -EFAULT;
-	if (m.abi_version != NM_KMOD_ABI_VERSION || m.size != sizeof(m))
-		return -EINVAL;
-	if (m.reserved[0] || m.reserved[1] || m.reserved[2] || m.reserved[3])
-		return -EINVAL;
-	if (m.flags & ~NM_KMOD_MOVE_FLAGS)
-		return -EINVAL;
-	if (m.copy_mode != NM_KMOD_COPY_CPU && m.copy_mode != NM_KMOD_COPY_DMA)
-		return -EINVAL;
-	if (m.threads > NM_KMOD_MAX_THREADS || m.batch_pages > NM_KMOD_MAX_BATCH)
-		return -EINVAL;
-	if (!m.nr_ranges)
-		return -EINVAL;
-	if (m.nr_ranges > NM_KMOD_MAX_RANGES || m.max_fails > NM_KMOD_MAX_FAILS)
-		return -E2BIG;
-	if (m.pid < 0)
-		return -EINVAL;
-	if (m.node < 0 || m.node >= nr_node_ids || m.node >= MAX_NUMNODES)
-		return -EINVAL;
-	if (!node_online(m.node) || !node_state(m.node, N_MEMORY))
-		return -ENODEV;
-
-	urg = u64_to_user_ptr(m.ranges);
-	rg = kvmalloc_array(m.nr_ranges, sizeof(*rg), GFP_KERNEL);
-	if (!rg)
-		return -ENOMEM;
-	if (copy_from_user(rg, urg, m.nr_ranges * sizeof(*rg))) {
-		ret = -EFAULT;
-		goto out_rg;
-	}
-	ret = nm_check_ranges(rg, m.nr_ranges);
+	ret = nm_check_move(&m);
+	if (ret)
+		return ret;
+	ret = nm_get_ranges(&m, &rg);
 	if (ret)
 		goto out_rg;
-	/* a fail array in kernel space: refused early (see nm_check_out) */
-	if (m.max_fails &&
-	    !access_ok(u64_to_user_ptr(m.fails),
-		       (size_t)m.max_fails * sizeof(struct nm_kmod_page_fail))) {
-		ret = -EFAULT;
-		goto out_rg;
-	}
-
 	r = kzalloc(sizeof(*r), GFP_KERNEL);
 	if (!r) {
 		ret = -ENOMEM;
 		goto out_rg;
 	}
-	r->nid = m.node;
-	r->mode = m.copy_mode;
-	r->flags = m.flags;
-	r->batch = m.batch_pages ? m.batch_pages : NM_KMOD_DEF_BATCH;
-	r->max_fails = m.max_fails;
-	r->nthreads = nm_pick_cpus(r->nid, m.threads ? m.threads :
-				   NM_KMOD_MAX_THREADS, r->cpus);
-
-	r->mm = nm_get_mm(m.pid);
-	if (IS_ERR(r->mm)) {
-		ret = PTR_ERR(r->mm);
-		r->mm = NULL;
-		goto out_req;
+	ret = nm_req_setup(r, &m, rg);
+	if (!ret)
+		ret = nm_check_out(uarg, &m, u64_to_user_ptr(m.ranges), rg);
+	if (!ret) {
+		ret = nm_move_ranges(r, &m, rg);
+		if (nm_put_result(uarg, &m, rg, r, t0))
+			ret = -EFAULT;
 	}
-	for (i = 0; i < m.nr_ranges; i++) {
-		if (rg[i].start + rg[i].length > r->mm->task_size) {
-			ret = -EINVAL;
-			goto out_req;
-		}
-	}
-	ret = nm_req_alloc(r);
-	if (ret)
-		goto out_req;
-	if (r->mode == NM_KMOD_COPY_DMA) {
-		r->chan = nm_get_chan(r->nid);
-		if (!r->chan && (r->flags & NM_KMOD_MOVE_DMA_STRICT)) {
-			ret = -ENODEV;
-			goto out_req;
-		}
-	}
-	ret = nm_check_out(uarg, &m, urg, rg);
-	if (ret)
-		goto out_req;
-
-	m.moved = 0;
-	m.failed = 0;
-	m.skipped = 0;
-	for (i = 0; i < m.nr_ranges; i++) {
-		rg[i].moved = 0;
-		rg[i].failed = 0;
-		rg[i].skipped = 0;
-		if (!ret)
-			ret = nm_move_range(r, &rg[i]);
-		else	/* interrupted: the rest did not move */
-			nm_fail_span(r, &rg[i], rg[i].start,
-				     rg[i].start + rg[i].length,
-				     NM_KMOD_FAIL_INTR);
-		m.moved += rg[i].moved;
-		m.failed += rg[i].failed;
-		m.skipped += rg[i].skipped;
-	}
-
-	m.nr_fails = r->nr_fails;
-	m.threads_used = r->nthreads;
-	m.dma_batches = r->dma_batches;
-	m.dma_fallbacks = r->dma_fallbacks;
-	m.copy_ns = r->copy_ns;
-	m.total_ns = ktime_get_ns() - t0;
-	if (copy_to_user(urg, rg, m.nr_ranges * sizeof(*rg)) ||
-	    (r->nr_fails && copy_to_user(u64_to_user_ptr(m.fails), r->fails,
-					 r->nr_fails * sizeof(*r->fails))) ||
-	    copy_to_user(uarg, &m, sizeof(m)))
-		ret = -EFAULT;
-out_req:
 	nm_req_free(r);
 out_rg:
 	kvfree(rg);
