@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +10,44 @@
 #include "lib/linux/cgroup.h"
 
 #define NM_MAX_CPUSETS 256
+
+int nm_cgroup_set_list(const char *dir, const char *file,
+		       const struct nm_bitmap *val, char *err)
+{
+	char path[1024], buf[8192];
+	size_t n = nm_list_format(val, buf, sizeof(buf) - 1);
+	int fd;
+	ssize_t w;
+
+	if (nm_cgroup_path(dir, file, path, sizeof(path), err) < 0)
+		return -1;
+	if (n >= sizeof(buf) - 1) {
+		nm_seterr(err, "cgroup: list for %s too long", path);
+		return -1;
+	}
+	buf[n++] = '\n';
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0) {
+		nm_seterr(err, "cgroup: cannot open %s: %s", path,
+			  strerror(errno));
+		return -1;
+	}
+	w = write(fd, buf, n);
+	if (w != (ssize_t)n) {
+		int e = w < 0 ? errno : EIO;
+
+		close(fd);
+		buf[n - 1] = 0;
+		nm_seterr(err, "cgroup: writing '%s' to %s: %s", buf, path,
+			  strerror(e));
+		return -1;
+	}
+	if (close(fd) < 0) {
+		nm_seterr(err, "cgroup: writing %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
 
 /*
  * A cpuset's memory nodes.  In cgroup v2 an empty cpuset.mems means "the

@@ -16,6 +16,14 @@
  * ones, and afterwards only the nodes its memory is on.
  */
 
+/*
+ * Writes @val as a list ("0-3,8") to @dir/@file (cpuset.mems,
+ * cpuset.cpus): the one writer of cgroup lists, root's (lib/linux/cgroup.h
+ * reads them).
+ */
+int nm_cgroup_set_list(const char *dir, const char *file,
+		       const struct nm_bitmap *val, char *err);
+
 /* A cpuset the move may widen. */
 struct nm_cpuset {
 	char dir[512];

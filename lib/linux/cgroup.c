@@ -345,7 +345,7 @@ int nm_cgroup_of(pid_t pid, struct nm_cgroups *out, char *err)
 }
 
 /* A control file name: plain, so @dir/@file stays inside @dir. */
-static int cg_path(const char *dir, const char *file, char *out, size_t len,
+int nm_cgroup_path(const char *dir, const char *file, char *out, size_t len,
 		   char *err)
 {
 	if (!dir || !dir[0] || dir[0] != '/') {
@@ -388,7 +388,7 @@ int nm_cgroup_get_list(const char *dir, const char *file,
 	int rc;
 
 	nm_bitmap_zero(out);
-	if (cg_path(dir, file, path, sizeof(path), err) < 0)
+	if (nm_cgroup_path(dir, file, path, sizeof(path), err) < 0)
 		return -1;
 	buf = slurp(path, NULL, err);
 	if (!buf)
@@ -397,44 +397,6 @@ int nm_cgroup_get_list(const char *dir, const char *file,
 			   file, err);
 	free(buf);
 	return rc;
-}
-
-int nm_cgroup_set_list(const char *dir, const char *file,
-		       const struct nm_bitmap *val, char *err)
-{
-	char path[1024], buf[8192];
-	size_t n = nm_list_format(val, buf, sizeof(buf) - 1);
-	int fd;
-	ssize_t w;
-
-	if (cg_path(dir, file, path, sizeof(path), err) < 0)
-		return -1;
-	if (n >= sizeof(buf) - 1) {
-		nm_seterr(err, "cgroup: list for %s too long", path);
-		return -1;
-	}
-	buf[n++] = '\n';
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0) {
-		nm_seterr(err, "cgroup: cannot open %s: %s", path,
-			  strerror(errno));
-		return -1;
-	}
-	w = write(fd, buf, n);
-	if (w != (ssize_t)n) {
-		int e = w < 0 ? errno : EIO;
-
-		close(fd);
-		buf[n - 1] = 0;
-		nm_seterr(err, "cgroup: writing '%s' to %s: %s", buf, path,
-			  strerror(e));
-		return -1;
-	}
-	if (close(fd) < 0) {
-		nm_seterr(err, "cgroup: writing %s: %s", path, strerror(errno));
-		return -1;
-	}
-	return 0;
 }
 
 int nm_cgroup_procs_parse(const char *buf, size_t len, pid_t **pids,
@@ -487,7 +449,7 @@ static int read_procs(const char *dir, pid_t **pids, int *npids, char *err)
 	size_t len;
 	int rc;
 
-	if (cg_path(dir, "cgroup.procs", path, sizeof(path), err) < 0)
+	if (nm_cgroup_path(dir, "cgroup.procs", path, sizeof(path), err) < 0)
 		return -1;
 	buf = slurp(path, &len, err);
 	if (!buf)
@@ -575,7 +537,7 @@ static char *control_file(const char *dir, const char *file, char *err)
 {
 	char path[1024];
 
-	if (cg_path(dir, file, path, sizeof(path), err) < 0)
+	if (nm_cgroup_path(dir, file, path, sizeof(path), err) < 0)
 		return NULL;
 	return slurp(path, NULL, err);
 }

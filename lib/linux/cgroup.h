@@ -27,8 +27,9 @@ int nm_cgroup_of(pid_t pid, struct nm_cgroups *out, char *err);
 /* cpuset.mems / cpuset.cpus (v1: cpuset.mems; v2: cpuset.mems) */
 int nm_cgroup_get_list(const char *dir, const char *file,
 		       struct nm_bitmap *out, char *err);
-int nm_cgroup_set_list(const char *dir, const char *file,
-		       const struct nm_bitmap *val, char *err);
+/* @dir/@file, once both are checked: the writer (helper/engine) uses it too. */
+int nm_cgroup_path(const char *dir, const char *file, char *out, size_t len,
+		   char *err);
 
 /* Every pid in a cgroup directory (cgroup.procs), for --cgroup PATH. */
 int nm_cgroup_pids(const char *dir, pid_t **pids, int *npids, char *err);

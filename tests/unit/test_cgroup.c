@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Finding a process's cgroups on v1, hybrid and v2 hosts; cpuset lists. */
 #include "testutil.h"
+#include "helper/engine/cpuset.h"
 
 #include <pthread.h>
 
