@@ -7,9 +7,17 @@ CHECK=$top_builddir/tests/engine/nm-move-check
 wl_out=$(mktemp) wl_pid=
 trap '[ -n "$wl_pid" ] && kill -9 "$wl_pid" 2>/dev/null; rm -f "$wl_out"' EXIT
 
-# start_workload ARGS...: sets $wl_pid (supervisor) and $job_pids (workers)
+# start_workload [--cgroup DIR] ARGS...: sets $wl_pid (supervisor) and
+# $job_pids (workers); with --cgroup, all of it runs in cgroup DIR.
 start_workload() {
-	"$WORKLOAD" "$@" >"$wl_out" 2>&1 &
+	local cg=
+	if [ "${1:-}" = --cgroup ]; then cg=$2; shift 2; fi
+	if [ -n "$cg" ]; then
+		bash -c 'echo $$ >"$1/cgroup.procs" && shift && exec "$@"' wl \
+			"$cg" "$WORKLOAD" "$@" >"$wl_out" 2>&1 &
+	else
+		"$WORKLOAD" "$@" >"$wl_out" 2>&1 &
+	fi
 	wl_pid=$!
 	for _ in $(seq 1 600); do
 		grep -q '^ready' "$wl_out" && break

@@ -8,12 +8,16 @@
  *
  *   nm-move-check --pids P1,P2.. (--to NODES | --map OLD:NEW) [--reissue]
  *                 [--threads N] [--batch N] [--min-moved-pct P]
+ *                 [--files-may-follow]
  *
  * Checks: the move succeeded (no page failed, no error), every page
  * scanned while frozen is on map[its old node] (a fresh scan), every
  * thread's CPUs are nm_map_cpus() of what they were.  --reissue: add a
  * step node -> itself for each node of the job (a single-node machine has
- * nothing to move otherwise).  Exit 0: all checks passed.
+ * nothing to move otherwise).  --files-may-follow: a file's page cache may
+ * be on its mapped node too, not only where it was (narrowing a cgroup v2
+ * cpuset makes the kernel migrate every page its tasks map off the nodes
+ * it loses).  Exit 0: all checks passed.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -114,6 +118,7 @@ static int node_at(const struct nm_scan *s, uintptr_t a, uint16_t *flags)
 /* What the hooks keep: options in, the frozen job's scans out. */
 struct driver {
 	bool reissue;
+	bool files_may_follow;
 	int progress_calls;
 	const pid_t *pids;		/* the move's, descendants included */
 	int npids;
@@ -230,12 +235,13 @@ static void print_engine(const struct nm_engine_result *res, int calls)
 
 struct tally {
 	uint64_t total, to_move, moved, wrong, wrong_file, files;
+	uint64_t files_followed;	/* on their mapped node */
 };
 
 /* One page now at @a on @node, against where it was before. */
 static void check_page(const struct nm_move_result *r,
-		       const struct nm_scan *before, pid_t pid, uintptr_t a,
-		       int node, struct tally *c)
+		       const struct driver *d, const struct nm_scan *before,
+		       pid_t pid, uintptr_t a, int node, struct tally *c)
 {
 	uint16_t fl = 0;
 	int old = node_at(before, a, &fl), idx, want;
@@ -245,9 +251,14 @@ static void check_page(const struct nm_move_result *r,
 	idx = nm_topology_find(r->t, old);
 	want = idx >= 0 && r->plan->map[idx] >= 0 ?
 	       r->t->nodes[r->plan->map[idx]].os : old;
-	/* A file's page cache is not the job's: stays. */
+	/* A file's page cache is not the job's: stays (or may follow). */
 	if (fl & NM_RUN_FILE) {
 		c->files++;
+		if (d->files_may_follow && want != old && node == want) {
+			c->files_followed++;
+			c->total++;
+			return;
+		}
 		want = old;
 	}
 	c->total++;
@@ -280,7 +291,7 @@ static void check_pages(const struct nm_move_result *r,
 		}
 		for (size_t k = 0; k < now.nruns; k++)
 			for (uint32_t j = 0; j < now.runs[k].npages; j++)
-				check_page(r, &d->before[i], d->pids[i],
+				check_page(r, d, &d->before[i], d->pids[i],
 					   now.runs[k].start +
 					   (uintptr_t)j * nm_page_size(),
 					   now.runs[k].node, &c);
@@ -288,11 +299,13 @@ static void check_pages(const struct nm_move_result *r,
 	}
 	printf("verify: %llu pages checked, %llu to move, %llu moved, %llu "
 	       "misplaced, %llu file page-cache pages of which %llu moved "
-	       "(engine left %llu alone)\n", (unsigned long long)c.total,
+	       "(engine left %llu alone, %llu followed the map)\n",
+	       (unsigned long long)c.total,
 	       (unsigned long long)c.to_move, (unsigned long long)c.moved,
 	       (unsigned long long)c.wrong, (unsigned long long)c.files,
 	       (unsigned long long)c.wrong_file,
-	       (unsigned long long)r->engine->pages_skipped_file);
+	       (unsigned long long)r->engine->pages_skipped_file,
+	       (unsigned long long)c.files_followed);
 	CHECK(c.total > 0, "no pages checked");
 	CHECK(c.wrong == 0 && c.wrong_file == 0,
 	      "pages not on their mapped node");
@@ -325,7 +338,7 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: nm-move-check --pids LIST (--to NODES | "
 		"--map OLD:NEW) [--reissue] [--threads N] [--batch N] "
-		"[--min-moved-pct P]\n");
+		"[--min-moved-pct P] [--files-may-follow]\n");
 }
 
 int main(int argc, char **argv)
@@ -338,6 +351,7 @@ int main(int argc, char **argv)
 		{ "threads", required_argument, NULL, 'T' },
 		{ "batch", required_argument, NULL, 'b' },
 		{ "min-moved-pct", required_argument, NULL, 'M' },
+		{ "files-may-follow", no_argument, NULL, 'F' },
 		{ NULL, 0, NULL, 0 }
 	};
 	static struct tinfo ti[MAX_TIDS];
@@ -367,6 +381,7 @@ int main(int argc, char **argv)
 		case 'T': spec.threads = atoi(optarg); break;
 		case 'b': spec.batch_pages = (unsigned int)atoi(optarg); break;
 		case 'M': min_pct = atoi(optarg); break;
+		case 'F': d.files_may_follow = true; break;
 		default: usage(); return 2;
 		}
 	}
