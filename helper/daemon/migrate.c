@@ -79,7 +79,7 @@ json_t *nm_migrate_active(uid_t uid)
 	return a;
 }
 
-/* ---- hooks of the move ---------------------------------------------------- */
+/* ---- hooks of the move --------------------------------------------------- */
 
 /* One move at a time: a second one is refused while it runs. */
 static enum nm_move_status on_begin(void *arg, char *err)
@@ -222,7 +222,7 @@ static void on_log(void *arg, int level, const char *msg)
 	nm_log(level, "move %lu: %s", ((struct dmove *)arg)->id, msg);
 }
 
-/* ---- the report ----------------------------------------------------------- */
+/* ---- the report ---------------------------------------------------------- */
 
 static json_t *map_json(const struct nm_topology *t, const struct nm_job *job,
 			const int *map)
@@ -362,7 +362,7 @@ static json_t *report(const struct dmove *d, const struct nm_move_result *mr)
 	return o;
 }
 
-/* ---- the move ------------------------------------------------------------- */
+/* ---- the move ------------------------------------------------------------ */
 
 static enum nm_engine_backend backend_of(enum nm_engine_kind e)
 {
@@ -385,8 +385,9 @@ static void conclude(struct dmove *d, const struct nm_move_result *r,
 		if (r->engine->cancelled)
 			nm_seterr(err, "frozen longer than the %d s deadline: "
 				  "thawed early, engine stopped with %llu "
-				  "pages not moved", d->cfg->frozen_deadline_ms /
-				  1000, (unsigned long long)
+				  "pages not moved",
+				  d->cfg->frozen_deadline_ms / 1000,
+				  (unsigned long long)
 				  r->engine->failed_by_kind[NM_FAIL_CANCELLED]);
 		else
 			nm_seterr(err, "frozen longer than the %d s deadline: "

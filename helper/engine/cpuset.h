@@ -27,7 +27,8 @@ int nm_cgroup_set_list(const char *dir, const char *file,
 /* A cpuset the move may widen. */
 struct nm_cpuset {
 	char dir[512];
-	struct nm_bitmap orig;	/* its nodes before (effective when inherited) */
+	struct nm_bitmap orig;	/* its nodes before (effective when
+				   inherited) */
 	bool ancestor;		/* widened first for a child (cgroup v1 wants
 				   a child's nodes within its parent's) */
 };

@@ -489,7 +489,8 @@ static int push_work(struct engine *e, size_t i)
 /* Picks the step's pages; splits pieces at the byte cap and batch size. */
 static int select_work(struct engine *e, const struct nm_step *s, bool all)
 {
-	uint64_t budget = (s->bytes + nm_page_size() - 1) / nm_page_size(), taken = 0;
+	uint64_t page = nm_page_size();
+	uint64_t budget = (s->bytes + page - 1) / page, taken = 0;
 	size_t n0 = e->npieces, nsel;
 
 	e->nwork = 0;
@@ -696,7 +697,8 @@ static void report_failures(struct engine *e, struct nm_engine_result *res)
 		     res->nfails < NM_ENGINE_MAX_FAILS; j++)
 			res->fails[res->nfails++] = (struct nm_failed_page){
 				.pid = e->pids[p->scan],
-				.addr = p->start + (uintptr_t)j * nm_page_size(),
+				.addr = p->start +
+					(uintptr_t)j * nm_page_size(),
 				.node = p->cur,
 				.err = p->err,
 			};

@@ -32,7 +32,7 @@ enum nm_page_fail {
 /*
  * Which mechanism moves a piece of memory.  SYSCALL: move_pages(2) by the
  * engine's workers.  KMOD: the kernel module (/dev/numamigrate,
- * helper/engine_kmod.c) for every page it can move at all (anonymous
+ * helper/engine/engine_kmod.c) for every page it can move at all (anonymous
  * private pages, THP included: its migrate_vma path splits them on 6.1);
  * shared memory and hugetlb still go to move_pages(2), and so do pages
  * the module could not move (a PTE-mapped THP, still busy after its
@@ -59,12 +59,12 @@ struct nm_engine_opts {
 	void (*progress)(void *arg, uint64_t bytes_done, uint64_t bytes_total);
 	void *progress_arg;
 	/*
-	 * Added, for measurement: hand every base page of a THP to the kernel
+	 * For measurement: hand every base page of a THP to the kernel
 	 * instead of one address per folio (see engine.c for the figures).
 	 */
 	bool thp_subpages;
 	/*
-	 * Added.  cancel: when non-NULL and nonzero, the engine stops: no
+	 * cancel: when non-NULL and nonzero, the engine stops: no
 	 * batch is started after it is seen (checked before every batch and
 	 * every step); the pages not tried are reported NM_FAIL_CANCELLED.
 	 * The daemon's watchdog sets it when a job outlives its frozen
@@ -76,7 +76,7 @@ struct nm_engine_opts {
 	 * regular files, shared with every other process using the file).
 	 * Off: they are left where they are and counted in
 	 * pages_skipped_file; the job's memory is anonymous memory, shmem
-	 * and hugetlb, as the planner counts it (lib/job_proc.c).
+	 * and hugetlb, as the planner counts it (lib/linux/job_proc.c).
 	 */
 	bool move_file_pages;
 	/* backend, and the open module for KMOD / AUTO (NULL: none). */
@@ -106,7 +106,6 @@ struct nm_engine_result {
 	size_t nfails;				/* <= NM_ENGINE_MAX_FAILS */
 	struct nm_failed_page fails[NM_ENGINE_MAX_FAILS];
 	double seconds;
-	/* Added. */
 	uint64_t pages_attempted;	/* base pages handed to the kernel */
 	int steps_unpinned;	/* steps whose workers could not be pinned
 				   (the destination's CPUs are outside ours) */
@@ -133,7 +132,7 @@ struct nm_engine_result {
  * see @res), -1 with @err when it could not run at all.  Never loses data:
  * the kernel moves a page or leaves it.
  *
- * Added details.  The last non-parked step of each from -> to pair takes
+ * The last non-parked step of each from -> to pair takes
  * every page still bound that way, whatever its byte figure: the plan's
  * bytes are a snapshot, and pages left behind would be stranded.  A step
  * with from == to hands its pages to the kernel, which leaves them where
@@ -146,9 +145,9 @@ struct nm_engine_result {
  * destination has no free huge page).
  *
  * With a kernel-module backend, a batch of module pages is one ioctl of
- * address ranges (helper/engine_kmod.c); the module's per-page outcome is
- * folded in exactly as move_pages(2) statuses are: a page it did not
- * report moved or failed is looked up (move_pages(2) query), so every
+ * address ranges (helper/engine/engine_kmod.c); the module's per-page
+ * outcome is folded in exactly as move_pages(2) statuses are: a page it did
+ * not report moved or failed is looked up (move_pages(2) query), so every
  * page ends up accounted for.  An ioctl that fails as a whole (module
  * unloaded meanwhile) fails that batch's pages with its errno.
  */

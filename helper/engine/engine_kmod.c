@@ -219,8 +219,8 @@ int nm_kmod_batch(struct nm_kmod_client *c, pid_t pid, int node,
 					continue;
 				}
 				busy[nb++] = (struct krange){
-					r[k].start + (uintptr_t)j * nm_page_size(),
-					1, i };
+					r[k].start +
+					(uintptr_t)j * nm_page_size(), 1, i };
 			}
 		if (!nb)
 			break;

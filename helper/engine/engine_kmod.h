@@ -9,8 +9,8 @@
 struct nm_kmod_client;
 
 /*
- * The kernel-module backend of the engine (helper/engine.c): one batch of
- * address ranges of @pid moved to @node with one NM_KMOD_IOC_MOVE (copy
+ * The kernel-module backend of the engine (helper/engine/engine.c): one
+ * batch of address ranges of @pid moved to @node with one NM_KMOD_IOC_MOVE (copy
  * by @threads kernel threads, 0: every CPU of the node), then every page
  * accounted for as move_pages(2) would: @status gets, per base page of the
  * ranges in order, the node the page is on, or -errno for a page the

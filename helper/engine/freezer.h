@@ -22,7 +22,7 @@ struct nm_freeze {
 	char cgroup[512];	/* for V1/V2 */
 	int npids;
 	pid_t *pids;		/* processes stopped (SIGSTOP) */
-	unsigned long long *starts;	/* added: their start times (clock
+	unsigned long long *starts;	/* their start times (clock
 				   ticks, /proc/PID/stat field 22), so a
 				   thaw after a restart never signals a
 				   recycled pid; 0: unknown */
