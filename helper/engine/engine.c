@@ -358,11 +358,10 @@ static void run_batch(struct engine *e, struct batch *b, struct worker_buf *w)
 	account_batch(e, b, w, n, att, fallback);
 }
 
-static void *worker(void *arg)
+/* A worker's buffers, for batches of up to @cap pages; false: no memory. */
+static bool worker_buf_alloc(struct worker_buf *w, size_t cap)
 {
-	struct engine *e = arg;
-	size_t cap = e->batch_pages;
-	struct worker_buf w = {
+	*w = (struct worker_buf){
 		.rstart = malloc(cap * sizeof(uintptr_t)),
 		.rlen = malloc(cap * sizeof(uint32_t)),
 		.pages = malloc(cap * sizeof(void *)),
@@ -376,30 +375,60 @@ static void *worker(void *arg)
 		.ridx = malloc(cap * sizeof(uint32_t)),
 		.via = malloc(cap),
 	};
-	bool ok = w.rstart && w.rlen && w.pages && w.nodes && w.status &&
-		  w.piece && w.off && w.rpages && w.rnodes && w.rstatus &&
-		  w.ridx && w.via;
+	return w->rstart && w->rlen && w->pages && w->nodes && w->status &&
+	       w->piece && w->off && w->rpages && w->rnodes && w->rstatus &&
+	       w->ridx && w->via;
+}
 
-	for (;;) {
-		size_t b;
+static void worker_buf_free(struct worker_buf *w)
+{
+	free(w->rstart);
+	free(w->rlen);
+	free(w->pages);
+	free(w->nodes);
+	free(w->status);
+	free(w->piece);
+	free(w->off);
+	free(w->rpages);
+	free(w->rnodes);
+	free(w->rstatus);
+	free(w->ridx);
+	free(w->via);
+}
 
-		pthread_mutex_lock(&e->lock);
-		if (!ok)
-			e->nomem = true;
-		if (cancel_requested(e))
-			e->cancelled = true;
-		if (e->nomem || e->cancelled || e->next >= e->nbatches) {
-			/* Unclaimed batches count as done so the wait ends. */
-			if (e->nomem || e->cancelled) {
-				e->done += e->nbatches - e->next;
-				e->next = e->nbatches;
-				pthread_cond_signal(&e->cond);
-			}
-			pthread_mutex_unlock(&e->lock);
-			break;
-		}
-		b = e->next++;
-		pthread_mutex_unlock(&e->lock);
+/*
+ * The next batch to run, -1 when there is none or the step stops (out of
+ * memory, cancelled): then unclaimed batches count as done so the wait
+ * ends.
+ */
+static long claim_batch(struct engine *e, bool ok)
+{
+	long b = -1;
+
+	pthread_mutex_lock(&e->lock);
+	if (!ok)
+		e->nomem = true;
+	if (cancel_requested(e))
+		e->cancelled = true;
+	if (e->nomem || e->cancelled) {
+		e->done += e->nbatches - e->next;
+		e->next = e->nbatches;
+		pthread_cond_signal(&e->cond);
+	} else if (e->next < e->nbatches) {
+		b = (long)e->next++;
+	}
+	pthread_mutex_unlock(&e->lock);
+	return b;
+}
+
+static void *worker(void *arg)
+{
+	struct engine *e = arg;
+	struct worker_buf w;
+	bool ok = worker_buf_alloc(&w, e->batch_pages);
+	long b;
+
+	while ((b = claim_batch(e, ok)) >= 0) {
 		run_batch(e, &e->batches[b], &w);
 		if (e->opts && e->opts->batch_delay_ms > 0) {
 			struct timespec ts = {
@@ -411,18 +440,7 @@ static void *worker(void *arg)
 				;
 		}
 	}
-	free(w.rstart);
-	free(w.rlen);
-	free(w.pages);
-	free(w.nodes);
-	free(w.status);
-	free(w.piece);
-	free(w.off);
-	free(w.rpages);
-	free(w.rnodes);
-	free(w.rstatus);
-	free(w.ridx);
-	free(w.via);
+	worker_buf_free(&w);
 	return NULL;
 }
 

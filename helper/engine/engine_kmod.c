@@ -95,6 +95,55 @@ static void query(pid_t pid, const struct krange *r, size_t nr, int *status,
 	}
 }
 
+/* An ioctl that failed as a whole: ask where each page is. */
+static void pass_failed(pid_t pid, int node, const struct krange *r,
+			size_t nr, int *status, int rc)
+{
+	/* Counts are not page-exact now. */
+	query(pid, r, nr, status, -rc);
+	for (size_t k = 0; k < nr; k++)
+		for (uint32_t j = 0; j < r[k].npages; j++) {
+			int *s = &status[r[k].first + j];
+
+			if (*s >= 0 && *s != node)
+				*s = rc;
+		}
+}
+
+/*
+ * The module's outcome into @status: its failed pages, then the rest of
+ * every range it moved whole (nothing skipped, every failure listed):
+ * those need no look-up, they are on the node.  Any other page is looked
+ * up.
+ */
+static void pass_done(pid_t pid, int node, const struct krange *r, size_t nr,
+		      const struct nm_kmod_range *kr,
+		      const struct nm_kmod_page_fail *fails, uint32_t nfails,
+		      int *status)
+{
+	for (uint32_t f = 0; f < nfails; f++) {
+		long k = find_range(r, nr, (uintptr_t)fails[f].addr);
+
+		if (k >= 0)
+			status[r[k].first + (fails[f].addr - r[k].start) /
+			       nm_page_size()] = -reason_errno(fails[f].reason);
+	}
+	for (size_t k = 0; k < nr; k++) {
+		uint64_t listed = 0;
+
+		if (kr[k].skipped)
+			continue;
+		for (uint32_t j = 0; j < r[k].npages; j++)
+			listed += status[r[k].first + j] != UNKNOWN;
+		if (listed != kr[k].failed)
+			continue;
+		for (uint32_t j = 0; j < r[k].npages; j++)
+			if (status[r[k].first + j] == UNKNOWN)
+				status[r[k].first + j] = node;
+	}
+	query(pid, r, nr, status, EFAULT);
+}
+
 /* One ioctl over @r; fills the statuses of its pages. */
 static int pass(struct nm_kmod_client *c, pid_t pid, int node,
 		uint32_t threads, const struct krange *r, size_t nr,
@@ -129,48 +178,13 @@ static int pass(struct nm_kmod_client *c, pid_t pid, int node,
 	}
 	rc = nm_kmod_move(c, pid, kr, (uint32_t)nr, &o, fails, maxf, &tot,
 			  err);
-	if (rc < 0) {
-		/* Counts are not page-exact now: ask where each page is. */
-		query(pid, r, nr, status, -rc);
-		for (size_t k = 0; k < nr; k++)
-			for (uint32_t j = 0; j < r[k].npages; j++) {
-				int *s = &status[r[k].first + j];
-
-				if (*s >= 0 && *s != node)
-					*s = rc;
-			}
-		free(kr);
-		free(fails);
-		return rc;
-	}
-	for (uint32_t f = 0; f < tot.nr_fails; f++) {
-		long k = find_range(r, nr, (uintptr_t)fails[f].addr);
-
-		if (k >= 0)
-			status[r[k].first + (fails[f].addr - r[k].start) /
-			       nm_page_size()] = -reason_errno(fails[f].reason);
-	}
-	/*
-	 * A range the module moved whole (nothing skipped, every failure
-	 * listed) needs no look-up: its other pages are on the node.
-	 */
-	for (size_t k = 0; k < nr; k++) {
-		uint64_t listed = 0;
-
-		if (kr[k].skipped)
-			continue;
-		for (uint32_t j = 0; j < r[k].npages; j++)
-			listed += status[r[k].first + j] != UNKNOWN;
-		if (listed != kr[k].failed)
-			continue;
-		for (uint32_t j = 0; j < r[k].npages; j++)
-			if (status[r[k].first + j] == UNKNOWN)
-				status[r[k].first + j] = node;
-	}
-	query(pid, r, nr, status, EFAULT);
+	if (rc < 0)
+		pass_failed(pid, node, r, nr, status, rc);
+	else
+		pass_done(pid, node, r, nr, kr, fails, tot.nr_fails, status);
 	free(kr);
 	free(fails);
-	return 0;
+	return rc < 0 ? rc : 0;
 }
 
 static void sleep_us(long us)

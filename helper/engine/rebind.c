@@ -61,68 +61,87 @@ static int rebind_tid(const struct nm_topology *t, const int *map, pid_t pid,
 	return 0;
 }
 
+/* The threads of one rebind, each pinned once. */
+struct rebind {
+	const struct nm_topology *t;
+	const int *map;
+	pid_t pid;
+	cpu_set_t *set;
+	size_t size;
+	pid_t *done;		/* threads seen */
+	int ndone;
+	int pinned;		/* threads whose CPUs changed */
+};
+
+/*
+ * One listing of the process's threads, pinning those not seen before.
+ * Returns 1 when it found new ones, 0 when not, -1 with @err.
+ */
+static int rebind_pass(struct rebind *rb, char *err)
+{
+	char path[64];
+	struct dirent *e;
+	int rc = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)rb->pid);
+	d = opendir(path);
+	if (!d) {
+		nm_seterr(err, "pid %d: no such process", (int)rb->pid);
+		return -1;
+	}
+	while (rc >= 0 && (e = readdir(d))) {
+		int tid, r;
+
+		if (sscanf(e->d_name, "%d", &tid) != 1 ||
+		    has_tid(rb->done, rb->ndone, tid))
+			continue;
+		if (rb->ndone == MAX_THREADS) {
+			nm_seterr(err, "pid %d: more than %d threads",
+				  (int)rb->pid, MAX_THREADS);
+			rc = -1;
+			break;
+		}
+		rb->done[rb->ndone++] = tid;
+		rc = 1;
+		r = rebind_tid(rb->t, rb->map, rb->pid, tid, rb->set, rb->size,
+			       err);
+		if (r < 0)
+			rc = -1;
+		else if (r == 0)
+			rb->pinned++;
+	}
+	closedir(d);
+	return rc;
+}
+
 int nm_rebind_process(const struct nm_topology *t, const int *map, pid_t pid,
 		      char *err)
 {
-	char path[64];
-	size_t size = CPU_ALLOC_SIZE(NM_BITMAP_BITS);
-	cpu_set_t *set;
-	pid_t *done = NULL;
-	int ndone = 0, pinned = 0, rc = 0;
-	bool found_new = true;
+	struct rebind rb = { .t = t, .map = map, .pid = pid,
+			     .size = CPU_ALLOC_SIZE(NM_BITMAP_BITS) };
+	int rc;
 
 	if (!t || !map || pid <= 0) {
 		nm_seterr(err, "rebind: invalid arguments (pid %d)", (int)pid);
 		return -1;
 	}
-	set = CPU_ALLOC(NM_BITMAP_BITS);
-	done = malloc(MAX_THREADS * sizeof(*done));
-	if (!set || !done) {
+	rb.set = CPU_ALLOC(NM_BITMAP_BITS);
+	rb.done = malloc(MAX_THREADS * sizeof(*rb.done));
+	if (!rb.set || !rb.done) {
 		nm_seterr(err, "rebind: out of memory");
 		rc = -1;
-		goto out;
+	} else {
+		/*
+		 * The map is not idempotent (a 0<->1 swap), so each thread is
+		 * pinned once; list again until no new thread shows up, for a
+		 * job that is still running.
+		 */
+		while ((rc = rebind_pass(&rb, err)) == 1)
+			;
 	}
-	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
-	/*
-	 * The map is not idempotent (a 0<->1 swap), so each thread is pinned
-	 * once; list again until no new thread shows up, for a job that is
-	 * still running.
-	 */
-	while (rc == 0 && found_new) {
-		DIR *d = opendir(path);
-		struct dirent *e;
-
-		found_new = false;
-		if (!d) {
-			nm_seterr(err, "pid %d: no such process", (int)pid);
-			rc = -1;
-			break;
-		}
-		while (rc == 0 && (e = readdir(d))) {
-			int tid, r;
-
-			if (sscanf(e->d_name, "%d", &tid) != 1 ||
-			    has_tid(done, ndone, tid))
-				continue;
-			if (ndone == MAX_THREADS) {
-				nm_seterr(err, "pid %d: more than %d threads",
-					  (int)pid, MAX_THREADS);
-				rc = -1;
-				break;
-			}
-			done[ndone++] = tid;
-			found_new = true;
-			r = rebind_tid(t, map, pid, tid, set, size, err);
-			if (r < 0)
-				rc = -1;
-			else if (r == 0)
-				pinned++;
-		}
-		closedir(d);
-	}
-out:
-	if (set)
-		CPU_FREE(set);
-	free(done);
-	return rc < 0 ? -1 : pinned;
+	if (rb.set)
+		CPU_FREE(rb.set);
+	free(rb.done);
+	return rc < 0 ? -1 : rb.pinned;
 }
