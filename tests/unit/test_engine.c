@@ -15,6 +15,7 @@
 
 #include "helper/engine/engine.h"
 #include "lib/linux/scan.h"
+#include "lib/base/units.h"
 
 #define MIB (1ul << 20)
 #define HUGE (2ul << 20)
@@ -145,8 +146,8 @@ static struct nm_plan *self_plan(const struct nm_topology *t,
 		p->map[n] = n;
 		if (pages)
 			p->steps[p->nsteps++] = (struct nm_step){
-				t->nodes[n].os, t->nodes[n].os, pages * 4096,
-				false };
+				t->nodes[n].os, t->nodes[n].os,
+				pages * nm_page_size(), false };
 	}
 	return p;
 }
@@ -227,7 +228,7 @@ static void run_self_move(bool thp_subpages, int threads, uint32_t batch)
 	/* the kernel confirmed every page on its destination */
 	assert_int_equal(res->pages_moved, before - res->pages_skipped_file);
 	assert_int_equal(res->bytes_moved,
-			 (before - res->pages_skipped_file) * 4096);
+			 (before - res->pages_skipped_file) * nm_page_size());
 	assert_int_equal(res->pages_by_backend[NM_BY_SYSCALL],
 			 res->pages_moved);
 	assert_int_equal(res->pages_by_backend[NM_BY_KMOD], 0);
@@ -298,7 +299,7 @@ static void test_unmapped_pages_reported(void **state)
 		assert_int_equal(f->pid, c.pid);
 		assert_true(f->addr >= c.k4 && f->addr < c.k4 + MIB);
 		assert_true(f->err == EFAULT || f->err == ENOENT);
-		seen |= 1ull << ((f->addr - c.k4) / 4096 % 64);
+		seen |= 1ull << ((f->addr - c.k4) / nm_page_size() % 64);
 	}
 	assert_int_equal(seen, ~0ull);
 	assert_int_equal(res->pages_moved,
@@ -306,8 +307,8 @@ static void test_unmapped_pages_reported(void **state)
 	assert_int_equal(scan_pages(&s), before - 256);
 	for (size_t i = 0; i < s.nruns; i++)
 		assert_false(s.runs[i].start < c.k4 + MIB &&
-			     s.runs[i].start + s.runs[i].npages * 4096ul >
-			     c.k4);
+			     s.runs[i].start +
+			     s.runs[i].npages * nm_page_size() > c.k4);
 	nm_scan_release(&s);
 	free_plan(plan);
 	free(res);
@@ -491,7 +492,8 @@ static void test_bad_input(void **state)
 	pid_t me = getpid(), other = me + 1;
 
 	(void)state;
-	plan->steps[0] = (struct nm_step){ t->nodes[0].os, 1000, 4096, false };
+	plan->steps[0] = (struct nm_step){ t->nodes[0].os, 1000,
+					   nm_page_size(), false };
 	plan->nsteps = 1;
 	assert_int_equal(nm_engine_run(t, plan, &me, &s, 1, NULL, res, err),
 			 -1);
