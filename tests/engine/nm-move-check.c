@@ -341,7 +341,10 @@ static void usage(void)
 		"[--min-moved-pct P] [--files-may-follow]\n");
 }
 
-int main(int argc, char **argv)
+/* The command line into @d and @spec; the job's pids into @pids. */
+static int parse_args(int argc, char **argv, struct driver *d,
+		      struct nm_move_spec *spec, pid_t *pids,
+		      struct nm_target *target, int *min_pct)
 {
 	static const struct option opts[] = {
 		{ "pids", required_argument, NULL, 'p' },
@@ -354,8 +357,42 @@ int main(int argc, char **argv)
 		{ "files-may-follow", no_argument, NULL, 'F' },
 		{ NULL, 0, NULL, 0 }
 	};
-	static struct tinfo ti[MAX_TIDS];
 	const char *pidarg = NULL, *to = NULL, *map = NULL;
+	char err[NM_ERRLEN] = "";
+	int o;
+
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (o) {
+		case 'p': pidarg = optarg; break;
+		case 't': to = optarg; break;
+		case 'm': map = optarg; break;
+		case 'r': d->reissue = true; break;
+		case 'T': spec->threads = atoi(optarg); break;
+		case 'b': spec->batch_pages = (unsigned int)atoi(optarg); break;
+		case 'M': *min_pct = atoi(optarg); break;
+		case 'F': d->files_may_follow = true; break;
+		default: usage(); return -1;
+		}
+	}
+	if (!pidarg || !!to == !!map) {
+		usage();
+		return -1;
+	}
+	spec->npids = nm_parse_pid_list(pidarg, pids, MAX_PIDS, err);
+	if (spec->npids <= 0 ||
+	    (to ? nm_target_parse_nodes(to, target, err) :
+		  nm_target_parse_map(map, target, err)) < 0) {
+		fprintf(stderr, "nm-move-check: %s\n", err);
+		return -1;
+	}
+	spec->pids = pids;
+	spec->target = target;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static struct tinfo ti[MAX_TIDS];
 	struct driver d = { 0 };
 	struct nm_move_hooks hooks = {
 		.arg = &d, .planned = planned, .frozen = frozen,
@@ -368,38 +405,13 @@ int main(int argc, char **argv)
 	struct nm_move_result r;
 	struct nm_target target;
 	enum nm_move_status st;
-	int min_pct = 0, o, npids, nti;
+	int min_pct = 0, nti;
 	pid_t pids[MAX_PIDS];
 	char err[NM_ERRLEN] = "";
 
-	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (o) {
-		case 'p': pidarg = optarg; break;
-		case 't': to = optarg; break;
-		case 'm': map = optarg; break;
-		case 'r': d.reissue = true; break;
-		case 'T': spec.threads = atoi(optarg); break;
-		case 'b': spec.batch_pages = (unsigned int)atoi(optarg); break;
-		case 'M': min_pct = atoi(optarg); break;
-		case 'F': d.files_may_follow = true; break;
-		default: usage(); return 2;
-		}
-	}
-	if (!pidarg || !!to == !!map) {
-		usage();
+	if (parse_args(argc, argv, &d, &spec, pids, &target, &min_pct) < 0)
 		return 2;
-	}
-	npids = nm_parse_pid_list(pidarg, pids, MAX_PIDS, err);
-	if (npids <= 0 || (to ? nm_target_parse_nodes(to, &target, err) :
-			   nm_target_parse_map(map, &target, err)) < 0) {
-		fprintf(stderr, "nm-move-check: %s\n", err);
-		return 2;
-	}
-	spec.pids = pids;
-	spec.npids = npids;
-	spec.target = &target;
-	nti = list_threads(pids, npids, ti);
-
+	nti = list_threads(pids, spec.npids, ti);
 	st = nm_move_run(&spec, &hooks, &r, err);
 	if (!r.engine) {
 		fprintf(stderr, "nm-move-check: %s: %s\n",
