@@ -110,7 +110,10 @@ for p in "${PKGS[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' &&
 		fail "$p is still installed"
 done
-left=$(pgrep -a -x 'numamigrated|slurmd|slurmctld|slurmstepd' || true)
+left=
+for p in numamigrated slurmd slurmctld slurmstepd; do
+	left+=$(pgrep -a -x "$p")
+done
 [ -z "$left" ] && ok "nothing left running" || fail "still running: $left"
 grep -qw '^numamigrate' /proc/modules && fail "the module is still loaded" ||
 	ok "the module is unloaded"
