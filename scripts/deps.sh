@@ -11,6 +11,10 @@ packages=(
 	libinih-dev util-linux passwd
 	libmunge-dev munge libslurm-dev
 	python3
+	# the manual pages and the systemd unit checked (tests/man, tests/install)
+	groff-base man-db systemd
+	# the Debian packages (debian/) and their installed-system test
+	dpkg-dev debhelper dh-dkms dkms fakeroot lintian
 	# the multi-node NUMA guest (tests/vm) and the kernel module
 	qemu-system-x86 linux-image-amd64 linux-headers-amd64 busybox-static
 	cpio xz-utils zstd

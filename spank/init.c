@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* slurm_spank_init in every context: arguments, option registration. */
+#include "config.h"
 #include "numamigrate.h"
 
 /* Set where a bad configuration must not fail anything (prolog, slurmd). */
@@ -26,6 +27,11 @@ int nm_spank_init(spank_t sp, int ac, char **av)
 
 	if (ctx == S_CTX_JOB_SCRIPT || ctx == S_CTX_SLURMD) {
 		nm_spank_job_script_args(ac, av);
+		/* slurmd's log says which plugin version each node runs. */
+		if (ctx == S_CTX_SLURMD && !nm_spank_disabled)
+			slurm_info("numamigrate %s: plugin loaded (daemon "
+				   "socket %s)", PACKAGE_VERSION,
+				   nm_spank_args.socket);
 		return 0;
 	}
 	if (nm_spank_args_parse(ac, av) < 0)

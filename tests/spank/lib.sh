@@ -164,3 +164,11 @@ finish() {
 	echo "all checks passed"
 	exit 0
 }
+
+# NMS_LIB_EXTRA: a file that redefines some of the above for another setup
+# (tests/install/installed.sh: the daemon and plugin the Debian packages
+# installed).
+if [ -n "${NMS_LIB_EXTRA:-}" ]; then
+	# shellcheck source=tests/install/installed.sh
+	. "$NMS_LIB_EXTRA" || hard_error "cannot read $NMS_LIB_EXTRA"
+fi
