@@ -17,6 +17,10 @@ packages=(
 	dpkg-dev debhelper dh-dkms dkms fakeroot lintian
 	# the multi-node NUMA guest (tests/vm) and the kernel module
 	qemu-system-x86 linux-image-amd64 linux-headers-amd64 busybox-static
+	# newer kernels from Debian's archive (scripts/kernels.sh): BTF for 6.12 modules
+	dwarves
+	# a Debian 13 root for the VM tier's second stack (scripts/distro.sh)
+	debootstrap
 	cpio xz-utils zstd
 	# checkpatch.pl for kmod/ (tests/kmod/checkpatch.test)
 	linux-source-6.1 perl

@@ -357,7 +357,7 @@ static int nmt_probe(struct platform_device *pdev)
 	return 0;
 }
 
-static int nmt_remove(struct platform_device *pdev)
+static void nmt_teardown(struct platform_device *pdev)
 {
 	struct nmt_dev *d = platform_get_drvdata(pdev);
 	unsigned int i;
@@ -366,8 +366,24 @@ static int nmt_remove(struct platform_device *pdev)
 	for (i = 0; i < nr_chans; i++)
 		nmt_free_chan_resources(&d->chans[i].chan);
 	kfree(d);
+}
+
+/*
+ * platform_driver.remove returns void since Linux 6.11; Kbuild defines
+ * NMT_REMOVE_RETURNS_INT for the kernels whose header still says int.
+ */
+#ifdef NMT_REMOVE_RETURNS_INT
+static int nmt_remove(struct platform_device *pdev)
+{
+	nmt_teardown(pdev);
 	return 0;
 }
+#else
+static void nmt_remove(struct platform_device *pdev)
+{
+	nmt_teardown(pdev);
+}
+#endif
 
 static struct platform_driver nmt_driver = {
 	.probe = nmt_probe,
