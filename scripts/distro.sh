@@ -88,6 +88,13 @@ fi
 # own path; the build tree lives in the root.  Mounts are private to this
 # process (unshare) and go away with it.
 bdir=/var/build/numamigrate
+# The root's autotools may differ from the host's: the generated files
+# come from the host (autoreconf, or the host build's make) and must be
+# current, since the source is read-only in the root.
+[[ -x $top/configure ]] || die "$top/configure is missing: run autoreconf -fi first"
+stale=$(find "$top" -maxdepth 3 \( -name 'Makefile.am' -o -name '*.am' -o -name configure.ac \) \
+	-newer "$top/Makefile.in" -not -path '*/build/*' -print -quit)
+[[ -z $stale ]] || die "$stale is newer than $top/Makefile.in: run make in a host build (or autoreconf -fi) first"
 mkdir -p "$root$top" "$root$bdir" || die "cannot create directories in $root"
 echo "$prog: building $top for $name in $root$bdir" >&2
 # shellcheck disable=SC2016 # expanded inside the new mount namespace

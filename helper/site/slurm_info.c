@@ -10,6 +10,7 @@
 #include <slurm/slurm.h>
 #include <slurm/slurm_errno.h>
 
+#include "helper/site/slurm_compat.h"
 #include "helper/site/slurm_info.h"
 
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -50,7 +51,8 @@ static int ensure_init(char *err)
 
 static void slurm_err(char *err, const char *what)
 {
-	int e = slurm_get_errno();
+	/* libslurm sets errno (slurm_get_errno() is gone since 24.05) */
+	int e = errno;
 
 	nm_seterr(err, "%s: %s", what, slurm_strerror(e));
 }
@@ -137,7 +139,7 @@ static int record_cpus(slurm_job_info_t *j, const char *node,
 		       struct nm_bitmap *cpus, char *err)
 {
 	char buf[4096];
-	hostlist_t hl;
+	nm_hostlist_t hl;
 	bool on = false;
 	char *h;
 
@@ -158,8 +160,7 @@ static int record_cpus(slurm_job_info_t *j, const char *node,
 	if (!on)
 		return 0;
 	buf[0] = '\0';
-	if (slurm_job_cpus_allocated_str_on_node(buf, sizeof(buf),
-						 j->job_resrcs, node) != 0) {
+	if (nm_slurm_cpus_on_node(j, node, buf, sizeof(buf)) != 0) {
 		nm_seterr(err, "Slurm job %u: no CPU ids on node %.100s",
 			  j->job_id, node);
 		return -1;
@@ -271,7 +272,7 @@ int nm_slurm_local_node(const char *configured, char *out, size_t len,
 int nm_slurm_job_hosts(const struct nm_slurm_job *job,
 		       struct nm_slurm_host **hosts, int *n, char *err)
 {
-	hostlist_t hl;
+	nm_hostlist_t hl;
 	char *h;
 	int cap = 0;
 
