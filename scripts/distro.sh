@@ -4,14 +4,17 @@
 # for it inside that root, so that the SPANK plugin and the daemon match
 # that release's Slurm, OpenMPI, PMIx and munge.
 #
-#   scripts/distro.sh NAME            the root, made once with debootstrap
-#   scripts/distro.sh NAME --build    also (re)build this source tree in it
+#   scripts/distro.sh NAME            prints the root, made once with debootstrap
+#   scripts/distro.sh NAME --build    also (re)builds this source tree in it
+#                                     and prints the build tree's path
+#                                     inside the root
 #
 # NAME: trixie (Debian 13: Slurm 24.11, OpenMPI 5, PMIx 5).  The root is
 # ROOT=$NUMAMIGRATE_DISTROS/NAME/root (default /var/cache/numamigrate/
-# distros); the build tree is /var/build/numamigrate inside it, configured
-# against this source tree at its own path (bound into the root while it
-# builds, shared at the same path in the guest).  Prints ROOT on stdout.
+# distros); the build tree is /var/build/numamigrate-HASH inside it (HASH:
+# of the source tree's path, so that several trees share one root),
+# configured against this source tree at its own path (bound into the root
+# while it builds, shared at the same path in the guest).
 # Exit: 0 ok, 1 failure (one line on stderr), 2 bad arguments.
 set -u -o pipefail
 prog=distro.sh
@@ -88,7 +91,7 @@ fi
 # check with no tests).  The source is bound read-only at its
 # own path; the build tree lives in the root.  Mounts are private to this
 # process (unshare) and go away with it.
-bdir=/var/build/numamigrate
+bdir=/var/build/numamigrate-$(printf '%s' "$top" | sha256sum | cut -c1-12)
 # The root's autotools may differ from the host's: the generated files
 # come from the host (autoreconf, or the host build's make) and must be
 # current, since the source is read-only in the root.
@@ -110,4 +113,4 @@ if ! unshare -m bash -c '
 	tail -n 20 "$dir/build.log" >&2
 	die "building the project in the $name root failed (see $dir/build.log)"
 fi
-echo "$root"
+echo "$bdir"
