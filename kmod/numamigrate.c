@@ -21,6 +21,7 @@
 #include <linux/capability.h>
 #include <linux/cpu.h>
 #include <linux/cpumask.h>
+#include <linux/cred.h>
 #include <linux/dmaengine.h>
 #include <linux/dma-mapping.h>
 #include <linux/fs.h>
@@ -38,11 +39,14 @@
 #include <linux/overflow.h>
 #include <linux/pagemap.h>
 #include <linux/pid.h>
+#include <linux/sched/coredump.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
+#include <linux/sched/task.h>
 #include <linux/slab.h>
 #include <linux/topology.h>
 #include <linux/uaccess.h>
+#include <linux/user_namespace.h>
 #include <linux/workqueue.h>
 
 #include "uapi/numamigrate.h"
@@ -578,10 +582,62 @@ static int nm_check_ranges(const struct nm_kmod_range *rg, u32 nr)
 	return 0;
 }
 
-static struct mm_struct *nm_get_mm(pid_t pid)
+/*
+ * The caller may read @task as a tracer would, with its real credentials:
+ * the credential and dumpable part of __ptrace_may_access(), which
+ * move_pages(2) requires (mm/migrate.c, find_mm_struct).  ptrace_may_access()
+ * and security_task_movememory() are not exported to modules, so LSM
+ * hooks are not consulted here; the device is root's alone.
+ */
+static bool nm_may_access(struct task_struct *task)
+{
+	const struct cred *cred = current_cred(), *tcred;
+	struct mm_struct *mm;
+	bool ok;
+
+	if (same_thread_group(task, current))
+		return true;
+	rcu_read_lock();
+	tcred = __task_cred(task);
+	ok = (uid_eq(cred->uid, tcred->euid) &&
+	      uid_eq(cred->uid, tcred->suid) &&
+	      uid_eq(cred->uid, tcred->uid) &&
+	      gid_eq(cred->gid, tcred->egid) &&
+	      gid_eq(cred->gid, tcred->sgid) &&
+	      gid_eq(cred->gid, tcred->gid)) ||
+	     ns_capable(tcred->user_ns, CAP_SYS_PTRACE);
+	rcu_read_unlock();
+	if (!ok)
+		return false;
+	task_lock(task);
+	mm = task->mm;
+	ok = !mm || get_dumpable(mm) == SUID_DUMP_USER ||
+	     ns_capable(mm->user_ns, CAP_SYS_PTRACE);
+	task_unlock(task);
+	return ok;
+}
+
+/*
+ * The target's cpuset allows @nid, as move_pages(2) checks each page's
+ * node against cpuset_mems_allowed() (not exported: the task's own
+ * mems_allowed is what its cpuset allows it).
+ */
+static bool nm_node_allowed(struct task_struct *task, int nid)
+{
+	bool ok;
+
+	task_lock(task);
+	ok = node_isset(nid, task->mems_allowed);
+	task_unlock(task);
+	return ok;
+}
+
+/* The target's mm, once the caller may move its pages to @nid. */
+static struct mm_struct *nm_get_mm(pid_t pid, int nid)
 {
 	struct task_struct *task;
 	struct mm_struct *mm;
+	long err = 0;
 
 	if (!pid) {
 		task = current;
@@ -593,8 +649,14 @@ static struct mm_struct *nm_get_mm(pid_t pid)
 		if (!task)
 			return ERR_PTR(-ESRCH);
 	}
-	mm = (task->flags & PF_KTHREAD) ? NULL : get_task_mm(task);
+	if (!nm_may_access(task))
+		err = -EPERM;
+	else if (!nm_node_allowed(task, nid))
+		err = -EACCES;
+	mm = err || (task->flags & PF_KTHREAD) ? NULL : get_task_mm(task);
 	put_task_struct(task);
+	if (err)
+		return ERR_PTR(err);
 	return mm ? mm : ERR_PTR(-EINVAL);
 }
 
@@ -730,7 +792,7 @@ static long nm_req_setup(struct nm_req *r, const struct nm_kmod_move *m,
 	r->nthreads = nm_pick_cpus(r->nid, m->threads ? m->threads :
 				   NM_KMOD_MAX_THREADS, r->cpus);
 
-	r->mm = nm_get_mm(m->pid);
+	r->mm = nm_get_mm(m->pid, r->nid);
 	if (IS_ERR(r->mm)) {
 		ret = PTR_ERR(r->mm);
 		r->mm = NULL;

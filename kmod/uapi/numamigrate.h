@@ -85,8 +85,12 @@ struct nm_kmod_page_fail {
 };
 
 /*
- * NM_KMOD_IOC_MOVE errors: -EPERM, -EFAULT, -EINVAL, -E2BIG, -ENODEV,
- * -ESRCH, -ENOMEM, -EINTR.  The request, ranges[nr_ranges] and
+ * NM_KMOD_IOC_MOVE errors: -EPERM, -EACCES, -EFAULT, -EINVAL, -E2BIG,
+ * -ENODEV, -ESRCH, -ENOMEM, -EINTR.  As with move_pages(2): -EPERM when the
+ * caller may not read the target as a tracer would (same real uid and
+ * gid as the target's, or CAP_SYS_PTRACE in its namespace; a non-dumpable
+ * target needs CAP_SYS_PTRACE); -EACCES when the target's cpuset does not
+ * allow the destination node.  The request, ranges[nr_ranges] and
  * fails[max_fails] must all be writable (-EFAULT otherwise; fails is
  * cleared before anything moves).  A request that fails moves nothing,
  * except -EINTR (a fatal signal stopped it; the counts of what moved are

@@ -32,8 +32,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -160,6 +163,16 @@ static int write_param(const char *path, long v)
 	if (!f)
 		return -1;
 	fprintf(f, "%ld\n", v);
+	return fclose(f);
+}
+
+static int write_str(const char *path, const char *v)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		return -1;
+	fputs(v, f);
 	return fclose(f);
 }
 
@@ -510,6 +523,163 @@ static void case_child(void)
 	      "child reported data errors (status %#x)", st);
 	close(to_parent[0]);
 	close(to_child[1]);
+}
+
+/* ---- move_pages(2)'s checks: who may move, to which nodes ---------------- */
+
+/* A quiet process as @uid with @npages on src_node; its buffer in @buf. */
+static pid_t perm_child(uid_t uid, size_t npages, char **buf)
+{
+	int fd[2];
+	pid_t pid;
+
+	if (pipe(fd))
+		return -1;
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		char *b;
+
+		close(fd[0]);
+		if (uid && (setresgid(uid, uid, uid) || setresuid(uid, uid, uid)))
+			_exit(2);
+		b = alloc_on(npages * pagesz, src_node, 0);
+		if (!b)
+			_exit(2);
+		fill(b, npages, 21);
+		if (write(fd[1], &b, sizeof(b)) != sizeof(b))
+			_exit(2);
+		for (;;)
+			pause();
+	}
+	close(fd[1]);
+	if (pid > 0 && read(fd[0], buf, sizeof(*buf)) != sizeof(*buf)) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		pid = -1;
+	}
+	close(fd[0]);
+	return pid;
+}
+
+static void perm_child_end(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+/* Drops CAP_SYS_PTRACE from this process, keeping the rest. */
+static int drop_ptrace_cap(void)
+{
+	struct __user_cap_header_struct h = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct d[2];
+
+	if (syscall(SYS_capget, &h, d))
+		return -1;
+	d[0].effective &= ~(1u << CAP_SYS_PTRACE);
+	d[0].permitted &= ~(1u << CAP_SYS_PTRACE);
+	return (int)syscall(SYS_capset, &h, d);
+}
+
+/*
+ * In a forked mover without CAP_SYS_PTRACE: the move's errno (0: moved),
+ * as the exit status; 255 if the mover could not be set up.
+ */
+static int move_without_ptrace(pid_t target, char *buf, size_t npages)
+{
+	struct nm_kmod_totals tot;
+	pid_t pid;
+	int st;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		if (drop_ptrace_cap())
+			_exit(255);
+		_exit(-kmove(target, buf, npages * pagesz, dst_node,
+			     NM_KMOD_COPY_CPU, 1, 0, &tot, NULL, 0));
+	}
+	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+		return 255;
+	return WEXITSTATUS(st);
+}
+
+static void case_perm_owner(size_t npages)
+{
+	char *buf;
+	pid_t other = perm_child(65534, npages, &buf), own;
+	int fb, e;
+
+	CHECK(other > 0, "child as uid 65534");
+	if (other <= 0)
+		return;
+	e = move_without_ptrace(other, buf, npages);
+	CHECK(e == EPERM, "another user's process without CAP_SYS_PTRACE: "
+	      "errno %d, want EPERM", e);
+	CHECK(pages_on_node(other, buf, npages, src_node, &fb) == npages,
+	      "a refused move moved pages");
+	perm_child_end(other);
+	own = perm_child(0, npages, &buf);
+	CHECK(own > 0, "child as uid 0");
+	if (own <= 0)
+		return;
+	e = move_without_ptrace(own, buf, npages);
+	CHECK(e == 0, "a process with the caller's own credentials: errno %d",
+	      e);
+	perm_child_end(own);
+	printf("  %-28s EPERM for another uid without CAP_SYS_PTRACE, own uid "
+	       "moves\n", "permission");
+}
+
+/* The target's cpuset (cgroup v2) must allow the destination node. */
+static void case_perm_cpuset(size_t npages)
+{
+	static const char *cg = "/sys/fs/cgroup/nm-kmod-test";
+	struct nm_kmod_totals tot;
+	char path[256], nodes[32], *buf;
+	pid_t pid;
+	int fb;
+
+	CHECK(!write_str("/sys/fs/cgroup/cgroup.subtree_control", "+cpuset"),
+	      "enable the cpuset controller");
+	CHECK(mkdir(cg, 0755) == 0 || errno == EEXIST, "mkdir %s", cg);
+	pid = perm_child(0, npages, &buf);
+	CHECK(pid > 0, "child for the cpuset case");
+	if (pid <= 0)
+		goto out;
+	snprintf(path, sizeof(path), "%s/cpuset.mems", cg);
+	snprintf(nodes, sizeof(nodes), "%d", src_node);
+	CHECK(!write_str(path, nodes), "cpuset.mems = %s", nodes);
+	snprintf(path, sizeof(path), "%s/cgroup.procs", cg);
+	snprintf(nodes, sizeof(nodes), "%d", (int)pid);
+	CHECK(!write_str(path, nodes), "child into %s", cg);
+	CHECK(kmove(pid, buf, npages * pagesz, dst_node, NM_KMOD_COPY_CPU, 1, 0,
+		    &tot, NULL, 0) == -EACCES,
+	      "a node outside the target's cpuset: want EACCES");
+	CHECK(pages_on_node(pid, buf, npages, src_node, &fb) == npages,
+	      "a refused move moved pages");
+	snprintf(path, sizeof(path), "%s/cpuset.mems", cg);
+	snprintf(nodes, sizeof(nodes), "%d,%d", src_node, dst_node);
+	CHECK(!write_str(path, nodes), "cpuset.mems = %s", nodes);
+	CHECK(!kmove(pid, buf, npages * pagesz, dst_node, NM_KMOD_COPY_CPU, 1,
+		     0, &tot, NULL, 0), "move once the cpuset allows the node");
+	CHECK(pages_on_node(pid, buf, npages, dst_node, &fb) == npages,
+	      "pages on node %d once allowed", dst_node);
+	perm_child_end(pid);
+	printf("  %-28s EACCES outside the cpuset, moves once allowed\n",
+	       "cpuset");
+out:
+	rmdir(cg);
+}
+
+static void case_permission(void)
+{
+	size_t npages = (1u << 20) / pagesz;
+
+	case_perm_owner(npages);
+	case_perm_cpuset(npages);
 }
 
 /* No DMA channel at all: every batch falls back; DMA_STRICT refuses. */
@@ -2275,6 +2445,7 @@ int main(int argc, char **argv)
 	case_vmas();
 	case_hugetlb();
 	case_child();
+	case_permission();
 	case_malformed();
 	if (fuzz_iters > 0)
 		case_fuzz();
