@@ -176,6 +176,11 @@ static json_t *op_register(struct nm_daemon *d, const struct nm_caller *who,
 			code = "denied";
 			goto fail;
 		}
+		if (!who->privileged && req->job != NM_NO_ID &&
+		    nm_authz_job_tasks(who->uid, req->job, &pid, 1, err) < 0) {
+			code = "denied";
+			goto fail;
+		}
 		tasks[i].pid = pid;
 		tasks[i].starttime = pi.starttime;
 		tasks[i].rank = cgpids ? i : req->tasks[i].rank;
