@@ -12,6 +12,7 @@
 #include "lib/linux/cgroup.h"
 #include "helper/site/conf.h"
 #include "helper/daemon/log.h"
+#include "helper/daemon/thaw_retry.h"
 #include "helper/daemon/migrate.h"
 #include "lib/linux/mpi_ranks.h"
 #include "helper/daemon/ops.h"
@@ -122,6 +123,9 @@ static json_t *op_status(struct nm_daemon *d, const struct nm_caller *who,
 	json_object_set_new(r, "tasks", a);
 	json_object_set_new(r, "jobs", jobs);
 	json_object_set_new(r, "moves", nm_migrate_active(filter));
+	/* Journals name no owner: the frozen list is for root/SlurmUser. */
+	json_object_set_new(r, "frozen", who->privileged ?
+			    nm_thaw_retry_list() : json_array());
 	return r;
 }
 

@@ -46,6 +46,7 @@ struct nm_config {
 	int test_batch_delay_ms;	/* sleep after each engine batch */
 	char test_topology[512];	/* plan on this hwloc XML */
 	char test_free[256];		/* NODE=BYTES overrides of free memory */
+	int test_fail_thaws;		/* journal recovery thaws to fail */
 };
 
 void nm_config_defaults(struct nm_config *cfg);
