@@ -20,10 +20,15 @@
 #include "helper/daemon/authz.h"
 #include "helper/daemon/log.h"
 #include "helper/daemon/server.h"
+#include "helper/daemon/slots.h"
 #include "helper/daemon/munge_auth.h"
 
 /* A whole request must arrive within this: no slow clients holding threads. */
 #define REQUEST_TIMEOUT_MS 10000
+/* A whole reply must be read within this: a slow reader loses it. */
+#define REPLY_TIMEOUT_MS 10000
+/* A progress frame, likewise: the move goes on without the reader. */
+#define PROGRESS_TIMEOUT_MS 2000
 
 static pthread_mutex_t conn_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t conn_cond = PTHREAD_COND_INITIALIZER;
@@ -36,7 +41,11 @@ struct conn {
 	bool tcp;		/* TCP (MUNGE credential) rather than Unix */
 	struct nm_caller who;	/* who the peer is, as far as known */
 	bool progress_dead;	/* a progress frame failed: send no more */
+	bool slot;		/* holds a slot for who.uid (slots.c) */
+	bool unauthenticated;	/* holds an unauthenticated TCP slot */
 };
+
+static bool take_slot(struct conn *c);
 
 static int mkdir_parent(const char *path, char *err)
 {
@@ -170,7 +179,8 @@ static void send_progress(void *arg, uint64_t done, uint64_t total,
 		return;
 	f = nm_progress_frame(done, total, phase);
 	/* A client that went away does not stop the move. */
-	if (!f || nm_frame_write_json(c->fd, f, err) < 0)
+	if (!f || nm_frame_write_json_within(c->fd, f, PROGRESS_TIMEOUT_MS,
+						 err) < 0)
 		c->progress_dead = true;
 	json_decref(f);
 }
@@ -179,7 +189,8 @@ static void reply(struct conn *c, json_t *r)
 {
 	char err[NM_ERRLEN];
 
-	if (r && nm_frame_write_json(c->fd, r, err) < 0)
+	if (r && nm_frame_write_json_within(c->fd, r, REPLY_TIMEOUT_MS,
+					       err) < 0)
 		nm_log(LOG_INFO, "%s: cannot send the reply: %s", c->who.peer,
 		       err);
 	json_decref(r);
@@ -234,6 +245,8 @@ static void *serve(void *arg)
 		reply(c, nm_reply_error("denied", err));
 		goto out;
 	}
+	if (c->tcp && !take_slot(c))
+		goto out;
 	c->who.privileged = nm_authz_privileged(&c->d->cfg, c->who.uid);
 	if (nm_request_decode(body, len, false, &req, err) < 0) {
 		bad(c, err);
@@ -246,6 +259,10 @@ static void *serve(void *arg)
 out:
 	free(body);
 	close(c->fd);
+	if (c->unauthenticated)
+		nm_slots_put_unauthenticated();
+	if (c->slot)
+		nm_slots_put(c->who.uid);
 	free(c);
 	pthread_mutex_lock(&conn_lock);
 	nconns--;
@@ -291,20 +308,51 @@ static void peer_tcp(struct conn *c, const struct sockaddr_storage *ss)
 	snprintf(c->who.peer, sizeof(c->who.peer), "tcp %s:%d", host, port);
 }
 
-/* Counts @c in, unless max_clients are served already (it is told so). */
-static bool admit(struct nm_daemon *d, struct conn *c)
+/* Counts @c in: the daemon waits for every counted one to finish. */
+static void admit(void)
 {
 	pthread_mutex_lock(&conn_lock);
-	if (nconns >= d->cfg.max_clients) {
-		pthread_mutex_unlock(&conn_lock);
-		nm_log(LOG_WARNING, "%s: refused: %d clients already",
-		       c->who.peer, d->cfg.max_clients);
-		reply(c, nm_reply_error("refused", "too many clients"));
-		return false;
-	}
 	nconns++;
 	pthread_mutex_unlock(&conn_lock);
-	return true;
+}
+
+/*
+ * A slot for a caller whose uid is known (a Unix peer, or a TCP peer its
+ * credential named, who then leaves the unauthenticated pool); told why
+ * when there is none.
+ */
+static bool take_slot(struct conn *c)
+{
+	char why[128];
+
+	if (c->unauthenticated) {
+		nm_slots_put_unauthenticated();
+		c->unauthenticated = false;
+	}
+	c->who.privileged = nm_authz_privileged(&c->d->cfg, c->who.uid);
+	if (nm_slots_take(&c->d->cfg, c->who.uid, c->who.privileged, why,
+			  sizeof(why))) {
+		c->slot = true;
+		return true;
+	}
+	nm_log(LOG_WARNING, "%s (uid %u): refused: %s", c->who.peer,
+	       (unsigned int)c->who.uid, why);
+	reply(c, nm_reply_error("refused", why));
+	return false;
+}
+
+/* An unauthenticated TCP peer: a slot of that pool, or told why not. */
+static bool take_unauthenticated(struct conn *c)
+{
+	char why[128];
+
+	if (nm_slots_take_unauthenticated(&c->d->cfg, why, sizeof(why))) {
+		c->unauthenticated = true;
+		return true;
+	}
+	nm_log(LOG_WARNING, "%s: refused: %s", c->who.peer, why);
+	reply(c, nm_reply_error("refused", why));
+	return false;
 }
 
 /* A thread of its own for @c; false (uncounted) when none starts. */
@@ -352,8 +400,15 @@ static void accept_one(struct nm_daemon *d, int lfd, bool tcp)
 		peer_tcp(c, &ss);
 	else if (peer_unix(c) < 0)
 		goto drop;
-	if (admit(d, c) && start_serving(c))
+	if (tcp ? !take_unauthenticated(c) : !take_slot(c))
+		goto drop;
+	admit();
+	if (start_serving(c))
 		return;
+	if (c->unauthenticated)
+		nm_slots_put_unauthenticated();
+	if (c->slot)
+		nm_slots_put(c->who.uid);
 drop:
 	close(fd);
 	free(c);

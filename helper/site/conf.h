@@ -25,6 +25,10 @@ struct nm_config {
 	char journal_dir[512];		/* freeze journal, repack records */
 	int log_level;			/* syslog priority: LOG_ERR..LOG_DEBUG */
 	int max_clients;		/* connections served at once */
+	int max_clients_per_uid;	/* of those, one uid's (root's, the
+					   Slurm user's: unlimited) */
+	int max_tcp_unauthenticated;	/* TCP peers before MUNGE: a pool
+					   of their own */
 	/* [move] */
 	int threads;			/* engine workers; 0: the engine's choice */
 	enum nm_engine_kind engine;	/* move_pages workers or the kmod */

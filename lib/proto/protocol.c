@@ -927,7 +927,25 @@ char *nm_frame_read(int fd, size_t *len, int timeout_ms, bool *eof, char *err)
 	return body;
 }
 
-int nm_frame_write(int fd, const char *body, size_t len, char *err)
+/* Waits until @fd takes more bytes, at most until @deadline (-1: none). */
+static int wait_writable(int fd, long long deadline, char *err)
+{
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+	int left = deadline < 0 ? -1 : (int)(deadline - now_ms());
+
+	if (deadline >= 0 && left <= 0) {
+		nm_seterr(err, "write: the peer did not read the frame in time");
+		return -1;
+	}
+	if (poll(&p, 1, left) < 0 && errno != EINTR) {
+		nm_seterr(err, "poll: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int frame_write(int fd, const char *body, size_t len,
+		       long long deadline, char *err)
 {
 	uint8_t hdr[4];
 	size_t off = 0;
@@ -942,10 +960,17 @@ int nm_frame_write(int fd, const char *body, size_t len, char *err)
 		const char *p = off < 4 ? (const char *)hdr + off :
 					  body + (off - 4);
 		size_t n = off < 4 ? 4 - off : 4 + len - off;
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL |
+				 (deadline >= 0 ? MSG_DONTWAIT : 0));
 
 		if (w < 0 && errno == EINTR)
 			continue;
+		if (w < 0 && deadline >= 0 &&
+		    (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if (wait_writable(fd, deadline, err) < 0)
+				return -1;
+			continue;
+		}
 		if (w < 0) {
 			nm_seterr(err, "write: %s", strerror(errno));
 			return -1;
@@ -955,7 +980,13 @@ int nm_frame_write(int fd, const char *body, size_t len, char *err)
 	return 0;
 }
 
-int nm_frame_write_json(int fd, const json_t *obj, char *err)
+int nm_frame_write(int fd, const char *body, size_t len, char *err)
+{
+	return frame_write(fd, body, len, -1, err);
+}
+
+int nm_frame_write_json_within(int fd, const json_t *obj, int timeout_ms,
+			       char *err)
 {
 	char *s = json_dumps(obj, JSON_COMPACT);
 	int rc;
@@ -964,9 +995,15 @@ int nm_frame_write_json(int fd, const json_t *obj, char *err)
 		nm_seterr(err, "cannot serialise JSON");
 		return -1;
 	}
-	rc = nm_frame_write(fd, s, strlen(s), err);
+	rc = frame_write(fd, s, strlen(s), timeout_ms < 0 ? -1 :
+			 now_ms() + timeout_ms, err);
 	free(s);
 	return rc;
+}
+
+int nm_frame_write_json(int fd, const json_t *obj, char *err)
+{
+	return nm_frame_write_json_within(fd, obj, -1, err);
 }
 
 int nm_connect_unix(const char *path, char *err)

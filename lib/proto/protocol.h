@@ -149,5 +149,11 @@ int nm_connect_unix(const char *path, char *err);
 
 /* Serialises @obj compactly and writes it as one frame. */
 int nm_frame_write_json(int fd, const json_t *obj, char *err);
+/*
+ * The same, the whole frame within @timeout_ms (-1: no limit): a peer
+ * that reads slowly cannot hold the writer longer than that.
+ */
+int nm_frame_write_json_within(int fd, const json_t *obj, int timeout_ms,
+			       char *err);
 
 #endif
