@@ -9,7 +9,7 @@ packages=(
 	clang libclang-rt-14-dev
 	libnuma-dev numactl hwloc libhwloc-dev libjansson-dev libcmocka-dev
 	libinih-dev util-linux passwd
-	libmunge-dev munge libslurm-dev
+	libmunge-dev munge libslurm-dev nettle-dev
 	python3
 	# the multi-node NUMA guest (tests/vm) and the kernel module
 	qemu-system-x86 linux-image-amd64 linux-headers-amd64 busybox-static
