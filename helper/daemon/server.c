@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Listening sockets and connection threads. */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -46,6 +47,8 @@ struct conn {
 };
 
 static bool take_slot(struct conn *c);
+static int check_host(const struct conn *c, const struct nm_request *req,
+		      char *err);
 
 static int mkdir_parent(const char *path, char *err)
 {
@@ -252,6 +255,13 @@ static void *serve(void *arg)
 		bad(c, err);
 		goto out;
 	}
+	if (c->tcp && check_host(c, &req, err) < 0) {
+		nm_log(LOG_WARNING, "request from %s (uid %u): denied: %s",
+		       c->who.peer, (unsigned int)c->who.uid, err);
+		reply(c, nm_reply_error("denied", err));
+		nm_request_release(&req);
+		goto out;
+	}
 	nm_log(LOG_DEBUG, "%s from uid %u (%s)", nm_op_name(req.op),
 	       (unsigned int)c->who.uid, c->who.peer);
 	reply(c, nm_handle_request(c->d, &c->who, &req, send_progress, c));
@@ -269,6 +279,46 @@ out:
 	pthread_cond_broadcast(&conn_cond);
 	pthread_mutex_unlock(&conn_lock);
 	return NULL;
+}
+
+/* The first label of @name, lower case, into @out. */
+static void short_name(const char *name, char *out, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < len && name[i] && name[i] != '.'; i++)
+		out[i] = (char)tolower((unsigned char)name[i]);
+	out[i] = '\0';
+}
+
+/*
+ * A request over TCP must name this host ([tcp] host_name, else its own
+ * short host name): a credential captured on its way to one node cannot
+ * be replayed to another, whose replay cache has never seen it.
+ */
+static int check_host(const struct conn *c, const struct nm_request *req,
+		      char *err)
+{
+	char mine[256], want[256], got[256];
+
+	if (!req->host[0]) {
+		nm_seterr(err, "request over TCP names no host: the credential "
+			  "must be bound to the host it is for");
+		return -1;
+	}
+	if (c->d->cfg.tcp_host_name[0])
+		snprintf(mine, sizeof(mine), "%s", c->d->cfg.tcp_host_name);
+	else if (gethostname(mine, sizeof(mine)) < 0)
+		mine[0] = '\0';
+	mine[sizeof(mine) - 1] = '\0';
+	short_name(mine, want, sizeof(want));
+	short_name(req->host, got, sizeof(got));
+	if (!want[0] || strcmp(want, got) != 0) {
+		nm_seterr(err, "credential is for host %.100s, this is %.100s",
+			  req->host, want);
+		return -1;
+	}
+	return 0;
 }
 
 /* A local caller: the kernel says who it is. */

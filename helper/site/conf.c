@@ -225,6 +225,9 @@ static int set_tcp(struct nm_config *c, const char *k, const char *v,
 		c->tcp_port = (int)n;
 		return 0;
 	}
+	if (!strcmp(k, "host_name"))
+		return copy_str(c->tcp_host_name, sizeof(c->tcp_host_name), v,
+				err, k);
 	if (!strcmp(k, "munge_socket"))
 		return copy_abs_path(c->munge_socket, sizeof(c->munge_socket),
 				     v, err, k);

@@ -38,6 +38,9 @@ struct nm_config {
 	bool tcp;			/* listen on TCP (MUNGE) too */
 	char tcp_address[64];		/* the address to listen on */
 	int tcp_port;			/* its port; also the CLI's target */
+	char tcp_host_name[256];	/* the name a request over TCP must be
+					   meant for; "": this host's short
+					   name (Slurm's NodeHostname) */
 	char munge_socket[512];		/* "" : libmunge's default */
 	/* [slurm] */
 	char slurm_conf[512];		/* SLURM_CONF for libslurm; "" : its

@@ -560,6 +560,26 @@ static int decode_op(json_t *o, struct nm_request *req, const char **name,
 	return -1;
 }
 
+/* "host", allowed in every request: taken out before the op's keys. */
+static int decode_host(json_t *o, struct nm_request *req, char *err)
+{
+	json_t *v = json_object_get(o, "host");
+	const char *s;
+
+	if (!v)
+		return 0;
+	if (get_string(v, "host", sizeof(req->host) - 1, &s, err) < 0)
+		return -1;
+	if (strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		   "0123456789-.") != strlen(s)) {
+		nm_seterr(err, "host: '%.80s' is not a host name", s);
+		return -1;
+	}
+	snprintf(req->host, sizeof(req->host), "%s", s);
+	json_object_del(o, "host");
+	return 0;
+}
+
 static int decode_object(json_t *o, bool envelope, struct nm_request *req,
 			 char *err)
 {
@@ -570,7 +590,7 @@ static int decode_object(json_t *o, bool envelope, struct nm_request *req,
 		return -1;
 	if (envelope)
 		return decode_envelope(o, req, err);
-	if (decode_op(o, req, &op, err) < 0)
+	if (decode_op(o, req, &op, err) < 0 || decode_host(o, req, err) < 0)
 		return -1;
 	switch (req->op) {
 	case NM_OP_PING:
@@ -751,7 +771,8 @@ json_t *nm_request_encode(const struct nm_request *req, char *err)
 		goto nomem;
 	if (set_new(o, "version", json_integer(NM_PROTO_VERSION)) ||
 	    set_new(o, "op", json_string(nm_op_name(req->op))) ||
-	    encode_common(o, req))
+	    encode_common(o, req) ||
+	    (req->host[0] && set_new(o, "host", json_string(req->host))))
 		goto nomem;
 	if (req->op == NM_OP_MOVE)
 		rc = encode_move(o, req, err);

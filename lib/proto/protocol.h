@@ -91,6 +91,13 @@ struct nm_request {
 	struct nm_bitmap policy_nodes;	/* OS numbers; NM_POLICY_NODES only */
 	/* MUNGE envelope (TCP) */
 	char *munge;
+	/*
+	 * Any request: the host it is meant for (a host name: letters,
+	 * digits, '-', '.'; "" when absent).  Over TCP the credential
+	 * carries the request, so this binds the credential to one host:
+	 * numamigrated refuses a request for another host.
+	 */
+	char host[256];
 };
 
 /* Header helpers: @len must be within 1..NM_PROTO_MAX_FRAME. */
