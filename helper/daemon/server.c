@@ -429,6 +429,7 @@ static void accept_one(struct nm_daemon *d, int lfd, bool tcp)
 {
 	/* A client that stops reading must not stall a frozen job. */
 	struct timeval tv = { .tv_sec = 2 };
+	int sndbuf = 64 * 1024;
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
 	struct conn *c;
@@ -445,6 +446,12 @@ static void accept_one(struct nm_daemon *d, int lfd, bool tcp)
 	c->d = d;
 	c->fd = fd;
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	/*
+	 * A small send buffer: what a client has not read stays in the
+	 * daemon's reply, under the reply deadline, rather than in the
+	 * kernel (which would take ~400 KiB of a status unread per client).
+	 */
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 	c->tcp = tcp;
 	if (tcp)
 		peer_tcp(c, &ss);
