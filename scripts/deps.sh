@@ -9,7 +9,7 @@ packages=(
 	clang libclang-rt-14-dev
 	libnuma-dev numactl hwloc libhwloc-dev libjansson-dev libcmocka-dev
 	libinih-dev util-linux passwd
-	libmunge-dev munge libslurm-dev
+	libmunge-dev munge libslurm-dev nettle-dev
 	python3
 	# the manual pages and the systemd unit checked (tests/man, tests/install)
 	groff-base man-db systemd

@@ -39,6 +39,7 @@ static void *call_host(void *arg)
 					  c->err);
 	else
 		c->reply = nm_client_call_tcp(c->host->addr, c->port,
+					      c->host->hostname,
 					      c->munge_socket, c->req, NULL,
 					      NULL, c->err);
 	return NULL;

@@ -56,6 +56,32 @@ static void status_usage(FILE *out)
 		"only, unless you are\nroot or the Slurm user).\n");
 }
 
+/* Jobs the daemon could not thaw yet (root's view); absent: none known. */
+static void print_frozen(json_t *frozen)
+{
+	json_t *v, *p;
+	size_t i, k;
+
+	if (!json_array_size(frozen))
+		return;
+	printf("\n%zu frozen, thaw being retried\n", json_array_size(frozen));
+	json_array_foreach(frozen, i, v) {
+		printf("  move %lld (journal %s): pids",
+		       json_integer_value(json_object_get(v, "move")),
+		       json_string_value(json_object_get(v, "journal")));
+		json_array_foreach(json_object_get(v, "pids"), k, p)
+			printf("%s%lld", k ? "," : " ", json_integer_value(p));
+		json_array_foreach(json_object_get(v, "cgroups"), k, p)
+			printf(" cgroup %s", json_string_value(p));
+		printf("; %lld failed attempt%s, next in %lld s: %s\n",
+		       json_integer_value(json_object_get(v, "attempts")),
+		       json_integer_value(json_object_get(v, "attempts")) == 1 ?
+		       "" : "s",
+		       json_integer_value(json_object_get(v, "retry_in_s")),
+		       json_string_value(json_object_get(v, "error")));
+	}
+}
+
 static void print_status(json_t *r)
 {
 	json_t *tasks = json_object_get(r, "tasks");
@@ -117,6 +143,7 @@ static void print_status(json_t *r)
 				sizeof(t)),
 		       json_number_value(json_object_get(v, "seconds")));
 	}
+	print_frozen(json_object_get(r, "frozen"));
 }
 
 int nm_cmd_status(int argc, char **argv)

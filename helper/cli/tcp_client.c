@@ -62,9 +62,9 @@ static int connect_tcp(const char *host, int port, int timeout_ms, char *err)
 	return fd;
 }
 
-json_t *nm_client_call_tcp(const char *host, int port,
+json_t *nm_client_call_tcp(const char *host, int port, const char *for_host,
 			   const char *munge_socket,
-			   const struct nm_request *req,
+			   const struct nm_request *req0,
 			   void (*progress)(void *arg, json_t *frame),
 			   void *arg, char *err)
 {
@@ -73,7 +73,11 @@ json_t *nm_client_call_tcp(const char *host, int port,
 	json_t *o, *r = NULL;
 	munge_err_t e;
 	int fd = -1;
+	struct nm_request bound = *req0;
+	const struct nm_request *req = &bound;
 
+	/* The credential names the daemon it is for: no other takes it. */
+	snprintf(bound.host, sizeof(bound.host), "%s", for_host);
 	body = nm_request_text(req, err);
 	if (!body)
 		return NULL;

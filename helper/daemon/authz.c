@@ -4,7 +4,9 @@
 #include <string.h>
 
 #include "helper/daemon/authz.h"
+#include "helper/site/slurm_info.h"
 #include "lib/linux/cgroup.h"
+#include "lib/linux/job_cgroup.h"
 #include "lib/linux/proc.h"
 
 bool nm_authz_privileged(const struct nm_config *cfg, uid_t uid)
@@ -27,6 +29,38 @@ int nm_authz_owns(uid_t uid, const pid_t *pids, int npids, char *err)
 					  "is not yours", (int)pids[i]);
 				return -1;
 			}
+	}
+	return 0;
+}
+
+int nm_authz_job_tasks(uid_t uid, uint64_t job, const pid_t *pids, int npids,
+		       char *err)
+{
+	struct nm_slurm_job sj;
+	char why[NM_ERRLEN];
+
+	if (nm_slurm_job(job, &sj, why) < 0) {
+		nm_seterr(err, "permission denied: job %llu: Slurm cannot "
+			  "confirm its owner (%.120s)", (unsigned long long)job,
+			  why);
+		return -1;
+	}
+	if (sj.uid != uid) {
+		nm_seterr(err, "permission denied: job %llu is not yours",
+			  (unsigned long long)job);
+		return -1;
+	}
+	for (int i = 0; i < npids; i++) {
+		int in = nm_pid_in_job_cgroup(pids[i], job, err);
+
+		if (in < 0)
+			return -1;
+		if (!in) {
+			nm_seterr(err, "permission denied: process %d is not "
+				  "in job %llu's cgroup", (int)pids[i],
+				  (unsigned long long)job);
+			return -1;
+		}
 	}
 	return 0;
 }

@@ -3,6 +3,7 @@
 #define NM_AUTHZ_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "helper/site/conf.h"
@@ -21,6 +22,15 @@ bool nm_authz_privileged(const struct nm_config *cfg, uid_t uid);
 
 /* Every process of @pids is @uid's. */
 int nm_authz_owns(uid_t uid, const pid_t *pids, int npids, char *err);
+
+/*
+ * An unprivileged @uid may file @pids under @job only when Slurm reports
+ * @uid as the job's owner and every process runs inside the job's cgroup
+ * (job_@job, which only Slurm creates).  A job Slurm cannot answer for is
+ * refused: ownership is Slurm's word, never the caller's.
+ */
+int nm_authz_job_tasks(uid_t uid, uint64_t job, const pid_t *pids, int npids,
+		       char *err);
 
 /* @nodes (OS numbers) are within every process's allowed memory nodes. */
 int nm_authz_nodes(const pid_t *pids, int npids, const struct nm_bitmap *nodes,

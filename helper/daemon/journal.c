@@ -22,9 +22,29 @@
 /* Up to 3 intents and a frozen record, each under MAX_LINE: ample. */
 #define MAX_FILE ((size_t)16 << 20)
 
+/*
+ * This daemon's generation, part of every journal file's name: move ids
+ * restart at 1 with each daemon, so the name alone would let a new move
+ * replace (and then delete) a journal kept after a failed thaw.  Above
+ * both the clock and every generation already in the directory.
+ */
+static unsigned long long generation;
+/* [testing] fail_thaws: recovery thaws still to fail on purpose. */
+static int test_failures;
+
+static unsigned long long name_generation(const char *name)
+{
+	unsigned long long g;
+	unsigned long id;
+
+	return nm_journal_name(name, &g, &id) == 0 ? g : 0;
+}
+
 int nm_journal_init(const char *dir, char *err)
 {
+	struct dirent *de;
 	struct stat st;
+	DIR *d;
 
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
 		nm_seterr(err, "journal directory %s: %s", dir,
@@ -35,7 +55,28 @@ int nm_journal_init(const char *dir, char *err)
 		nm_seterr(err, "journal directory %s: not a directory", dir);
 		return -1;
 	}
+	generation = (unsigned long long)time(NULL);
+	d = opendir(dir);
+	if (!d) {
+		nm_seterr(err, "journal directory %s: %s", dir,
+			  strerror(errno));
+		return -1;
+	}
+	while ((de = readdir(d)))
+		if (name_generation(de->d_name) >= generation)
+			generation = name_generation(de->d_name) + 1;
+	closedir(d);
 	return 0;
+}
+
+unsigned long long nm_journal_generation(void)
+{
+	return generation;
+}
+
+void nm_journal_test_failures(int n)
+{
+	test_failures = n;
 }
 
 /* The file's text: the header, then one "@kind FREEZE" line per record. */
@@ -95,9 +136,17 @@ static int write_records(struct nm_journal *j, const char *kind,
 int nm_journal_begin(struct nm_journal *j, const char *dir, unsigned long id,
 		     const struct nm_freeze *intent, int nintent, char *err)
 {
-	if ((size_t)snprintf(j->path, sizeof(j->path), "%s/" PREFIX "%lu"
-			     SUFFIX, dir, id) >= sizeof(j->path)) {
+	struct stat st;
+
+	if ((size_t)snprintf(j->path, sizeof(j->path), "%s/" PREFIX "%llu-%lu"
+			     SUFFIX, dir, generation, id) >= sizeof(j->path)) {
 		nm_seterr(err, "journal directory path too long");
+		return -1;
+	}
+	/* Never replace a journal: it may be the only record of a freeze. */
+	if (lstat(j->path, &st) == 0) {
+		nm_seterr(err, "journal %s exists already: not overwritten",
+			  j->path);
 		return -1;
 	}
 	j->id = id;
@@ -201,9 +250,50 @@ static int recover_file(const char *path, char *err)
 			  strerror(errno));
 		return -1;
 	}
+	if (test_failures > 0) {
+		test_failures--;
+		free(buf);
+		nm_seterr(err, "thaw failed on purpose ([testing] fail_thaws)");
+		return -1;
+	}
 	rc = nm_journal_parse(buf, len, thaw_one, NULL, err);
 	free(buf);
 	return rc;
+}
+
+int nm_journal_recover_file(const char *path, char *err)
+{
+	char e2[NM_ERRLEN];
+
+	if (recover_file(path, err) < 0)
+		return -1;
+	if (nm_atomic_remove(path, e2) < 0) {
+		nm_seterr(err, "cannot remove: %s", e2);
+		return -1;
+	}
+	return 0;
+}
+
+int nm_journal_name(const char *name, unsigned long long *gen,
+		    unsigned long *id)
+{
+	size_t len = strlen(name);
+	int end = -1;
+
+	if (len <= strlen(PREFIX) + strlen(SUFFIX) ||
+	    strspn(name + strlen(PREFIX), "0123456789-") !=
+	    len - strlen(PREFIX) - strlen(SUFFIX) ||
+	    strncmp(name, PREFIX, strlen(PREFIX)) != 0)
+		return -1;
+	if (sscanf(name, PREFIX "%llu-%lu" SUFFIX "%n", gen, id, &end) == 2 &&
+	    (size_t)end == len)
+		return 0;
+	*gen = 0;
+	end = -1;
+	if (sscanf(name, PREFIX "%lu" SUFFIX "%n", id, &end) == 1 &&
+	    (size_t)end == len)
+		return 0;
+	return -1;
 }
 
 int nm_journal_recover(const char *dir,

@@ -22,8 +22,28 @@ struct nm_journal {
 	unsigned long id;	/* the move's id, as the log names it */
 };
 
-/* Creates the directory (0700) when missing. */
+/*
+ * Creates the directory (0700) when missing, and picks this daemon's
+ * generation: files are named move-GENERATION-ID.journal, GENERATION
+ * above the clock's seconds and every one already there, so that ids
+ * unique within one daemon are unique across restarts.  A journal is
+ * never overwritten: nm_journal_begin() refuses an existing file.
+ */
 int nm_journal_init(const char *dir, char *err);
+unsigned long long nm_journal_generation(void);
+
+/*
+ * A journal file's name: its generation and move id (an old-style
+ * move-ID.journal has generation 0).  -1 when it is no journal's name.
+ */
+int nm_journal_name(const char *name, unsigned long long *gen,
+		    unsigned long *id);
+
+/* Thaws what one journal file records and removes it; -1 with @err. */
+int nm_journal_recover_file(const char *path, char *err);
+
+/* [testing] fail_thaws: the next @n recovery thaws fail on purpose. */
+void nm_journal_test_failures(int n);
 
 int nm_journal_begin(struct nm_journal *j, const char *dir, unsigned long id,
 		     const struct nm_freeze *intent, int nintent, char *err);

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include <munge.h>
+#include <nettle/sha2.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,10 +10,16 @@
 
 #include "helper/daemon/munge_auth.h"
 
+/*
+ * The replay cache: each credential accepted and not yet expired, kept as
+ * its SHA-256 (a credential may be up to a frame, 1 MiB; its digest is 32
+ * bytes), so the cache is bounded in bytes: at most MAX_REMEMBERED
+ * entries of sizeof(struct seen), about 4 MiB.
+ */
 #define MAX_REMEMBERED 100000
 
 struct seen {
-	char *cred;
+	uint8_t digest[SHA256_DIGEST_SIZE];
 	time_t expires;
 };
 
@@ -25,21 +33,31 @@ void nm_munge_setup(const char *socket)
 	snprintf(munge_socket, sizeof(munge_socket), "%s", socket);
 }
 
+static void digest(const char *cred, uint8_t out[SHA256_DIGEST_SIZE])
+{
+	struct sha256_ctx h;
+
+	sha256_init(&h);
+	sha256_update(&h, strlen(cred), (const uint8_t *)cred);
+	sha256_digest(&h, SHA256_DIGEST_SIZE, out);
+}
+
 /* Returns 1 when @cred was seen, 0 when now remembered, -1 when full. */
 static int remember(const char *cred, time_t expires, char *err)
 {
+	uint8_t d[SHA256_DIGEST_SIZE];
 	time_t now = time(NULL);
 	size_t i;
 	int rc = 0;
 
+	digest(cred, d);
 	pthread_mutex_lock(&lock);
 	for (i = 0; i < nseen; ) {
 		if (seen[i].expires < now) {
-			free(seen[i].cred);
 			seen[i] = seen[--nseen];
 			continue;
 		}
-		if (!strcmp(seen[i].cred, cred)) {
+		if (!memcmp(seen[i].digest, d, sizeof(d))) {
 			rc = 1;
 			goto out;
 		}
@@ -62,12 +80,7 @@ static int remember(const char *cred, time_t expires, char *err)
 		seen = n;
 		capseen = cap;
 	}
-	seen[nseen].cred = strdup(cred);
-	if (!seen[nseen].cred) {
-		nm_seterr(err, "out of memory");
-		rc = -1;
-		goto out;
-	}
+	memcpy(seen[nseen].digest, d, sizeof(d));
 	seen[nseen++].expires = expires;
 out:
 	pthread_mutex_unlock(&lock);

@@ -16,6 +16,7 @@
 
 #include "helper/site/conf.h"
 #include "helper/daemon/journal.h"
+#include "helper/daemon/thaw_retry.h"
 #include "helper/daemon/log.h"
 #include "helper/daemon/ops.h"
 #include "helper/daemon/registry.h"
@@ -150,8 +151,14 @@ static int recover(const struct nm_config *cfg)
 	char err[NM_ERRLEN] = "";
 
 	/* Crash recovery before anything else: no job stays frozen. */
+	nm_journal_test_failures(cfg->test_fail_thaws);
 	if (nm_journal_init(cfg->journal_dir, err) < 0 ||
 	    nm_journal_recover(cfg->journal_dir, recovered, NULL, err) < 0) {
+		nm_log(LOG_ERR, "%s", err);
+		return -1;
+	}
+	/* What could not be thawed now is retried until it is. */
+	if (nm_thaw_retry_start(cfg->journal_dir, err) < 0) {
 		nm_log(LOG_ERR, "%s", err);
 		return -1;
 	}

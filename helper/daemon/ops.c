@@ -12,6 +12,7 @@
 #include "lib/linux/cgroup.h"
 #include "helper/site/conf.h"
 #include "helper/daemon/log.h"
+#include "helper/daemon/thaw_retry.h"
 #include "helper/daemon/migrate.h"
 #include "lib/linux/mpi_ranks.h"
 #include "helper/daemon/ops.h"
@@ -122,6 +123,9 @@ static json_t *op_status(struct nm_daemon *d, const struct nm_caller *who,
 	json_object_set_new(r, "tasks", a);
 	json_object_set_new(r, "jobs", jobs);
 	json_object_set_new(r, "moves", nm_migrate_active(filter));
+	/* Journals name no owner: the frozen list is for root/SlurmUser. */
+	json_object_set_new(r, "frozen", who->privileged ?
+			    nm_thaw_retry_list() : json_array());
 	return r;
 }
 
@@ -173,6 +177,11 @@ static json_t *op_register(struct nm_daemon *d, const struct nm_caller *who,
 			goto fail;
 		if (!who->privileged &&
 		    nm_authz_owns(who->uid, &pid, 1, err) < 0) {
+			code = "denied";
+			goto fail;
+		}
+		if (!who->privileged && req->job != NM_NO_ID &&
+		    nm_authz_job_tasks(who->uid, req->job, &pid, 1, err) < 0) {
 			code = "denied";
 			goto fail;
 		}

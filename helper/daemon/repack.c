@@ -202,10 +202,21 @@ static json_t *move_victim(struct repack *rp, const struct nm_victim *v,
 	snprintf(what, sizeof(what), "suspended job %llu",
 		 (unsigned long long)v->job);
 	mr.what = what;
-	if (!nm_victim_wait_held(v))
+	/*
+	 * Not held: moving it would freeze and then thaw a job Slurm means
+	 * to stop, undoing the suspend; refuse and say why.
+	 */
+	if (!nm_victim_wait_held(v)) {
 		nm_log(LOG_WARNING, "repack: %s: Slurm has not stopped or "
-		       "frozen all its processes after %d s; moving it anyway",
+		       "frozen all its processes after %d s; not moved",
 		       what, NM_HOLD_WAIT_MS / 1000);
+		json_object_set_new(r, "moved", json_false());
+		snprintf(err, sizeof(err), "Slurm has not stopped or frozen "
+			 "all its processes after %d s", NM_HOLD_WAIT_MS / 1000);
+		json_object_set_new(r, "reason", json_string(err));
+		json_object_set_new(r, "code", json_string("refused"));
+		return r;
+	}
 	st = nm_migrate(&rp->d->cfg, &mr, &res, err);
 	if (res) {
 		json_t *map = json_object_get(json_object_get(res, "plan"),

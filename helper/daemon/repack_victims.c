@@ -12,6 +12,7 @@
 #include "helper/site/slurm_info.h"
 #include "lib/core/job.h"
 #include "lib/linux/cgroup.h"
+#include "lib/linux/job_cgroup.h"
 #include "lib/linux/job_proc.h"
 #include "lib/linux/proc.h"
 
@@ -47,32 +48,40 @@ void nm_victim_free(struct nm_victim *v)
 	free(v->starts);
 }
 
+/*
+ * A victim is a job Slurm itself reports SUSPENDED, every registered
+ * process of it inside the job's cgroup.  Processes that are merely
+ * stopped prove nothing: any user may stop their own process, and root
+ * would then move it and rewrite its cpuset (repack injection).
+ */
 bool nm_victim_suspended(const struct nm_victim *v, char *why, size_t len)
 {
 	struct nm_slurm_job sj;
 	char err[NM_ERRLEN];
-	bool slurm_known = nm_slurm_job(v->job, &sj, err) == 0;
-	int stopped = 0;
 
-	if (slurm_known && sj.state == NM_SLURM_SUSPENDED) {
-		snprintf(why, len, "Slurm state SUSPENDED");
-		return true;
+	if (nm_slurm_job(v->job, &sj, err) < 0) {
+		snprintf(why, len, "not suspended: not a Slurm job Slurm "
+			 "knows (%.100s)", err);
+		return false;
+	}
+	if (sj.state != NM_SLURM_SUSPENDED) {
+		snprintf(why, len, "not suspended: Slurm state %s",
+			 sj.state_name);
+		return false;
 	}
 	for (int i = 0; i < v->npids; i++) {
-		pid_t tid;
+		int in = nm_pid_in_job_cgroup(v->pids[i], v->job, err);
 
-		if (nm_process_stopped(v->pids[i], &tid, err) == 1)
-			stopped++;
+		if (in != 1) {
+			snprintf(why, len, "not moved: process %d is not in "
+				 "job %llu's cgroup%s%.100s", (int)v->pids[i],
+				 (unsigned long long)v->job, in < 0 ? ": " : "",
+				 in < 0 ? err : "");
+			return false;
+		}
 	}
-	if (v->npids && stopped == v->npids) {
-		snprintf(why, len, "all %d processes stopped", v->npids);
-		return true;
-	}
-	snprintf(why, len, "not suspended (%s%s; %d of %d processes "
-		 "stopped)", slurm_known ? "Slurm state " : "not a Slurm job "
-		 "Slurm knows", slurm_known ? sj.state_name : "", stopped,
-		 v->npids);
-	return false;
+	snprintf(why, len, "Slurm state SUSPENDED");
+	return true;
 }
 
 /*

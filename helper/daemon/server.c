@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Listening sockets and connection threads. */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -20,10 +21,15 @@
 #include "helper/daemon/authz.h"
 #include "helper/daemon/log.h"
 #include "helper/daemon/server.h"
+#include "helper/daemon/slots.h"
 #include "helper/daemon/munge_auth.h"
 
 /* A whole request must arrive within this: no slow clients holding threads. */
 #define REQUEST_TIMEOUT_MS 10000
+/* A whole reply must be read within this: a slow reader loses it. */
+#define REPLY_TIMEOUT_MS 10000
+/* A progress frame, likewise: the move goes on without the reader. */
+#define PROGRESS_TIMEOUT_MS 2000
 
 static pthread_mutex_t conn_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t conn_cond = PTHREAD_COND_INITIALIZER;
@@ -36,7 +42,13 @@ struct conn {
 	bool tcp;		/* TCP (MUNGE credential) rather than Unix */
 	struct nm_caller who;	/* who the peer is, as far as known */
 	bool progress_dead;	/* a progress frame failed: send no more */
+	bool slot;		/* holds a slot for who.uid (slots.c) */
+	bool unauthenticated;	/* holds an unauthenticated TCP slot */
 };
+
+static bool take_slot(struct conn *c);
+static int check_host(const struct conn *c, const struct nm_request *req,
+		      char *err);
 
 static int mkdir_parent(const char *path, char *err)
 {
@@ -170,7 +182,8 @@ static void send_progress(void *arg, uint64_t done, uint64_t total,
 		return;
 	f = nm_progress_frame(done, total, phase);
 	/* A client that went away does not stop the move. */
-	if (!f || nm_frame_write_json(c->fd, f, err) < 0)
+	if (!f || nm_frame_write_json_within(c->fd, f, PROGRESS_TIMEOUT_MS,
+						 err) < 0)
 		c->progress_dead = true;
 	json_decref(f);
 }
@@ -179,7 +192,8 @@ static void reply(struct conn *c, json_t *r)
 {
 	char err[NM_ERRLEN];
 
-	if (r && nm_frame_write_json(c->fd, r, err) < 0)
+	if (r && nm_frame_write_json_within(c->fd, r, REPLY_TIMEOUT_MS,
+					       err) < 0)
 		nm_log(LOG_INFO, "%s: cannot send the reply: %s", c->who.peer,
 		       err);
 	json_decref(r);
@@ -234,9 +248,18 @@ static void *serve(void *arg)
 		reply(c, nm_reply_error("denied", err));
 		goto out;
 	}
+	if (c->tcp && !take_slot(c))
+		goto out;
 	c->who.privileged = nm_authz_privileged(&c->d->cfg, c->who.uid);
 	if (nm_request_decode(body, len, false, &req, err) < 0) {
 		bad(c, err);
+		goto out;
+	}
+	if (c->tcp && check_host(c, &req, err) < 0) {
+		nm_log(LOG_WARNING, "request from %s (uid %u): denied: %s",
+		       c->who.peer, (unsigned int)c->who.uid, err);
+		reply(c, nm_reply_error("denied", err));
+		nm_request_release(&req);
 		goto out;
 	}
 	nm_log(LOG_DEBUG, "%s from uid %u (%s)", nm_op_name(req.op),
@@ -246,12 +269,56 @@ static void *serve(void *arg)
 out:
 	free(body);
 	close(c->fd);
+	if (c->unauthenticated)
+		nm_slots_put_unauthenticated();
+	if (c->slot)
+		nm_slots_put(c->who.uid);
 	free(c);
 	pthread_mutex_lock(&conn_lock);
 	nconns--;
 	pthread_cond_broadcast(&conn_cond);
 	pthread_mutex_unlock(&conn_lock);
 	return NULL;
+}
+
+/* The first label of @name, lower case, into @out. */
+static void short_name(const char *name, char *out, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < len && name[i] && name[i] != '.'; i++)
+		out[i] = (char)tolower((unsigned char)name[i]);
+	out[i] = '\0';
+}
+
+/*
+ * A request over TCP must name this host ([tcp] host_name, else its own
+ * short host name): a credential captured on its way to one node cannot
+ * be replayed to another, whose replay cache has never seen it.
+ */
+static int check_host(const struct conn *c, const struct nm_request *req,
+		      char *err)
+{
+	char mine[256], want[256], got[256];
+
+	if (!req->host[0]) {
+		nm_seterr(err, "request over TCP names no host: the credential "
+			  "must be bound to the host it is for");
+		return -1;
+	}
+	if (c->d->cfg.tcp_host_name[0])
+		snprintf(mine, sizeof(mine), "%s", c->d->cfg.tcp_host_name);
+	else if (gethostname(mine, sizeof(mine)) < 0)
+		mine[0] = '\0';
+	mine[sizeof(mine) - 1] = '\0';
+	short_name(mine, want, sizeof(want));
+	short_name(req->host, got, sizeof(got));
+	if (!want[0] || strcmp(want, got) != 0) {
+		nm_seterr(err, "credential is for host %.100s, this is %.100s",
+			  req->host, want);
+		return -1;
+	}
+	return 0;
 }
 
 /* A local caller: the kernel says who it is. */
@@ -291,20 +358,51 @@ static void peer_tcp(struct conn *c, const struct sockaddr_storage *ss)
 	snprintf(c->who.peer, sizeof(c->who.peer), "tcp %s:%d", host, port);
 }
 
-/* Counts @c in, unless max_clients are served already (it is told so). */
-static bool admit(struct nm_daemon *d, struct conn *c)
+/* Counts @c in: the daemon waits for every counted one to finish. */
+static void admit(void)
 {
 	pthread_mutex_lock(&conn_lock);
-	if (nconns >= d->cfg.max_clients) {
-		pthread_mutex_unlock(&conn_lock);
-		nm_log(LOG_WARNING, "%s: refused: %d clients already",
-		       c->who.peer, d->cfg.max_clients);
-		reply(c, nm_reply_error("refused", "too many clients"));
-		return false;
-	}
 	nconns++;
 	pthread_mutex_unlock(&conn_lock);
-	return true;
+}
+
+/*
+ * A slot for a caller whose uid is known (a Unix peer, or a TCP peer its
+ * credential named, who then leaves the unauthenticated pool); told why
+ * when there is none.
+ */
+static bool take_slot(struct conn *c)
+{
+	char why[128];
+
+	if (c->unauthenticated) {
+		nm_slots_put_unauthenticated();
+		c->unauthenticated = false;
+	}
+	c->who.privileged = nm_authz_privileged(&c->d->cfg, c->who.uid);
+	if (nm_slots_take(&c->d->cfg, c->who.uid, c->who.privileged, why,
+			  sizeof(why))) {
+		c->slot = true;
+		return true;
+	}
+	nm_log(LOG_WARNING, "%s (uid %u): refused: %s", c->who.peer,
+	       (unsigned int)c->who.uid, why);
+	reply(c, nm_reply_error("refused", why));
+	return false;
+}
+
+/* An unauthenticated TCP peer: a slot of that pool, or told why not. */
+static bool take_unauthenticated(struct conn *c)
+{
+	char why[128];
+
+	if (nm_slots_take_unauthenticated(&c->d->cfg, why, sizeof(why))) {
+		c->unauthenticated = true;
+		return true;
+	}
+	nm_log(LOG_WARNING, "%s: refused: %s", c->who.peer, why);
+	reply(c, nm_reply_error("refused", why));
+	return false;
 }
 
 /* A thread of its own for @c; false (uncounted) when none starts. */
@@ -331,6 +429,7 @@ static void accept_one(struct nm_daemon *d, int lfd, bool tcp)
 {
 	/* A client that stops reading must not stall a frozen job. */
 	struct timeval tv = { .tv_sec = 2 };
+	int sndbuf = 64 * 1024;
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
 	struct conn *c;
@@ -347,13 +446,26 @@ static void accept_one(struct nm_daemon *d, int lfd, bool tcp)
 	c->d = d;
 	c->fd = fd;
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	/*
+	 * A small send buffer: what a client has not read stays in the
+	 * daemon's reply, under the reply deadline, rather than in the
+	 * kernel (which would take ~400 KiB of a status unread per client).
+	 */
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 	c->tcp = tcp;
 	if (tcp)
 		peer_tcp(c, &ss);
 	else if (peer_unix(c) < 0)
 		goto drop;
-	if (admit(d, c) && start_serving(c))
+	if (tcp ? !take_unauthenticated(c) : !take_slot(c))
+		goto drop;
+	admit();
+	if (start_serving(c))
 		return;
+	if (c->unauthenticated)
+		nm_slots_put_unauthenticated();
+	if (c->slot)
+		nm_slots_put(c->who.uid);
 drop:
 	close(fd);
 	free(c);

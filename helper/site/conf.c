@@ -51,6 +51,8 @@ void nm_config_defaults(struct nm_config *cfg)
 	cfg->slurm_uid = (uid_t)-1;
 	cfg->log_level = LOG_INFO;
 	cfg->max_clients = 64;
+	cfg->max_clients_per_uid = 8;
+	cfg->max_tcp_unauthenticated = 16;
 	cfg->engine = NM_ENGINE_AUTO;
 	cfg->freeze_timeout_ms = 10000;
 	cfg->frozen_deadline_ms = 600000;
@@ -162,6 +164,18 @@ static int set_daemon(struct nm_config *c, const char *k, const char *v,
 		c->max_clients = (int)n;
 		return 0;
 	}
+	if (!strcmp(k, "max_clients_per_uid")) {
+		if (parse_long(v, 1, 4096, 10, &n, err, k) < 0)
+			return -1;
+		c->max_clients_per_uid = (int)n;
+		return 0;
+	}
+	if (!strcmp(k, "max_tcp_unauthenticated")) {
+		if (parse_long(v, 1, 4096, 10, &n, err, k) < 0)
+			return -1;
+		c->max_tcp_unauthenticated = (int)n;
+		return 0;
+	}
 	nm_seterr(err, "[daemon]: unknown key '%.40s'", k);
 	return -1;
 }
@@ -211,6 +225,9 @@ static int set_tcp(struct nm_config *c, const char *k, const char *v,
 		c->tcp_port = (int)n;
 		return 0;
 	}
+	if (!strcmp(k, "host_name"))
+		return copy_str(c->tcp_host_name, sizeof(c->tcp_host_name), v,
+				err, k);
 	if (!strcmp(k, "munge_socket"))
 		return copy_abs_path(c->munge_socket, sizeof(c->munge_socket),
 				     v, err, k);
@@ -255,6 +272,12 @@ static int set_testing(struct nm_config *c, const char *k, const char *v,
 		if (parse_long(v, 0, 10000, 10, &n, err, k) < 0)
 			return -1;
 		c->test_batch_delay_ms = (int)n;
+		return 0;
+	}
+	if (!strcmp(k, "fail_thaws")) {
+		if (parse_long(v, 0, 100, 10, &n, err, k) < 0)
+			return -1;
+		c->test_fail_thaws = (int)n;
 		return 0;
 	}
 	if (!strcmp(k, "topology"))

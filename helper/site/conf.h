@@ -25,6 +25,10 @@ struct nm_config {
 	char journal_dir[512];		/* freeze journal, repack records */
 	int log_level;			/* syslog priority: LOG_ERR..LOG_DEBUG */
 	int max_clients;		/* connections served at once */
+	int max_clients_per_uid;	/* of those, one uid's (root's, the
+					   Slurm user's: unlimited) */
+	int max_tcp_unauthenticated;	/* TCP peers before MUNGE: a pool
+					   of their own */
 	/* [move] */
 	int threads;			/* engine workers; 0: the engine's choice */
 	enum nm_engine_kind engine;	/* move_pages workers or the kmod */
@@ -34,6 +38,9 @@ struct nm_config {
 	bool tcp;			/* listen on TCP (MUNGE) too */
 	char tcp_address[64];		/* the address to listen on */
 	int tcp_port;			/* its port; also the CLI's target */
+	char tcp_host_name[256];	/* the name a request over TCP must be
+					   meant for; "": this host's short
+					   name (Slurm's NodeHostname) */
 	char munge_socket[512];		/* "" : libmunge's default */
 	/* [slurm] */
 	char slurm_conf[512];		/* SLURM_CONF for libslurm; "" : its
@@ -46,6 +53,7 @@ struct nm_config {
 	int test_batch_delay_ms;	/* sleep after each engine batch */
 	char test_topology[512];	/* plan on this hwloc XML */
 	char test_free[256];		/* NODE=BYTES overrides of free memory */
+	int test_fail_thaws;		/* journal recovery thaws to fail */
 };
 
 void nm_config_defaults(struct nm_config *cfg);

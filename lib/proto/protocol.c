@@ -560,6 +560,26 @@ static int decode_op(json_t *o, struct nm_request *req, const char **name,
 	return -1;
 }
 
+/* "host", allowed in every request: taken out before the op's keys. */
+static int decode_host(json_t *o, struct nm_request *req, char *err)
+{
+	json_t *v = json_object_get(o, "host");
+	const char *s;
+
+	if (!v)
+		return 0;
+	if (get_string(v, "host", sizeof(req->host) - 1, &s, err) < 0)
+		return -1;
+	if (strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		   "0123456789-.") != strlen(s)) {
+		nm_seterr(err, "host: '%.80s' is not a host name", s);
+		return -1;
+	}
+	snprintf(req->host, sizeof(req->host), "%s", s);
+	json_object_del(o, "host");
+	return 0;
+}
+
 static int decode_object(json_t *o, bool envelope, struct nm_request *req,
 			 char *err)
 {
@@ -570,7 +590,7 @@ static int decode_object(json_t *o, bool envelope, struct nm_request *req,
 		return -1;
 	if (envelope)
 		return decode_envelope(o, req, err);
-	if (decode_op(o, req, &op, err) < 0)
+	if (decode_op(o, req, &op, err) < 0 || decode_host(o, req, err) < 0)
 		return -1;
 	switch (req->op) {
 	case NM_OP_PING:
@@ -751,7 +771,8 @@ json_t *nm_request_encode(const struct nm_request *req, char *err)
 		goto nomem;
 	if (set_new(o, "version", json_integer(NM_PROTO_VERSION)) ||
 	    set_new(o, "op", json_string(nm_op_name(req->op))) ||
-	    encode_common(o, req))
+	    encode_common(o, req) ||
+	    (req->host[0] && set_new(o, "host", json_string(req->host))))
 		goto nomem;
 	if (req->op == NM_OP_MOVE)
 		rc = encode_move(o, req, err);
@@ -927,7 +948,25 @@ char *nm_frame_read(int fd, size_t *len, int timeout_ms, bool *eof, char *err)
 	return body;
 }
 
-int nm_frame_write(int fd, const char *body, size_t len, char *err)
+/* Waits until @fd takes more bytes, at most until @deadline (-1: none). */
+static int wait_writable(int fd, long long deadline, char *err)
+{
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+	int left = deadline < 0 ? -1 : (int)(deadline - now_ms());
+
+	if (deadline >= 0 && left <= 0) {
+		nm_seterr(err, "write: the peer did not read the frame in time");
+		return -1;
+	}
+	if (poll(&p, 1, left) < 0 && errno != EINTR) {
+		nm_seterr(err, "poll: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int frame_write(int fd, const char *body, size_t len,
+		       long long deadline, char *err)
 {
 	uint8_t hdr[4];
 	size_t off = 0;
@@ -942,10 +981,17 @@ int nm_frame_write(int fd, const char *body, size_t len, char *err)
 		const char *p = off < 4 ? (const char *)hdr + off :
 					  body + (off - 4);
 		size_t n = off < 4 ? 4 - off : 4 + len - off;
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL |
+				 (deadline >= 0 ? MSG_DONTWAIT : 0));
 
 		if (w < 0 && errno == EINTR)
 			continue;
+		if (w < 0 && deadline >= 0 &&
+		    (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if (wait_writable(fd, deadline, err) < 0)
+				return -1;
+			continue;
+		}
 		if (w < 0) {
 			nm_seterr(err, "write: %s", strerror(errno));
 			return -1;
@@ -955,7 +1001,13 @@ int nm_frame_write(int fd, const char *body, size_t len, char *err)
 	return 0;
 }
 
-int nm_frame_write_json(int fd, const json_t *obj, char *err)
+int nm_frame_write(int fd, const char *body, size_t len, char *err)
+{
+	return frame_write(fd, body, len, -1, err);
+}
+
+int nm_frame_write_json_within(int fd, const json_t *obj, int timeout_ms,
+			       char *err)
 {
 	char *s = json_dumps(obj, JSON_COMPACT);
 	int rc;
@@ -964,9 +1016,15 @@ int nm_frame_write_json(int fd, const json_t *obj, char *err)
 		nm_seterr(err, "cannot serialise JSON");
 		return -1;
 	}
-	rc = nm_frame_write(fd, s, strlen(s), err);
+	rc = frame_write(fd, s, strlen(s), timeout_ms < 0 ? -1 :
+			 now_ms() + timeout_ms, err);
 	free(s);
 	return rc;
+}
+
+int nm_frame_write_json(int fd, const json_t *obj, char *err)
+{
+	return nm_frame_write_json_within(fd, obj, -1, err);
 }
 
 int nm_connect_unix(const char *path, char *err)

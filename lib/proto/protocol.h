@@ -91,6 +91,13 @@ struct nm_request {
 	struct nm_bitmap policy_nodes;	/* OS numbers; NM_POLICY_NODES only */
 	/* MUNGE envelope (TCP) */
 	char *munge;
+	/*
+	 * Any request: the host it is meant for (a host name: letters,
+	 * digits, '-', '.'; "" when absent).  Over TCP the credential
+	 * carries the request, so this binds the credential to one host:
+	 * numamigrated refuses a request for another host.
+	 */
+	char host[256];
 };
 
 /* Header helpers: @len must be within 1..NM_PROTO_MAX_FRAME. */
@@ -149,5 +156,11 @@ int nm_connect_unix(const char *path, char *err);
 
 /* Serialises @obj compactly and writes it as one frame. */
 int nm_frame_write_json(int fd, const json_t *obj, char *err);
+/*
+ * The same, the whole frame within @timeout_ms (-1: no limit): a peer
+ * that reads slowly cannot hold the writer longer than that.
+ */
+int nm_frame_write_json_within(int fd, const json_t *obj, int timeout_ms,
+			       char *err);
 
 #endif

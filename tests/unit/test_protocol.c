@@ -101,6 +101,43 @@ static void test_owner(void **state)
 		     "\"policy\":\"auto\",\"owner\":1000}", "owner");
 }
 
+/* "host": any request may name the host it is for, strictly checked. */
+static void test_host(void **state)
+{
+	struct nm_request req, back;
+	char err[NM_ERRLEN] = "";
+	json_t *o;
+	char *txt;
+
+	(void)state;
+	assert_int_equal(decode("{\"version\":1,\"op\":\"move\",\"job\":7,"
+				"\"to\":\"1\",\"host\":\"node-a.example\"}",
+				&req, err), 0);
+	assert_string_equal(req.host, "node-a.example");
+	o = nm_request_encode(&req, err);
+	assert_non_null(o);
+	txt = json_dumps(o, JSON_COMPACT);
+	assert_int_equal(decode(txt, &back, err), 0);
+	assert_string_equal(back.host, "node-a.example");
+	free(txt);
+	json_decref(o);
+	nm_request_release(&back);
+	nm_request_release(&req);
+	assert_int_equal(decode("{\"version\":1,\"op\":\"ping\"}", &req,
+				err), 0);
+	assert_string_equal(req.host, "");
+	expect_error("{\"version\":1,\"op\":\"ping\",\"host\":\"\"}",
+		     "host: expected 1 to 255 characters");
+	expect_error("{\"version\":1,\"op\":\"ping\",\"host\":\"a b\"}",
+		     "not a host name");
+	expect_error("{\"version\":1,\"op\":\"ping\",\"host\":\"a/../b\"}",
+		     "not a host name");
+	expect_error("{\"version\":1,\"op\":\"ping\",\"host\":7}",
+		     "host: expected a string");
+	expect_error("{\"version\":1,\"op\":\"ping\",\"host\":\"a\","
+		     "\"host\":\"b\"}", "");
+}
+
 static void test_bad_requests(void **state)
 {
 	(void)state;
@@ -437,6 +474,7 @@ int main(void)
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_frame_io),
 		cmocka_unit_test(test_replies),
+		cmocka_unit_test(test_host),
 		cmocka_unit_test(test_repack_requests),
 		cmocka_unit_test(test_repack_round_trip),
 	};
