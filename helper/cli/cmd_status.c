@@ -250,19 +250,14 @@ struct register_args {
 	const char *step;	/* --step ID, with --job */
 };
 
-/* The options and their combinations; -1 after a message. */
-static int register_parse(int argc, char **argv, struct register_args *a)
+/*
+ * The getopt loop register and unregister share; @opts says which of the
+ * task options the command takes.  -1 after a message.
+ */
+static int task_opts(int argc, char **argv, const struct option *opts,
+		     const char *cmd, void (*usage)(FILE *),
+		     struct register_args *a)
 {
-	static const struct option opts[] = {
-		{ "socket", required_argument, NULL, 's' },
-		{ "pid", required_argument, NULL, 'p' },
-		{ "rank", required_argument, NULL, 'r' },
-		{ "cgroup", required_argument, NULL, 'c' },
-		{ "job", required_argument, NULL, 'j' },
-		{ "step", required_argument, NULL, 'S' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	int c;
 
 	opterr = 0;
@@ -276,16 +271,33 @@ static int register_parse(int argc, char **argv, struct register_args *a)
 		case 'j': a->job = optarg; break;
 		case 'S': a->step = optarg; break;
 		default:
-			if (common_opt(c, argv, "register",
-				       register_usage) < 0)
+			if (common_opt(c, argv, cmd, usage) < 0)
 				return -1;
 		}
 	}
 	if (optind < argc) {
-		nm_cli_error("register: unexpected argument '%s'",
-			     argv[optind]);
+		nm_cli_error("%s: unexpected argument '%s'", cmd, argv[optind]);
 		return -1;
 	}
+	return 0;
+}
+
+/* The options and their combinations; -1 after a message. */
+static int register_parse(int argc, char **argv, struct register_args *a)
+{
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "pid", required_argument, NULL, 'p' },
+		{ "rank", required_argument, NULL, 'r' },
+		{ "cgroup", required_argument, NULL, 'c' },
+		{ "job", required_argument, NULL, 'j' },
+		{ "step", required_argument, NULL, 'S' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+
+	if (task_opts(argc, argv, opts, "register", register_usage, a) < 0)
+		return -1;
 	if (!!a->pids == !!a->cgroup) {
 		nm_cli_error("register: give exactly one of --pid or --cgroup");
 		return -1;
@@ -390,26 +402,10 @@ static int unregister_parse(int argc, char **argv, struct register_args *a)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int c;
 
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-		switch (c) {
-		case 's': a->socket = optarg; break;
-		case 'p': a->pids = optarg; break;
-		case 'j': a->job = optarg; break;
-		default:
-			if (common_opt(c, argv, "unregister",
-				       unregister_usage) < 0)
-				return -1;
-		}
-	}
-	if (optind < argc) {
-		nm_cli_error("unregister: unexpected argument '%s'",
-			     argv[optind]);
+	if (task_opts(argc, argv, opts, "unregister", unregister_usage,
+		      a) < 0)
 		return -1;
-	}
 	if (!!a->pids == !!a->job) {
 		nm_cli_error("unregister: give exactly one of --pid or --job");
 		return -1;
