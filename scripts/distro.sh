@@ -51,7 +51,7 @@ packages=(
 	# build
 	autoconf automake autoconf-archive libtool pkg-config make gcc
 	libnuma-dev libhwloc-dev libjansson-dev libcmocka-dev libinih-dev
-	libmunge-dev libslurm-dev libopenmpi-dev libpmix-dev
+	libmunge-dev libslurm-dev libopenmpi-dev libpmix-dev nettle-dev
 )
 
 top=$(cd "$(dirname "$0")/.." && pwd -P) || die "cannot find the source tree"
