@@ -12,6 +12,7 @@
 
 #include "helper/engine/move_internal.h"
 #include "helper/engine/rebind.h"
+#include "lib/base/clock.h"
 #include "lib/linux/proc.h"
 
 /* Exited: no such process, or a zombie its parent has not reaped yet. */
@@ -210,6 +211,9 @@ static void engine_progress(void *arg, uint64_t done, uint64_t total)
 {
 	struct nm_move *m = arg;
 
+	if (m->in_live && (m->cancel || (m->live_deadline > 0 &&
+					 nm_now_seconds() >= m->live_deadline)))
+		m->live_stop = 1;
 	if (m->hooks->progress)
 		m->hooks->progress(m->hooks->arg, done, total);
 }
@@ -225,7 +229,7 @@ int nm_move_engine(struct nm_move *m, struct nm_engine_result *res,
 		.batch_pages = spec->batch_pages,
 		.progress = engine_progress,
 		.progress_arg = m,
-		.cancel = &m->cancel,
+		.cancel = m->in_live ? &m->live_stop : &m->cancel,
 		.failed_per_pid = m->failed_per_pid,
 		.kmod = r->kmod_loaded ? &m->kmod : NULL,
 		.backend = r->kmod_loaded ? spec->backend : NM_BACKEND_SYSCALL,

@@ -24,6 +24,14 @@ struct nm_move {
 	double t_freeze, t_thaw;
 	/* Set by nm_move_expire(): the engine stops before its next batch. */
 	volatile int cancel;
+	/*
+	 * A live pass's engine stops on live_stop instead, set between its
+	 * batches once cancel is set or live_deadline (nm_now_seconds(); 0:
+	 * none) has passed.
+	 */
+	bool in_live;
+	volatile int live_stop;
+	double live_deadline;
 };
 
 /* A log line through the log hook (printf-style). */

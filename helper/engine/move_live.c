@@ -95,11 +95,9 @@ static bool passes_done(const struct nm_move *m, uint64_t left, uint64_t prev,
 		*why = "a pass moved less than a tenth of what was left";
 	else if (m->r->passes >= max)
 		*why = "the last pass allowed ran";
-	else if (s->live_max_ms > 0 &&
-		 (nm_now_seconds() - t0) * 1000 >= s->live_max_ms)
-		*why = "the live phase's time is up";
-	else if (m->cancel)
-		*why = "cancelled";
+	else if (m->live_stop || (s->live_max_ms > 0 &&
+		 (nm_now_seconds() - t0) * 1000 >= s->live_max_ms))
+		*why = m->cancel ? "cancelled" : "the live phase's time is up";
 	return *why != NULL;
 }
 
@@ -132,6 +130,8 @@ static int live_passes(struct nm_move *m, uint64_t *before, uint64_t *now,
 	double t0 = nm_now_seconds();
 	const char *why;
 
+	if (m->spec->live_max_ms > 0)
+		m->live_deadline = t0 + m->spec->live_max_ms / 1000.0;
 	if (nm_move_scan_all(m, err) < 0)
 		return -1;
 	nm_move_pages_per_node(m, before);
@@ -246,6 +246,7 @@ static enum nm_move_status live_run(struct nm_move *m, uint64_t *before,
 	struct nm_move_result *r = m->r;
 	double t0 = nm_now_seconds();
 	enum nm_move_status st;
+	int rc;
 
 	if (live_possible(m, err) < 0)
 		return NM_MOVE_REFUSED;		/* nothing changed */
@@ -256,7 +257,10 @@ static enum nm_move_status live_run(struct nm_move *m, uint64_t *before,
 	/* Before any page moves: new allocations land on the new nodes. */
 	nm_move_rebind_all(m, r->plan->map);
 	nm_move_phase(m, "moving live");
-	if (live_passes(m, before, after, pass, sum, err) < 0) {
+	m->in_live = true;
+	rc = live_passes(m, before, after, pass, sum, err);
+	m->in_live = false;
+	if (rc < 0) {
 		/* The job runs on; CPUs follow where its memory is. */
 		settle(m, before, after, sum, NM_MOVE_FAILED, err);
 		return NM_MOVE_FAILED;
