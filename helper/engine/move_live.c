@@ -91,13 +91,13 @@ static bool passes_done(const struct nm_move *m, uint64_t left, uint64_t prev,
 	if (left <= s->live_threshold_bytes ||
 	    left * 100 <= (uint64_t)s->live_share_pct * total)
 		*why = "what is left is small";
+	else if (m->live_stop || (s->live_max_ms > 0 &&
+		 (nm_now_seconds() - t0) * 1000 >= s->live_max_ms))
+		*why = m->cancel ? "cancelled" : "the live phase's time is up";
 	else if (prev != UINT64_MAX && left * 10 > prev * 9)
 		*why = "a pass moved less than a tenth of what was left";
 	else if (m->r->passes >= max)
 		*why = "the last pass allowed ran";
-	else if (m->live_stop || (s->live_max_ms > 0 &&
-		 (nm_now_seconds() - t0) * 1000 >= s->live_max_ms))
-		*why = m->cancel ? "cancelled" : "the live phase's time is up";
 	return *why != NULL;
 }
 
