@@ -193,7 +193,7 @@ static void on_phase(void *arg, const char *phase)
 	set_phase(phase);
 	if (!strcmp(phase, "freezing") && d->req->progress)
 		d->req->progress(d->req->progress_arg, 0, d->total, phase);
-	if (!strcmp(phase, "moving"))
+	if (!strncmp(phase, "moving", 6))
 		clock_gettime(CLOCK_MONOTONIC, &d->last_progress);
 }
 
@@ -214,7 +214,8 @@ static void on_progress(void *arg, uint64_t done, uint64_t total)
 		return;
 	d->last_progress = now;
 	if (d->req->progress)
-		d->req->progress(d->req->progress_arg, done, total, "moving");
+		d->req->progress(d->req->progress_arg, done, total,
+				 active.phase);
 }
 
 static void on_log(void *arg, int level, const char *msg)
@@ -409,13 +410,16 @@ static void conclude(struct dmove *d, const struct nm_move_result *r,
 		nm_log(LOG_ERR, "move %lu: %s", d->id, msg);
 	nm_log(st == NM_MOVE_OK ? LOG_INFO : LOG_WARNING,
 	       "move %lu: %s: %s: %s, %llu pages moved, %llu not moved, "
-	       "%d live passes %.3f s, frozen %.3f s, %.3f s in all%s%s",
+	       "%d live passes %.3f s (%llu bytes), frozen %.3f s (%llu "
+	       "bytes), %.3f s in all%s%s",
 	       d->id, d->req->what, nm_move_status_code(st),
 	       r->live ? "live" : "frozen",
 	       (unsigned long long)r->engine->pages_moved,
 	       (unsigned long long)r->engine->pages_failed,
 	       r->passes, r->live_seconds,
+	       (unsigned long long)r->bytes_moved_live,
 	       r->frozen ? r->frozen_seconds : 0.0,
+	       (unsigned long long)r->bytes_moved_frozen,
 	       nm_now_seconds() - d->t_start, st == NM_MOVE_OK ? "" : ": ",
 	       st == NM_MOVE_OK ? "" : err);
 }

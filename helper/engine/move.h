@@ -154,7 +154,8 @@ struct nm_move_hooks {
 	/* About to thaw: disarm the deadline; true when it had expired. */
 	bool (*thawing)(void *arg);
 	/* Each phase as it starts: "freezing", "widening cpusets",
-	   "scanning", "moving", "rebinding", "narrowing cpusets". */
+	   "scanning", "moving" ("moving live" in a live pass),
+	   "rebinding", "narrowing cpusets". */
 	void (*phase)(void *arg, const char *phase);
 	/* The engine's progress, between its batches. */
 	void (*progress)(void *arg, uint64_t done, uint64_t total);

@@ -237,7 +237,7 @@ int nm_move_engine(struct nm_move *m, struct nm_engine_result *res,
 		.batch_delay_ms = spec->batch_delay_ms,
 	};
 
-	nm_move_phase(m, "moving");
+	nm_move_phase(m, m->in_live ? "moving live" : "moving");
 	return nm_engine_run(r->t, r->plan, r->pids, m->scans, r->npids, &eo,
 			     res, err);
 }

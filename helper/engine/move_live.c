@@ -256,7 +256,6 @@ static enum nm_move_status live_run(struct nm_move *m, uint64_t *before,
 	}
 	/* Before any page moves: new allocations land on the new nodes. */
 	nm_move_rebind_all(m, r->plan->map);
-	nm_move_phase(m, "moving live");
 	m->in_live = true;
 	rc = live_passes(m, before, after, pass, sum, err);
 	m->in_live = false;

@@ -32,6 +32,16 @@ consistent() {
 	fi
 }
 # live_move ARGS...: a slowed live move of the job in the background
+# wait_for_move: until the daemon reports a move in progress
+wait_for_move() {
+	for _ in $(seq 600); do
+		"$NUMAMIGRATE" status --socket "$SOCK" --json >"$T/st.json" 2>/dev/null &&
+			python3 -c "import json,sys; sys.exit(0 if json.load(open(sys.argv[1])).get('moves') else 1)" \
+				"$T/st.json" && return 0
+		sleep 0.1
+	done
+	return 1
+}
 live_move() {
 	MOVER=
 	"$NUMAMIGRATE" move --socket "$SOCK" --pid "$P" "$@" --threads 1 \
@@ -39,17 +49,17 @@ live_move() {
 	MOVER=$!
 }
 
-# 1. A deadline on the live phase (live_timeout = 1 s, the slowed passes
+# 1. A deadline on the live phase (live_timeout = 4 s, the slowed passes
 # take many seconds): the passes stop, the frozen pass moves the rest, the
 # move completes.
 stop_daemon
 write_config "$SLOW
 [move]
-live_timeout = 1"
+live_timeout = 4"
 start_daemon
 "$PLACEMENT" snap "$T/b.json" "$P"
 live_move --to 2-3
-if wait_phase moving $((8 << 20)) && running "$P"; then
+if wait_phase "moving live" $((4 << 20)) && running "$P"; then
 	ok "deadline: the job runs while the live pass moves its pages"
 else
 	fail "deadline: the job was not running during the live pass"
@@ -66,31 +76,41 @@ consistent deadline
 journal_empty || fail "deadline: journal left"
 running "$P" || fail "deadline: job not running afterwards"
 
-# 2. The target fills up during the live phase: while the job moves
-# 2-3 -> 0-1, another program fills node 1 (process 2's target); what
-# could not move stays, the threads go where their memory is, the job
-# runs.
+# 2. The target fills up during the live phase: the move 2-3 -> 0-1 is
+# planned (room enough), then, during a pause before the live phase
+# ([testing] delay_ms), another program fills node 1 (process 2's
+# target).  Process 2's pages stay where they are (no room), its threads
+# with them; process 1 moves; the job runs on.
 stop_daemon
-write_config "$SLOW"
+write_config "$SLOW
+delay_ms = 60000"
 start_daemon
 live_move --map 2-3:0-1
 hog=
-if wait_phase moving $((8 << 20)); then
+if wait_for_move; then
 	free1=$(node_free 1)
-	hogmb=$((free1 / 1048576 - 24))
+	hogmb=$((free1 / 1048576 - 16))
 	"$WORKLOAD" --size "${hogmb}M" --procs 1 --threads 1 --kinds 4k \
 		--node 1 >"$T/hog.out" 2>&1 &
 	hog=$!
 	EXTRA_PIDS="$EXTRA_PIDS $hog"
-	ok "target full: node 1 ($((free1 >> 20)) MiB free) filled with $hogmb MiB mid-move"
+	for _ in $(seq 600); do
+		grep -q '^ready' "$T/hog.out" && break
+		sleep 0.1
+	done
+	grep -q '^ready' "$T/hog.out" &&
+		ok "target full: node 1 ($((free1 >> 20)) MiB free) filled with $hogmb MiB after the plan" ||
+		fail "target full: the program filling node 1 did not get ready"
 else
-	fail "target full: never saw the live pass"
+	fail "target full: never saw the move start: $(cat "$T/err")"
 fi
 wait "$MOVER"
 rc=$?
+MOVER=
 summary "$T/m.json"
 echo "  move exit $rc; memory per node: $("$PLACEMENT" nodes "$P")"
-json_check "$T/m.json" "d['mode'] == 'live'"
+json_check "$T/m.json" "d['mode'] == 'live' and not d['ok'] and d['failed_by_reason']['nomem'] > 0 and d['cpu_map']['3'] == 3" &&
+	ok "target full: the move failed on a full node 1, node 3's CPUs kept"
 consistent "target full"
 running "$P" && ok "target full: job running" || fail "target full: job not running"
 journal_empty || fail "target full: journal left"
@@ -98,6 +118,9 @@ if [ -n "$hog" ]; then
 	kill -USR1 "$hog" 2>/dev/null
 	wait "$hog"
 fi
+stop_daemon
+write_config "$SLOW"
+start_daemon
 # Everything back on 0-1 for the next cases.
 "$NUMAMIGRATE" move --socket "$SOCK" --pid "$P" --to 0-1 --json >"$T/m.json" 2>"$T/err" ||
 	echo "  (move back: $(cat "$T/err"))"
@@ -107,7 +130,7 @@ consistent "after the move back"
 # frozen and keeps running; the restarted daemon finds nothing to thaw;
 # the move run again completes, placement consistent.
 live_move --to 2-3
-if wait_phase moving $((8 << 20)); then
+if wait_phase "moving live" $((8 << 20)); then
 	kill -KILL "$DAEMON_PID"
 	wait "$DAEMON_PID" 2>/dev/null
 	DAEMON_PID=
@@ -133,7 +156,7 @@ consistent "daemon kill, moved again"
 
 # 4. A task exits during the live phase: the rest moves, the job runs.
 live_move --map 2-3:0-1
-if wait_phase moving $((8 << 20)); then
+if wait_phase "moving live" $((8 << 20)); then
 	kill -KILL "$P2" && ok "task $P2 killed during the live phase"
 else
 	fail "task exit: never saw the live pass: $(cat "$T/err")"
