@@ -71,7 +71,7 @@ void nm_move_rebind_all(struct nm_move *m, const int *map);
 void nm_move_narrow(struct nm_move *m, const uint64_t *after);
 
 /*
- * move_live.c: a live move, from widening to the thaw: re-pin first,
+ * move_live.c: a live move, from widening past the thaw: re-pin first,
  * passes while the job runs, then a freeze for the final pass.
  */
 enum nm_move_status nm_move_live(struct nm_move *m, char *err);

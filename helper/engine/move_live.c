@@ -8,8 +8,8 @@
  * behind a migration entry; a write waits for it).  When what is left on
  * the old nodes is small, or a pass stops gaining on it, the job is frozen
  * exactly as a frozen move freezes it (journal, deadline) for a final pass
- * over the remainder; then CPUs follow where memory went, the cpusets
- * narrow, and the job thaws.
+ * over the remainder; then CPUs follow where memory went, the job thaws,
+ * and the cpusets narrow.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -216,7 +216,12 @@ static int final_pass(struct nm_move *m, char *err)
 	return 0;
 }
 
-/* CPUs where memory went, the cpusets narrowed, the figures summed. */
+/*
+ * CPUs where memory went, the thaw, then the cpusets narrowed: narrowing
+ * may walk every page of the job (cgroup v2 migrates to the new mems), and
+ * with the job's memory and threads already in place it needs no freeze.
+ * The figures summed.
+ */
 static enum nm_move_status settle(struct nm_move *m, const uint64_t *before,
 				  uint64_t *after,
 				  const struct nm_engine_result *sum,
@@ -227,6 +232,8 @@ static enum nm_move_status settle(struct nm_move *m, const uint64_t *before,
 	nm_move_pages_per_node(m, after);
 	nm_move_effective_map(m, before, after);
 	revert_cpus(m);
+	if (r->frozen)
+		st = nm_move_thaw(m, st, err);
 	nm_move_narrow(m, after);
 	add_pass(r->engine, sum);
 	if (st == NM_MOVE_OK && (r->engine->pages_failed || r->nerrors)) {
