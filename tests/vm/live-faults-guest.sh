@@ -49,13 +49,13 @@ live_move() {
 	MOVER=$!
 }
 
-# 1. A deadline on the live phase (live_timeout = 4 s, the slowed passes
+# 1. A deadline on the live phase (live_timeout = 8 s, the slowed passes
 # take many seconds): the passes stop, the frozen pass moves the rest, the
 # move completes.
 stop_daemon
 write_config "$SLOW
 [move]
-live_timeout = 4"
+live_timeout = 8"
 start_daemon
 "$PLACEMENT" snap "$T/b.json" "$P"
 live_move --to 2-3
