@@ -171,7 +171,7 @@ static int set_daemon(struct nm_config *c, const char *k, const char *v,
 	return -1;
 }
 
-static int set_move_live(struct nm_config *c, const char *k, const char *v,
+static int move_live_key(struct nm_config *c, const char *k, const char *v,
 			 char *err);
 
 static int set_move(struct nm_config *c, const char *k, const char *v,
@@ -199,11 +199,11 @@ static int set_move(struct nm_config *c, const char *k, const char *v,
 		c->frozen_deadline_ms = (int)n * 1000;
 		return 0;
 	}
-	return set_move_live(c, k, v, err);
+	return move_live_key(c, k, v, err);
 }
 
 /* [move]'s mode and the live move's bounds. */
-static int set_move_live(struct nm_config *c, const char *k, const char *v,
+static int move_live_key(struct nm_config *c, const char *k, const char *v,
 			 char *err)
 {
 	long n;
