@@ -32,6 +32,14 @@ consistent() {
 	fi
 }
 # live_move ARGS...: a slowed live move of the job in the background
+# cpu_ticks PIDS: user + system CPU ticks of the processes, summed
+cpu_ticks() {
+	local p n=0
+	for p in ${1//,/ }; do
+		n=$((n + $(awk '{ print $14 + $15 }' "/proc/$p/stat")))
+	done
+	echo "$n"
+}
 # wait_for_move: until the daemon reports a move in progress
 wait_for_move() {
 	for _ in $(seq 600); do
@@ -59,10 +67,19 @@ live_timeout = 8"
 start_daemon
 "$PLACEMENT" snap "$T/b.json" "$P"
 live_move --to 2-3
-if wait_phase "moving live" $((4 << 20)) && running "$P"; then
-	ok "deadline: the job runs while the live pass moves its pages"
+# CPU seconds of the job (ticks), sampled twice 1 s apart while the
+# daemon reports the live pass (the frozen pass after it takes seconds).
+if wait_phase "moving live" $((4 << 20)); then
+	c0=$(cpu_ticks "$P")
+	sleep 1
+	c1=$(cpu_ticks "$P")
+	if [ "$c1" -gt "$c0" ] && [ "$(state_of "$P1")" != T ]; then
+		ok "deadline: the job ran during the live pass ($((c1 - c0)) CPU ticks in 1 s)"
+	else
+		fail "deadline: the job did not run during the live pass (CPU ticks $c0 -> $c1, state $(state_of "$P1"))"
+	fi
 else
-	fail "deadline: the job was not running during the live pass"
+	fail "deadline: never saw the live pass: $(cat "$T/err")"
 fi
 wait "$MOVER" && ok "deadline: the move completed" || fail "deadline: $(cat "$T/err")"
 summary "$T/m.json"
