@@ -39,7 +39,7 @@ static int parse_one(struct nm_spank_args *a, const char *arg)
 
 	if (!v) {
 		slurm_error("numamigrate: plugin argument '%s': expected "
-			    "key=value (socket, repack, engine, timeout)", arg);
+			    "key=value (socket, repack, engine, mode, timeout)", arg);
 		return -1;
 	}
 	klen = (size_t)(v - arg);
@@ -74,15 +74,23 @@ static int parse_one(struct nm_spank_args *a, const char *arg)
 		}
 		return 0;
 	}
+	if (klen == 4 && !strncmp(arg, "mode", 4)) {
+		if (nm_mode_parse(v, &a->mode, err) < 0) {
+			slurm_error("numamigrate: plugin argument: %s", err);
+			return -1;
+		}
+		return 0;
+	}
 	if (klen == 7 && !strncmp(arg, "timeout", 7))
 		return parse_seconds("timeout", v, &a->timeout_s);
 	slurm_error("numamigrate: unknown plugin argument '%.*s' (known: "
-		    "socket, repack, engine, timeout)", (int)klen, arg);
+		    "socket, repack, engine, mode, timeout)", (int)klen, arg);
 	return -1;
 }
 
 /*
- * socket=PATH repack=auto|never engine=auto|syscall|kmod timeout=SECONDS.
+ * socket=PATH repack=auto|never engine=auto|syscall|kmod mode=frozen|live
+ * timeout=SECONDS.
  * A bad argument is an error in every context: a typo in plugstack.conf
  * must not silently mean the default.  nm_spank_args changes only when
  * every argument is good.

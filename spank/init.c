@@ -43,7 +43,8 @@ int nm_spank_init(spank_t sp, int ac, char **av)
 	 */
 	if (ctx == S_CTX_LOCAL || ctx == S_CTX_REMOTE ||
 	    ctx == S_CTX_ALLOCATOR) {
-		if (nm_spank_option_register(sp) < 0)
+		if (nm_spank_option_register(sp) < 0 ||
+		    nm_spank_mode_register(sp) < 0)
 			goto fail;
 	}
 	rc = 0;

@@ -20,6 +20,7 @@
  *   init.c         slurm_spank_init / _exit in every context
  *   args.c         plugin arguments from plugstack.conf
  *   option.c       --migrate-nodes: parsing, registration, callback
+ *   mode.c         --migrate-mode: frozen or live moves
  *   local.c        srun: is a bare --migrate-nodes=NODES a move request?
  *   remote.c       slurmstepd: move requests, task (un)registration
  *   prolog.c       job prolog / epilog: policy, repack, restore
@@ -45,6 +46,8 @@ struct nm_spank_args {
 	char socket[108];		/* sizeof(sun_path) */
 	enum nm_spank_repack repack;	/* policy of jobs that give none */
 	enum nm_engine_kind engine;	/* engine of move requests */
+	enum nm_move_mode mode;		/* of move requests; DEFAULT: the
+					   daemon's */
 	int timeout_s;			/* move, repack, restore */
 	int quick_timeout_s;		/* register, unregister, policy */
 };
@@ -88,6 +91,11 @@ void nm_spank_policy_request(const struct nm_spank_opt *o, uint32_t job,
 int nm_spank_option_register(spank_t sp);
 /* The value given to sbatch/salloc, in the job prolog; 0 and UNSET if none. */
 int nm_spank_option_from_job(spank_t sp, struct nm_spank_opt *o);
+
+/* --migrate-mode (mode.c): the step's, else the plugin argument's. */
+extern enum nm_move_mode nm_spank_mode;
+int nm_spank_mode_register(spank_t sp);
+enum nm_move_mode nm_spank_move_mode(void);
 
 /* Contexts */
 int nm_spank_init(spank_t sp, int ac, char **av);

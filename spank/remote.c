@@ -70,6 +70,20 @@ static void describe_map(const json_t *res, char *maps, size_t len)
 		snprintf(maps, len, "(none)");
 }
 
+/* A live move's passes, after the rest of the description. */
+static void describe_live(const json_t *res, char *buf, size_t len)
+{
+	const char *mode = json_string_value(json_object_get(res, "mode"));
+	size_t off = strlen(buf);
+
+	if (!mode || strcmp(mode, "live") || off >= len)
+		return;
+	snprintf(buf + off, len - off, ", live: %lld passes, %.1f MiB moved "
+		 "in %.2f s while the job ran", res_int(res, "passes"),
+		 (double)res_int(res, "bytes_moved_live") / 1048576.0,
+		 json_number_value(json_object_get(res, "live_seconds")));
+}
+
 static void describe_result(const json_t *res, char *buf, size_t len)
 {
 	char maps[256];
@@ -82,6 +96,7 @@ static void describe_result(const json_t *res, char *buf, size_t len)
 		 res_int(res, "pages_failed"), maps,
 		 json_number_value(json_object_get(res, "frozen_seconds")),
 		 json_number_value(json_object_get(res, "seconds")));
+	describe_live(res, buf, len);
 }
 
 /*
@@ -130,6 +145,7 @@ static int request_move(uint32_t job, uid_t uid)
 		.has_target = true,
 		.target = nm_spank_opt.target,
 		.engine = nm_spank_args.engine,
+		.mode = nm_spank_move_mode(),
 		.has_owner = true,
 		.owner = uid,
 	};

@@ -17,7 +17,8 @@
 
 struct move_args {
 	const char *socket;
-	const char *pids, *cgroup, *job, *to, *map, *threads, *engine;
+	const char *pids, *cgroup, *job, *to, *map, *threads, *engine,
+		   *mode;
 	bool json;
 	/* the job form: numamigrate move JOBID ... */
 	const char *jobid, *port, *munge_socket, *config;
@@ -30,11 +31,12 @@ static void move_usage(FILE *out)
 		"Usage: numamigrate move [--socket PATH] (--pid PID[,PID...] "
 		"| --cgroup PATH | --job JOBID)\n"
 		"                        (--to NODES | --map OLD:NEW) "
-		"[--threads N] [--engine auto|kmod|syscall] [--json]\n"
+		"[--threads N] [--engine auto|kmod|syscall]\n"
+		"                        [--mode frozen|live] [--json]\n"
 		"       numamigrate move JOBID (--to NODES | --map OLD:NEW) "
 		"[--port N] [--munge-socket PATH]\n"
 		"                        [--config FILE] [--tcp] [--socket PATH] "
-		"[--threads N] [--engine E] [--json]\n\n"
+		"[--threads N] [--engine E] [--mode M] [--json]\n\n"
 		"Moves a running or suspended job's memory and CPU binding to "
 		"other NUMA nodes\nthrough numamigrated, and waits until it is "
 		"done.\n\n"
@@ -59,6 +61,11 @@ static void move_usage(FILE *out)
 		"syscall (move_pages),\n"
 		"                    or kmod (the kernel module; fails if "
 		"not loaded)\n"
+		"  --mode M          frozen: the job is frozen for the whole "
+		"move; live: it runs\n"
+		"                    while its pages move, frozen only for a "
+		"final pass\n"
+		"                    (default: the daemon's [move] mode)\n"
 		"  --socket PATH     the daemon's socket (default %s)\n"
 		"  --json            one JSON object instead of the summary\n"
 		"  --port N          the daemons' TCP port (default: [tcp] port "
@@ -84,6 +91,7 @@ static int parse_args(int argc, char **argv, struct move_args *a)
 		{ "map", required_argument, NULL, 'm' },
 		{ "threads", required_argument, NULL, 't' },
 		{ "engine", required_argument, NULL, 'e' },
+		{ "mode", required_argument, NULL, 'o' },
 		{ "json", no_argument, NULL, 'J' },
 		{ "port", required_argument, NULL, 'P' },
 		{ "munge-socket", required_argument, NULL, 'M' },
@@ -106,6 +114,7 @@ static int parse_args(int argc, char **argv, struct move_args *a)
 		case 'm': a->map = optarg; break;
 		case 't': a->threads = optarg; break;
 		case 'e': a->engine = optarg; break;
+		case 'o': a->mode = optarg; break;
 		case 'J': a->json = true; break;
 		case 'P': a->port = optarg; break;
 		case 'M': a->munge_socket = optarg; break;
@@ -173,6 +182,25 @@ static void on_progress(void *arg, json_t *frame)
 	b->shown = true;
 }
 
+/* A live move: what moved while the job ran, and what frozen. */
+static void print_mode(json_t *res)
+{
+	const char *mode = json_string_value(json_object_get(res, "mode"));
+	char bl[32], bf[32];
+
+	printf("mode:        %s\n", mode ? mode : "frozen");
+	if (!mode || strcmp(mode, "live"))
+		return;
+	nm_format_bytes((uint64_t)json_integer_value(json_object_get(res,
+			"bytes_moved_live")), bl, sizeof(bl));
+	nm_format_bytes((uint64_t)json_integer_value(json_object_get(res,
+			"bytes_moved_frozen")), bf, sizeof(bf));
+	printf("live:        %lld passes, %s moved in %.3f s while the job "
+	       "ran\n", json_integer_value(json_object_get(res, "passes")), bl,
+	       json_number_value(json_object_get(res, "live_seconds")));
+	printf("final pass:  %s moved while frozen\n", bf);
+}
+
 static void print_summary(json_t *res)
 {
 	static const char *const kinds[] = { "busy", "nomem", "gone", "access",
@@ -233,6 +261,7 @@ static void print_summary(json_t *res)
 		free(s);
 	}
 	nm_format_bytes((uint64_t)thr, tb, sizeof(tb));
+	print_mode(res);
 	printf("job frozen:  %.3f s%s\n",
 	       json_number_value(json_object_get(res, "frozen_seconds")),
 	       json_is_true(json_object_get(res, "was_stopped")) ?
@@ -295,6 +324,8 @@ static int build_request(const struct move_args *a, struct nm_request *req,
 	if (parse_numbers(a, req) < 0)
 		return -1;
 	if (a->engine && nm_engine_parse(a->engine, &req->engine, err) < 0)
+		goto fail;
+	if (a->mode && nm_mode_parse(a->mode, &req->mode, err) < 0)
 		goto fail;
 	return 0;
 fail:

@@ -193,7 +193,7 @@ static void on_phase(void *arg, const char *phase)
 	set_phase(phase);
 	if (!strcmp(phase, "freezing") && d->req->progress)
 		d->req->progress(d->req->progress_arg, 0, d->total, phase);
-	if (!strcmp(phase, "moving"))
+	if (!strncmp(phase, "moving", 6))
 		clock_gettime(CLOCK_MONOTONIC, &d->last_progress);
 }
 
@@ -214,7 +214,8 @@ static void on_progress(void *arg, uint64_t done, uint64_t total)
 		return;
 	d->last_progress = now;
 	if (d->req->progress)
-		d->req->progress(d->req->progress_arg, done, total, "moving");
+		d->req->progress(d->req->progress_arg, done, total,
+				 active.phase);
 }
 
 static void on_log(void *arg, int level, const char *msg)
@@ -311,6 +312,15 @@ static json_t *engine_json(const struct dmove *d,
 						   d->cfg->threads);
 	if (!o)
 		return NULL;
+	/* How it ran: a live move's passes while the job ran, then frozen. */
+	json_object_set_new(o, "mode", json_string(mr->live ? "live" :
+								"frozen"));
+	json_object_set_new(o, "passes", json_integer(mr->passes));
+	json_object_set_new(o, "bytes_moved_live",
+			    json_integer((json_int_t)mr->bytes_moved_live));
+	json_object_set_new(o, "bytes_moved_frozen",
+			    json_integer((json_int_t)mr->bytes_moved_frozen));
+	json_object_set_new(o, "live_seconds", json_real(mr->live_seconds));
 	json_object_set_new(o, "throughput_bytes_per_second", json_real(
 		r->seconds > 0 ? (double)r->bytes_moved / r->seconds : 0));
 	byk = json_object();
@@ -399,12 +409,17 @@ static void conclude(struct dmove *d, const struct nm_move_result *r,
 	    nm_journal_finish(&d->journal, msg) < 0)
 		nm_log(LOG_ERR, "move %lu: %s", d->id, msg);
 	nm_log(st == NM_MOVE_OK ? LOG_INFO : LOG_WARNING,
-	       "move %lu: %s: %s: %llu pages moved, %llu not moved, frozen "
-	       "%.3f s, %.3f s in all%s%s", d->id, d->req->what,
-	       nm_move_status_code(st),
+	       "move %lu: %s: %s: %s, %llu pages moved, %llu not moved, "
+	       "%d live passes %.3f s (%llu bytes), frozen %.3f s (%llu "
+	       "bytes), %.3f s in all%s%s",
+	       d->id, d->req->what, nm_move_status_code(st),
+	       r->live ? "live" : "frozen",
 	       (unsigned long long)r->engine->pages_moved,
 	       (unsigned long long)r->engine->pages_failed,
+	       r->passes, r->live_seconds,
+	       (unsigned long long)r->bytes_moved_live,
 	       r->frozen ? r->frozen_seconds : 0.0,
+	       (unsigned long long)r->bytes_moved_frozen,
 	       nm_now_seconds() - d->t_start, st == NM_MOVE_OK ? "" : ": ",
 	       st == NM_MOVE_OK ? "" : err);
 }
@@ -429,6 +444,11 @@ enum nm_move_status nm_migrate(const struct nm_config *cfg,
 		.backend = backend_of(req->engine),
 		.threads = req->threads ? req->threads : cfg->threads,
 		.freeze_timeout_ms = cfg->freeze_timeout_ms,
+		.live = req->mode == NM_MODE_LIVE,
+		.live_threshold_bytes = cfg->live_threshold,
+		.live_share_pct = cfg->live_share_pct,
+		.live_max_passes = cfg->live_passes,
+		.live_max_ms = cfg->live_timeout_ms,
 		.topology_file = cfg->test_topology[0] ? cfg->test_topology :
 							 NULL,
 		.free_overrides = cfg->test_free[0] ? cfg->test_free : NULL,

@@ -27,6 +27,7 @@ struct nm_move_req {
 	struct nm_target target;
 	int threads;			/* 0: the configured default */
 	enum nm_engine_kind engine;
+	enum nm_move_mode mode;		/* LIVE, else frozen */
 	const char *what;		/* "job 42", "pids 1,2" for the log */
 	/*
 	 * For repack/restore.  memory_only_targets: the planner may

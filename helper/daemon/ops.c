@@ -260,6 +260,7 @@ static json_t *op_move(struct nm_daemon *d, const struct nm_caller *who,
 		.threads = req->threads,
 		.engine = req->engine == NM_ENGINE_AUTO ? d->cfg.engine :
 							   req->engine,
+		.mode = req->mode == NM_MODE_DEFAULT ? d->cfg.mode : req->mode,
 		.progress = req->progress ? progress : NULL,
 		.progress_arg = arg,
 	};

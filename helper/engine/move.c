@@ -263,12 +263,18 @@ enum nm_move_status nm_move_run(const struct nm_move_spec *spec,
 		st = plan(&m, err);
 	if (st == NM_MOVE_OK)
 		st = start(&m, err);
-	if (st == NM_MOVE_OK)
+	if (st == NM_MOVE_OK && spec->live) {
+		/* Freezes for its last pass, and thaws. */
+		st = nm_move_live(&m, err);
+	} else if (st == NM_MOVE_OK) {
 		st = nm_move_freeze(&m, err);
-	if (st == NM_MOVE_OK)
-		st = nm_move_frozen(&m, err);
-	if (r->frozen)
-		st = nm_move_thaw(&m, st, err);
+		if (st == NM_MOVE_OK)
+			st = nm_move_frozen(&m, err);
+		if (r->engine)
+			r->bytes_moved_frozen = r->engine->bytes_moved;
+		if (r->frozen)
+			st = nm_move_thaw(&m, st, err);
+	}
 	move_release(&m);
 	return st;
 }

@@ -57,6 +57,21 @@ struct nm_move_spec {
 	int threads;			/* engine workers; 0: its default */
 	uint32_t batch_pages;		/* 0: the engine's default */
 	int freeze_timeout_ms;
+	/*
+	 * live: move while the job runs (helper/engine/move_live.c), in
+	 * passes, until what is left on the old nodes is at most
+	 * live_threshold_bytes or live_share_pct percent of the job, or a
+	 * pass moves less than a tenth of what was left, or after
+	 * live_max_passes (0: 8) or live_max_ms (0: no bound) of passes;
+	 * then a frozen final pass.  Refused when the map's old and new
+	 * nodes overlap (a page on a node that is both could not tell
+	 * whether it already moved).
+	 */
+	bool live;
+	uint64_t live_threshold_bytes;
+	int live_share_pct;
+	int live_max_passes;
+	int live_max_ms;
 	/* Testing only: a topology/free-memory description (plans, never
 	   moves: see the planned hook), a pause before widening, a pause
 	   after every engine batch. */
@@ -98,6 +113,11 @@ struct nm_move_result {
 	int nerrors;
 	bool kmod_loaded;
 	char kmod_unused[NM_KMOD_ERRLEN];	/* why AUTO ran without it */
+	/* A live move's figures (frozen: passes 0, all bytes frozen). */
+	bool live;
+	int passes;			/* live passes run */
+	uint64_t bytes_moved_live, bytes_moved_frozen;
+	double live_seconds;		/* widening to the freeze */
 	bool frozen;			/* it got as far as freezing */
 	bool was_stopped;		/* already frozen before (suspended) */
 	double frozen_seconds;
@@ -134,7 +154,8 @@ struct nm_move_hooks {
 	/* About to thaw: disarm the deadline; true when it had expired. */
 	bool (*thawing)(void *arg);
 	/* Each phase as it starts: "freezing", "widening cpusets",
-	   "scanning", "moving", "rebinding", "narrowing cpusets". */
+	   "scanning", "moving" ("moving live" in a live pass),
+	   "rebinding", "narrowing cpusets". */
 	void (*phase)(void *arg, const char *phase);
 	/* The engine's progress, between its batches. */
 	void (*progress)(void *arg, uint64_t done, uint64_t total);

@@ -37,6 +37,8 @@ static int sigstop_intent(const struct nm_move *m, struct nm_freeze *in,
 	for (int i = 0; i < r->npids; i++) {
 		struct nm_proc_info pi;
 
+		if (m->gone[i])
+			continue;	/* a live pass saw it exit */
 		if (nm_proc_info(r->pids[i], &pi, err) < 0)
 			return -1;
 		if (pi.state != 'T' && pi.state != 't' &&
@@ -49,23 +51,27 @@ static int sigstop_intent(const struct nm_move *m, struct nm_freeze *in,
 }
 
 /* Whether all of the job sits in one v1 freezer / one v2 cgroup. */
-static void common_cgroups(const struct nm_move_result *r,
+static void common_cgroups(const struct nm_move_result *r, const bool *gone,
 			   struct nm_cgroups *first, bool *same_v1,
 			   bool *same_v2)
 {
 	char err[NM_ERRLEN];
+	bool seen = false;
 
 	memset(first, 0, sizeof(*first));
 	*same_v1 = *same_v2 = true;
 	for (int i = 0; i < r->npids; i++) {
 		struct nm_cgroups cg;
 
+		if (gone[i])
+			continue;
 		if (nm_cgroup_of(r->pids[i], &cg, err) < 0) {
 			*same_v1 = *same_v2 = false;
 			continue;
 		}
-		if (i == 0)
+		if (!seen)
 			*first = cg;
+		seen = true;
 		*same_v1 &= cg.v1_freezer[0] &&
 			    !strcmp(cg.v1_freezer, first->v1_freezer);
 		*same_v2 &= cg.v2[0] && !strcmp(cg.v2, first->v2);
@@ -91,7 +97,7 @@ static int freeze_intents(const struct nm_move *m, struct nm_freeze *in,
 		(*n)++;
 	else
 		nm_freeze_release(&in[0]);
-	common_cgroups(m->r, &first, &same_v1, &same_v2);
+	common_cgroups(m->r, m->gone, &first, &same_v1, &same_v2);
 	if (same_v2 && !cgroup_already_frozen(NM_FREEZE_V2, first.v2)) {
 		in[*n].method = NM_FREEZE_V2;
 		snprintf(in[(*n)++].cgroup, sizeof(in->cgroup), "%s",
@@ -106,9 +112,9 @@ static int freeze_intents(const struct nm_move *m, struct nm_freeze *in,
 	return 0;
 }
 
-/* Intents for the caller to record, then the freeze itself. */
-static int record_and_freeze(struct nm_move *m, struct nm_freeze *in,
-			     char *err)
+/* Intents for the caller to record, then the freeze of @live itself. */
+static int freeze_live(struct nm_move *m, struct nm_freeze *in,
+		       const pid_t *live, int nlive, char *err)
 {
 	const struct nm_move_hooks *h = m->hooks;
 	char msg[NM_ERRLEN];
@@ -119,14 +125,33 @@ static int record_and_freeze(struct nm_move *m, struct nm_freeze *in,
 		return -1;
 	nm_move_phase(m, "freezing");
 	m->t_freeze = nm_now_seconds();
-	if (nm_freeze(m->r->pids, m->r->npids, m->spec->freeze_timeout_ms,
-		      &m->fz, msg) < 0) {
+	if (nm_freeze(live, nlive, m->spec->freeze_timeout_ms, &m->fz,
+		      msg) < 0) {
 		nm_seterr(err, "cannot freeze %s: %s", m->spec->what, msg);
 		return -1;
 	}
 	m->r->frozen = true;
 	m->r->was_stopped = m->fz.was_frozen;
 	return 0;
+}
+
+/* Every process not seen exiting (by a live pass's scan) is frozen. */
+static int record_and_freeze(struct nm_move *m, struct nm_freeze *in,
+			     char *err)
+{
+	pid_t *live = calloc((size_t)m->r->npids, sizeof(*live));
+	int nlive = 0, rc;
+
+	if (!live) {
+		nm_seterr(err, "out of memory");
+		return -1;
+	}
+	for (int i = 0; i < m->r->npids; i++)
+		if (!m->gone[i])
+			live[nlive++] = m->r->pids[i];
+	rc = freeze_live(m, in, live, nlive, err);
+	free(live);
+	return rc;
 }
 
 enum nm_move_status nm_move_freeze(struct nm_move *m, char *err)

@@ -12,6 +12,7 @@
 
 #include "helper/engine/move_internal.h"
 #include "helper/engine/rebind.h"
+#include "lib/base/clock.h"
 #include "lib/linux/proc.h"
 
 /* Exited: no such process, or a zombie its parent has not reaped yet. */
@@ -24,7 +25,7 @@ static bool proc_gone(pid_t pid)
 		errno == ESRCH : pi.state == 'Z' || pi.state == 'X';
 }
 
-static void sleep_ms(int ms)
+void nm_move_sleep_ms(int ms)
 {
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
 
@@ -44,13 +45,13 @@ static void narrow_failed(void *arg, const char *dir, const char *err)
 }
 
 /* Puts back the nodes the cpusets had: the move never started. */
-static void restore_mems(struct nm_move *m)
+void nm_move_restore_mems(struct nm_move *m)
 {
 	nm_cpusets_restore(&m->cpusets, restore_failed, m);
 }
 
 /* Old and new nodes, and the spare nodes the plan parks pages on. */
-static int widen_mems(struct nm_move *m, char *err)
+int nm_move_widen(struct nm_move *m, char *err)
 {
 	const struct nm_plan *plan = m->r->plan;
 	struct nm_bitmap add = m->spec->target->new_nodes;
@@ -64,7 +65,7 @@ static int widen_mems(struct nm_move *m, char *err)
 }
 
 /* Every process's pages; one that exited is left out, the rest move. */
-static int scan_all(struct nm_move *m, char *err)
+int nm_move_scan_all(struct nm_move *m, char *err)
 {
 	struct nm_move_result *r = m->r;
 	int live = 0;
@@ -73,6 +74,9 @@ static int scan_all(struct nm_move *m, char *err)
 	for (int i = 0; i < r->npids; i++) {
 		char msg[NM_ERRLEN];
 
+		if (m->gone[i])
+			continue;	/* a live move's earlier scan saw it go */
+		nm_scan_release(&m->scans[i]);
 		if (nm_scan_process(r->pids[i], NM_SCAN_AUTO, &m->scans[i],
 				    msg) == 0) {
 			live++;
@@ -98,7 +102,7 @@ static int scan_all(struct nm_move *m, char *err)
 }
 
 /* The job's pages per node index: its memory, not files' page cache. */
-static void pages_per_node(const struct nm_move *m, uint64_t *out)
+void nm_move_pages_per_node(const struct nm_move *m, uint64_t *out)
 {
 	const struct nm_topology *t = m->r->t;
 
@@ -144,7 +148,7 @@ static void uncount_exited(struct nm_move *m, int i)
  * them.  Those pages are not the move's failures; they are counted apart
  * (pages_exited) and the processes listed in exited.
  */
-static void drop_exited(struct nm_move *m)
+void nm_move_drop_exited(struct nm_move *m)
 {
 	struct nm_engine_result *r = m->r->engine;
 	size_t k = 0;
@@ -174,8 +178,8 @@ static void drop_exited(struct nm_move *m)
  * its memory.  Pages stuck on node n are those there beyond what the plan
  * sends to n.
  */
-static void effective_map(struct nm_move *m, const uint64_t *before,
-			  const uint64_t *after)
+void nm_move_effective_map(struct nm_move *m, const uint64_t *before,
+			   const uint64_t *after)
 {
 	const struct nm_topology *t = m->r->t;
 	const int *map = m->r->plan->map;
@@ -207,12 +211,16 @@ static void engine_progress(void *arg, uint64_t done, uint64_t total)
 {
 	struct nm_move *m = arg;
 
+	if (m->in_live && (m->cancel || (m->live_deadline > 0 &&
+					 nm_now_seconds() >= m->live_deadline)))
+		m->live_stop = 1;
 	if (m->hooks->progress)
 		m->hooks->progress(m->hooks->arg, done, total);
 }
 
 /* The engine over the scanned pages; -1 when it could not run at all. */
-static int run_engine(struct nm_move *m, char *err)
+int nm_move_engine(struct nm_move *m, struct nm_engine_result *res,
+		   char *err)
 {
 	const struct nm_move_spec *spec = m->spec;
 	struct nm_move_result *r = m->r;
@@ -221,7 +229,7 @@ static int run_engine(struct nm_move *m, char *err)
 		.batch_pages = spec->batch_pages,
 		.progress = engine_progress,
 		.progress_arg = m,
-		.cancel = &m->cancel,
+		.cancel = m->in_live ? &m->live_stop : &m->cancel,
 		.failed_per_pid = m->failed_per_pid,
 		.kmod = r->kmod_loaded ? &m->kmod : NULL,
 		.backend = r->kmod_loaded ? spec->backend : NM_BACKEND_SYSCALL,
@@ -229,13 +237,13 @@ static int run_engine(struct nm_move *m, char *err)
 		.batch_delay_ms = spec->batch_delay_ms,
 	};
 
-	nm_move_phase(m, "moving");
+	nm_move_phase(m, m->in_live ? "moving live" : "moving");
 	return nm_engine_run(r->t, r->plan, r->pids, m->scans, r->npids, &eo,
-			     r->engine, err);
+			     res, err);
 }
 
 /* Every live process's threads onto the CPUs their memory went with. */
-static void rebind_all(struct nm_move *m)
+void nm_move_rebind_all(struct nm_move *m, const int *map)
 {
 	struct nm_move_result *r = m->r;
 
@@ -245,7 +253,7 @@ static void rebind_all(struct nm_move *m)
 
 		if (m->gone[i])
 			continue;
-		if (nm_rebind_process(r->t, r->cpu_map, r->pids[i], msg) >= 0)
+		if (nm_rebind_process(r->t, map, r->pids[i], msg) >= 0)
 			continue;
 		if (proc_gone(r->pids[i]))
 			nm_move_add_exited(m, r->pids[i]);
@@ -256,7 +264,7 @@ static void rebind_all(struct nm_move *m)
 }
 
 /* The cpusets get the nodes under the CPU map and where memory is. */
-static void narrow_mems(struct nm_move *m, const uint64_t *after)
+void nm_move_narrow(struct nm_move *m, const uint64_t *after)
 {
 	const struct nm_topology *t = m->r->t;
 	struct nm_bitmap holding;
@@ -276,19 +284,19 @@ static enum nm_move_status move_pages_of(struct nm_move *m, uint64_t *before,
 {
 	struct nm_move_result *r = m->r;
 
-	pages_per_node(m, before);
-	if (run_engine(m, err) < 0) {
+	nm_move_pages_per_node(m, before);
+	if (nm_move_engine(m, r->engine, err) < 0) {
 		/* It could not run at all: nothing moved, CPUs stay. */
 		for (int n = 0; n < r->t->nnodes; n++)
 			r->cpu_map[n] = n;
-		restore_mems(m);
+		nm_move_restore_mems(m);
 		return NM_MOVE_FAILED;
 	}
-	drop_exited(m);
-	pages_per_node(m, after);
-	effective_map(m, before, after);
-	rebind_all(m);
-	narrow_mems(m, after);
+	nm_move_drop_exited(m);
+	nm_move_pages_per_node(m, after);
+	nm_move_effective_map(m, before, after);
+	nm_move_rebind_all(m, r->cpu_map);
+	nm_move_narrow(m, after);
 	if (r->engine->pages_failed || r->nerrors) {
 		nm_seterr(err, "%llu pages not moved, %d other errors",
 			  (unsigned long long)r->engine->pages_failed,
@@ -307,19 +315,19 @@ enum nm_move_status nm_move_frozen(struct nm_move *m, char *err)
 	if (m->spec->delay_ms) {
 		nm_move_log(m, LOG_DEBUG, "[testing] delay of %d ms",
 			    m->spec->delay_ms);
-		sleep_ms(m->spec->delay_ms);
+		nm_move_sleep_ms(m->spec->delay_ms);
 	}
-	if (widen_mems(m, err) < 0 || scan_all(m, err) < 0 ||
+	if (nm_move_widen(m, err) < 0 || nm_move_scan_all(m, err) < 0 ||
 	    (h->scanned && h->scanned(h->arg, m->r->pids, m->scans,
 				      m->r->npids, err) < 0)) {
-		restore_mems(m);
+		nm_move_restore_mems(m);
 		return NM_MOVE_FAILED;	/* nothing moved yet */
 	}
 	before = calloc((size_t)m->r->t->nnodes, sizeof(*before));
 	after = calloc((size_t)m->r->t->nnodes, sizeof(*after));
 	if (!before || !after) {
 		nm_seterr(err, "out of memory");
-		restore_mems(m);
+		nm_move_restore_mems(m);
 	} else {
 		st = move_pages_of(m, before, after, err);
 	}

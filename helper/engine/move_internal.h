@@ -24,6 +24,14 @@ struct nm_move {
 	double t_freeze, t_thaw;
 	/* Set by nm_move_expire(): the engine stops before its next batch. */
 	volatile int cancel;
+	/*
+	 * A live pass's engine stops on live_stop instead, set between its
+	 * batches once cancel is set or live_deadline (nm_now_seconds(); 0:
+	 * none) has passed.
+	 */
+	bool in_live;
+	volatile int live_stop;
+	double live_deadline;
 };
 
 /* A log line through the log hook (printf-style). */
@@ -42,5 +50,30 @@ enum nm_move_status nm_move_thaw(struct nm_move *m, enum nm_move_status st,
 
 /* move_frozen.c: what happens while the job is frozen. */
 enum nm_move_status nm_move_frozen(struct nm_move *m, char *err);
+
+/* move_frozen.c: the phases, for a frozen and a live move alike. */
+void nm_move_sleep_ms(int ms);
+int nm_move_widen(struct nm_move *m, char *err);
+void nm_move_restore_mems(struct nm_move *m);
+/* Rescans every process not yet seen exited (m->scans, m->gone). */
+int nm_move_scan_all(struct nm_move *m, char *err);
+/* The job's pages per node index (not page cache), from m->scans. */
+void nm_move_pages_per_node(const struct nm_move *m, uint64_t *out);
+/* The engine over m->scans into @res; -1 when it could not run at all. */
+int nm_move_engine(struct nm_move *m, struct nm_engine_result *res,
+		   char *err);
+void nm_move_drop_exited(struct nm_move *m);
+/* r->cpu_map: the plan's map, except nodes whose memory mostly stayed. */
+void nm_move_effective_map(struct nm_move *m, const uint64_t *before,
+			   const uint64_t *after);
+/* Every live process's threads from their CPUs under @map. */
+void nm_move_rebind_all(struct nm_move *m, const int *map);
+void nm_move_narrow(struct nm_move *m, const uint64_t *after);
+
+/*
+ * move_live.c: a live move, from widening past the thaw: re-pin first,
+ * passes while the job runs, then a freeze for the final pass.
+ */
+enum nm_move_status nm_move_live(struct nm_move *m, char *err);
 
 #endif

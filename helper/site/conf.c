@@ -12,6 +12,7 @@
 #include <syslog.h>
 
 #include "helper/site/conf.h"
+#include "lib/base/units.h"
 #include "lib/base/file.h"
 
 #define NM_CONFIG_MAX (1 << 20)
@@ -56,6 +57,10 @@ void nm_config_defaults(struct nm_config *cfg)
 	cfg->engine = NM_ENGINE_AUTO;
 	cfg->freeze_timeout_ms = 10000;
 	cfg->frozen_deadline_ms = 600000;
+	cfg->mode = NM_MODE_FROZEN;
+	cfg->live_threshold = 64ULL << 20;
+	cfg->live_share_pct = 2;
+	cfg->live_passes = 8;
 	snprintf(cfg->tcp_address, sizeof(cfg->tcp_address), "0.0.0.0");
 	cfg->tcp_port = NM_DEFAULT_TCP_PORT;
 	cfg->default_policy = NM_POLICY_AUTO;
@@ -180,6 +185,9 @@ static int set_daemon(struct nm_config *c, const char *k, const char *v,
 	return -1;
 }
 
+static int move_live_key(struct nm_config *c, const char *k, const char *v,
+			 char *err);
+
 static int set_move(struct nm_config *c, const char *k, const char *v,
 		    char *err)
 {
@@ -203,6 +211,37 @@ static int set_move(struct nm_config *c, const char *k, const char *v,
 		if (parse_long(v, 1, 86400, 10, &n, err, k) < 0)
 			return -1;
 		c->frozen_deadline_ms = (int)n * 1000;
+		return 0;
+	}
+	return move_live_key(c, k, v, err);
+}
+
+/* [move]'s mode and the live move's bounds. */
+static int move_live_key(struct nm_config *c, const char *k, const char *v,
+			 char *err)
+{
+	long n;
+
+	if (!strcmp(k, "mode"))
+		return nm_mode_parse(v, &c->mode, err);
+	if (!strcmp(k, "live_threshold"))
+		return nm_parse_bytes(v, &c->live_threshold, k, err);
+	if (!strcmp(k, "live_share")) {
+		if (parse_long(v, 0, 100, 10, &n, err, k) < 0)
+			return -1;
+		c->live_share_pct = (int)n;
+		return 0;
+	}
+	if (!strcmp(k, "live_passes")) {
+		if (parse_long(v, 1, 64, 10, &n, err, k) < 0)
+			return -1;
+		c->live_passes = (int)n;
+		return 0;
+	}
+	if (!strcmp(k, "live_timeout")) {
+		if (parse_long(v, 0, 86400, 10, &n, err, k) < 0)
+			return -1;
+		c->live_timeout_ms = (int)n * 1000;
 		return 0;
 	}
 	nm_seterr(err, "[move]: unknown key '%.40s'", k);

@@ -34,6 +34,11 @@ struct nm_config {
 	enum nm_engine_kind engine;	/* move_pages workers or the kmod */
 	int freeze_timeout_ms;		/* to get the job frozen */
 	int frozen_deadline_ms;		/* longest a job may stay frozen */
+	enum nm_move_mode mode;		/* FROZEN or LIVE, never DEFAULT */
+	uint64_t live_threshold;	/* bytes left that end live passes */
+	int live_share_pct;		/* or this percent of the job */
+	int live_passes;
+	int live_timeout_ms;		/* 0: no bound */
 	/* [tcp] */
 	bool tcp;			/* listen on TCP (MUNGE) too */
 	char tcp_address[64];		/* the address to listen on */

@@ -60,6 +60,25 @@ int nm_engine_parse(const char *s, enum nm_engine_kind *out, char *err)
 	return -1;
 }
 
+const char *nm_mode_name(enum nm_move_mode m)
+{
+	return m == NM_MODE_LIVE ? "live" : m == NM_MODE_FROZEN ? "frozen" :
+	       "default";
+}
+
+int nm_mode_parse(const char *s, enum nm_move_mode *out, char *err)
+{
+	if (strcmp(s, "frozen") == 0)
+		*out = NM_MODE_FROZEN;
+	else if (strcmp(s, "live") == 0)
+		*out = NM_MODE_LIVE;
+	else {
+		nm_seterr(err, "mode '%.40s': expected frozen or live", s);
+		return -1;
+	}
+	return 0;
+}
+
 const char *nm_policy_name(enum nm_policy p)
 {
 	return (unsigned int)p < ARRAY_SIZE(policy_names) ?
@@ -373,7 +392,7 @@ static int decode_move_target(json_t *to, json_t *map, struct nm_request *req,
 	return 0;
 }
 
-/* The optional keys of a move: threads, engine, progress, owner. */
+/* The optional keys of a move: threads, engine, mode, progress, owner. */
 static int decode_move_options(json_t *o, struct nm_request *req, char *err)
 {
 	const char *s;
@@ -390,6 +409,10 @@ static int decode_move_options(json_t *o, struct nm_request *req, char *err)
 		    nm_engine_parse(s, &req->engine, err) < 0)
 			return -1;
 	}
+	if ((v = json_object_get(o, "mode")) &&
+	    (get_string(v, "mode", 16, &s, err) < 0 ||
+	     nm_mode_parse(s, &req->mode, err) < 0))
+		return -1;
 	if ((v = json_object_get(o, "progress"))) {
 		if (!json_is_boolean(v)) {
 			nm_seterr(err, "progress: expected true or false");
@@ -412,8 +435,8 @@ static int decode_move(json_t *o, struct nm_request *req, char *err)
 {
 	static const char *const keys[] = { "version", "op", "pids", "cgroup",
 					    "job", "to", "map", "threads",
-					    "engine", "progress", "owner",
-					    NULL };
+					    "engine", "mode", "progress",
+					    "owner", NULL };
 	json_t *pids = json_object_get(o, "pids");
 	json_t *cg = json_object_get(o, "cgroup");
 	json_t *job = json_object_get(o, "job");
@@ -736,6 +759,8 @@ static int encode_move(json_t *o, const struct nm_request *req, char *err)
 	if (req->threads)
 		bad |= set_new(o, "threads", json_integer(req->threads));
 	bad |= set_new(o, "engine", json_string(nm_engine_name(req->engine)));
+	if (req->mode != NM_MODE_DEFAULT)
+		bad |= set_new(o, "mode", json_string(nm_mode_name(req->mode)));
 	if (req->progress)
 		bad |= set_new(o, "progress", json_true());
 	if (req->has_owner)

@@ -54,6 +54,13 @@ enum nm_policy { NM_POLICY_AUTO, NM_POLICY_NEVER, NM_POLICY_NODES };
 
 enum nm_engine_kind { NM_ENGINE_AUTO, NM_ENGINE_SYSCALL, NM_ENGINE_KMOD };
 
+/*
+ * How a move runs: DEFAULT (absent on the wire) takes the daemon's
+ * configured mode; FROZEN freezes the job for the whole move; LIVE moves
+ * while it runs and freezes it only for a final pass.
+ */
+enum nm_move_mode { NM_MODE_DEFAULT, NM_MODE_FROZEN, NM_MODE_LIVE };
+
 /* Slurm ids are 32-bit; absent ids are NM_NO_ID. */
 #define NM_NO_ID UINT64_MAX
 
@@ -78,6 +85,7 @@ struct nm_request {
 	struct nm_target target;
 	int threads;		/* 0: the daemon's default */
 	enum nm_engine_kind engine;
+	enum nm_move_mode mode;
 	bool progress;		/* send progress frames */
 	/*
 	 * A trusted caller (root, the Slurm user: the SPANK plugin in
@@ -124,6 +132,9 @@ const char *nm_engine_name(enum nm_engine_kind e);
 const char *nm_policy_name(enum nm_policy p);
 int nm_policy_parse(const char *s, enum nm_policy *out, char *err);
 int nm_engine_parse(const char *s, enum nm_engine_kind *out, char *err);
+/* "frozen" or "live" (never "default": that is the key's absence). */
+const char *nm_mode_name(enum nm_move_mode m);
+int nm_mode_parse(const char *s, enum nm_move_mode *out, char *err);
 
 /*
  * Reply objects.  Error codes: "bad_request" (malformed or invalid),

@@ -53,6 +53,16 @@ static void test_values(void **state)
 	assert_int_equal(c.engine, NM_ENGINE_SYSCALL);
 	assert_int_equal(c.freeze_timeout_ms, 2000);
 	assert_int_equal(c.tcp_port, 7000);
+	/* a live move's mode and bounds */
+	assert_int_equal(c.mode, NM_MODE_FROZEN);
+	assert_int_equal(load(&c, "[move]\nmode = live\nlive_threshold = 8M\n"
+			      "live_share = 5\nlive_passes = 3\n"
+			      "live_timeout = 20\n", err), 0);
+	assert_int_equal(c.mode, NM_MODE_LIVE);
+	assert_true(c.live_threshold == 8ULL << 20);
+	assert_int_equal(c.live_share_pct, 5);
+	assert_int_equal(c.live_passes, 3);
+	assert_int_equal(c.live_timeout_ms, 20000);
 	/* untouched keys keep their defaults */
 	assert_string_equal(c.journal_dir, NM_DEFAULT_JOURNAL);
 	assert_int_equal(c.max_clients, 64);
@@ -76,6 +86,10 @@ static void test_bad_changes_nothing(void **state)
 		     "line 3: socket = 'relative': expected an absolute path");
 	expect_error("[daemon]\nmax_clients = 9\nslurm_user = nm-no-such\n",
 		     "slurm_user 'nm-no-such' does not exist");
+	expect_error("[move]\nmode = lively\n", "expected frozen or live");
+	expect_error("[move]\nlive_share = 101\n", "live_share");
+	expect_error("[move]\nlive_passes = 0\n", "live_passes");
+	expect_error("[move]\nlive_threshold = 1.5G\n", "live_threshold");
 	expect_error("[move]\nthreads = 3\nthreads\n",
 		     "line 3: not 'key = value'");
 	/* the first error wins, a syntax error or a bad value */

@@ -39,8 +39,8 @@ static void test_good_requests(void **state)
 
 	assert_int_equal(decode("{\"version\":1,\"op\":\"move\",\"pids\":[3,4],"
 				"\"map\":\"0-1:2-3\",\"threads\":8,"
-				"\"engine\":\"syscall\",\"progress\":true}",
-				&req, err), 0);
+				"\"engine\":\"syscall\",\"mode\":\"live\","
+				"\"progress\":true}", &req, err), 0);
 	assert_int_equal(req.op, NM_OP_MOVE);
 	assert_int_equal(req.npids, 2);
 	assert_int_equal(req.pids[1], 4);
@@ -48,6 +48,7 @@ static void test_good_requests(void **state)
 	assert_true(nm_bitmap_test(&req.target.new_nodes, 3));
 	assert_int_equal(req.threads, 8);
 	assert_int_equal(req.engine, NM_ENGINE_SYSCALL);
+	assert_int_equal(req.mode, NM_MODE_LIVE);
 	assert_true(req.progress);
 	nm_request_release(&req);
 
@@ -172,6 +173,10 @@ static void test_bad_requests(void **state)
 	expect_error("{\"version\":1,\"op\":\"move\",\"pids\":[1],\"to\":\"1\","
 		     "\"engine\":\"dma\"}", "expected auto, kmod or syscall");
 	expect_error("{\"version\":1,\"op\":\"move\",\"pids\":[1],\"to\":\"1\","
+		     "\"mode\":\"default\"}", "expected frozen or live");
+	expect_error("{\"version\":1,\"op\":\"move\",\"pids\":[1],\"to\":\"1\","
+		     "\"mode\":1}", "mode: expected a string");
+	expect_error("{\"version\":1,\"op\":\"move\",\"pids\":[1],\"to\":\"1\","
 		     "\"threads\":-1}", "out of range");
 	expect_error("{\"version\":1,\"op\":\"move\",\"pids\":[1],\"to\":\"1\","
 		     "\"progress\":1}", "true or false");
@@ -262,6 +267,7 @@ static void test_round_trip(void **state)
 	req.has_target = true;
 	req.threads = 4;
 	req.engine = NM_ENGINE_KMOD;
+	req.mode = NM_MODE_LIVE;
 	req.has_owner = true;
 	req.owner = 4294967294u;
 	o = nm_request_encode(&req, err);
@@ -272,6 +278,7 @@ static void test_round_trip(void **state)
 	assert_int_equal(back.pids[2], 7);
 	assert_int_equal(back.threads, 4);
 	assert_int_equal(back.engine, NM_ENGINE_KMOD);
+	assert_int_equal(back.mode, NM_MODE_LIVE);
 	assert_true(back.has_owner);
 	assert_true(back.owner == 4294967294u);
 	assert_true(nm_bitmap_equal(&back.target.old_nodes,

@@ -18,6 +18,9 @@ affinity of every thread; used by the daemon tests in the multi-node guest.
       the job's memory is exactly where it was (a refused move)
   nm-placement.py nodes PIDS
       one line: the job's memory per node, in pages
+  nm-placement.py consistent PIDS
+      every thread of each process runs only on CPUs of the node that
+      holds most of that process's memory (a move that stopped halfway)
   nm-placement.py kinds BEFORE.json NMW.out
       JSON: pages of nm-workload's 4k, thp and shared regions in the
       snapshot, and the job's THP pages now (smaps AnonHugePages)
@@ -184,6 +187,24 @@ def check(before, move, file_unchanged):
         fail("no page-cache pages on the nodes moved: nothing to check")
 
 
+def consistent(pids):
+    now = snap(pids)
+    cpu_node = {c: int(n) for n, cs in now["node_cpus"].items() for c in cs}
+    for pid, p in now["pids"].items():
+        mem = totals({"pids": {pid: p}})
+        if not mem:
+            fail(f"pid {pid}: no memory of the job")
+            continue
+        most = max(mem, key=mem.get)
+        for tid, cpus in p["threads"].items():
+            on = sorted({cpu_node[c] for c in cpus})
+            if on != [most]:
+                fail(f"pid {pid} thread {tid}: CPUs {cpus} on nodes {on}, "
+                     f"its memory mostly on node {most} ({mem})")
+        print(f"pid {pid}: memory {mem}, {len(p['threads'])} threads on "
+              f"node {most}" if not fails else "")
+
+
 def main(argv):
     if len(argv) >= 3 and argv[1] == "snap":
         with open(argv[2], "w") as f:
@@ -229,6 +250,9 @@ def main(argv):
                                       if l.startswith("AnonHugePages:"))
         print(json.dumps(out))
         return 0
+    if len(argv) == 3 and argv[1] == "consistent":
+        consistent([int(p) for p in argv[2].split(",")])
+        return 1 if fails else 0
     if len(argv) == 3 and argv[1] == "nodes":
         print(totals(snap([int(p) for p in argv[2].split(",")])))
         return 0

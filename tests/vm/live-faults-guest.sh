@@ -1,0 +1,195 @@
+#!/bin/bash
+# Runs inside the 4-node guest (tests/vm/live-faults.test): faults during
+# the live phase of a live move (--mode live) through numamigrated, each
+# ending with the job running, its data intact and its placement
+# consistent (every thread on the node holding most of its process's
+# memory).  The job: nm-workload, 2 processes x 2 threads of 4K pages, the
+# first on node 0, the second on node 1.  The engine sleeps 200 ms after
+# each 4 MiB batch ([testing]), so the live phase lasts many seconds
+# however slow the checks that decide when to strike.
+set -u
+top_builddir=$1
+. "$(dirname "$0")/daemon-guest-lib.sh"
+numactl -H | head -n 1
+SLOW="[testing]
+batch_delay_ms = 200"
+write_config "$SLOW"
+start_daemon
+SIZE=96M
+start_nmw --size "$SIZE" --procs 2 --threads 2 --kinds 4k --node 0-1
+P=$NMW_PIDS P1=${NMW_PIDS%%,*} P2=${NMW_PIDS##*,}
+journal_empty() { [ -z "$(ls -A "$JOURNAL" 2>/dev/null)" ]; }
+summary() {
+	python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print('  result:', {k: d.get(k) for k in ('ok','mode','passes','bytes_moved_live','bytes_moved_frozen','live_seconds','frozen_seconds','pages_moved','pages_failed','failed_by_reason','tasks_exited','cpu_map','seconds')})" "$1"
+}
+# consistent WHAT: every thread where its memory mostly is
+consistent() {
+	if "$PLACEMENT" consistent "$P" >"$T/cons.out" 2>&1; then
+		ok "$1: placement consistent ($(tr '\n' ';' <"$T/cons.out"))"
+	else
+		fail "$1: placement inconsistent"
+		sed 's/^/  /' "$T/cons.out"
+	fi
+}
+# live_move ARGS...: a slowed live move of the job in the background
+# cpu_ticks PIDS: user + system CPU ticks of the processes, summed
+cpu_ticks() {
+	local p n=0
+	for p in ${1//,/ }; do
+		n=$((n + $(awk '{ print $14 + $15 }' "/proc/$p/stat")))
+	done
+	echo "$n"
+}
+# wait_for_move: until the daemon reports a move in progress
+wait_for_move() {
+	for _ in $(seq 600); do
+		"$NUMAMIGRATE" status --socket "$SOCK" --json >"$T/st.json" 2>/dev/null &&
+			python3 -c "import json,sys; sys.exit(0 if json.load(open(sys.argv[1])).get('moves') else 1)" \
+				"$T/st.json" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+live_move() {
+	MOVER=
+	"$NUMAMIGRATE" move --socket "$SOCK" --pid "$P" "$@" --threads 1 \
+		--mode live --json >"$T/m.json" 2>"$T/err" &
+	MOVER=$!
+}
+
+# 1. A deadline on the live phase (live_timeout = 8 s, the slowed passes
+# take many seconds): the passes stop, the frozen pass moves the rest, the
+# move completes.
+stop_daemon
+write_config "$SLOW
+[move]
+live_timeout = 8"
+start_daemon
+"$PLACEMENT" snap "$T/b.json" "$P"
+live_move --to 2-3
+# CPU seconds of the job (ticks), sampled twice 1 s apart while the
+# daemon reports the live pass (the frozen pass after it takes seconds).
+if wait_phase "moving live" $((4 << 20)); then
+	c0=$(cpu_ticks "$P")
+	sleep 1
+	c1=$(cpu_ticks "$P")
+	if [ "$c1" -gt "$c0" ] && [ "$(state_of "$P1")" != T ]; then
+		ok "deadline: the job ran during the live pass ($((c1 - c0)) CPU ticks in 1 s)"
+	else
+		fail "deadline: the job did not run during the live pass (CPU ticks $c0 -> $c1, state $(state_of "$P1"))"
+	fi
+else
+	fail "deadline: never saw the live pass: $(cat "$T/err")"
+fi
+wait "$MOVER" && ok "deadline: the move completed" || fail "deadline: $(cat "$T/err")"
+summary "$T/m.json"
+json_check "$T/m.json" "d['ok'] and d['mode'] == 'live' and d['passes'] >= 1 and d['bytes_moved_live'] > 0 and d['bytes_moved_frozen'] > 0 and d['pages_failed'] == 0"
+grep -q "live phase ends after .*the live phase's time is up" "$T/daemon.log" &&
+	ok "deadline: the live phase ended on its time" ||
+	fail "deadline: no 'time is up' in the log"
+"$PLACEMENT" check "$T/b.json" "$T/m.json" "$P" && ok "deadline: every page and thread on 2-3" ||
+	fail "deadline: placement after the move"
+consistent deadline
+journal_empty || fail "deadline: journal left"
+running "$P" || fail "deadline: job not running afterwards"
+
+# 2. The target fills up during the live phase: the move 2-3 -> 0-1 is
+# planned (room enough), then, during a pause before the live phase
+# ([testing] delay_ms), another program fills node 1 (process 2's
+# target).  Process 2's pages stay where they are (no room), its threads
+# with them; process 1 moves; the job runs on.
+stop_daemon
+write_config "$SLOW
+delay_ms = 60000"
+start_daemon
+live_move --map 2-3:0-1
+hog=
+if wait_for_move; then
+	free1=$(node_free 1)
+	hogmb=$((free1 / 1048576 - 16))
+	"$WORKLOAD" --size "${hogmb}M" --procs 1 --threads 1 --kinds 4k \
+		--node 1 >"$T/hog.out" 2>&1 &
+	hog=$!
+	EXTRA_PIDS="$EXTRA_PIDS $hog"
+	for _ in $(seq 600); do
+		grep -q '^ready' "$T/hog.out" && break
+		sleep 0.1
+	done
+	grep -q '^ready' "$T/hog.out" &&
+		ok "target full: node 1 ($((free1 >> 20)) MiB free) filled with $hogmb MiB after the plan" ||
+		fail "target full: the program filling node 1 did not get ready"
+else
+	fail "target full: never saw the move start: $(cat "$T/err")"
+fi
+wait "$MOVER"
+rc=$?
+MOVER=
+summary "$T/m.json"
+echo "  move exit $rc; memory per node: $("$PLACEMENT" nodes "$P")"
+json_check "$T/m.json" "d['mode'] == 'live' and not d['ok'] and d['failed_by_reason']['nomem'] > 0 and d['cpu_map']['3'] == 3" &&
+	ok "target full: the move failed on a full node 1, node 3's CPUs kept"
+consistent "target full"
+running "$P" && ok "target full: job running" || fail "target full: job not running"
+journal_empty || fail "target full: journal left"
+if [ -n "$hog" ]; then
+	kill -USR1 "$hog" 2>/dev/null
+	wait "$hog"
+fi
+stop_daemon
+write_config "$SLOW"
+start_daemon
+# Everything back on 0-1 for the next cases.
+"$NUMAMIGRATE" move --socket "$SOCK" --pid "$P" --to 0-1 --json >"$T/m.json" 2>"$T/err" ||
+	echo "  (move back: $(cat "$T/err"))"
+consistent "after the move back"
+
+# 3. numamigrated SIGKILLed during the live phase: the job was never
+# frozen and keeps running; the restarted daemon finds nothing to thaw;
+# the move run again completes, placement consistent.
+live_move --to 2-3
+if wait_phase "moving live" $((8 << 20)); then
+	kill -KILL "$DAEMON_PID"
+	wait "$DAEMON_PID" 2>/dev/null
+	DAEMON_PID=
+	ok "daemon killed during the live phase"
+else
+	fail "daemon kill: never saw the live pass: $(cat "$T/err")"
+fi
+wait "$MOVER"
+MOVER=
+[ "$(state_of "$P1")" != T ] && [ "$(state_of "$P2")" != T ] &&
+	running "$P" && ok "daemon kill: the job keeps running" ||
+	fail "daemon kill: job not running: $(state_of "$P1") $(state_of "$P2")"
+echo "  memory per node after the kill: $("$PLACEMENT" nodes "$P")"
+write_config "$SLOW"
+start_daemon
+journal_empty || fail "daemon kill: journal left after the restart"
+"$PLACEMENT" snap "$T/b.json" "$P"
+"$NUMAMIGRATE" move --socket "$SOCK" --pid "$P" --to 2-3 --mode live --json \
+	>"$T/m.json" 2>"$T/err" && ok "daemon kill: the live move again" ||
+	fail "daemon kill: the move again: $(cat "$T/err")"
+summary "$T/m.json"
+consistent "daemon kill, moved again"
+
+# 4. A task exits during the live phase: the rest moves, the job runs.
+live_move --map 2-3:0-1
+if wait_phase "moving live" $((8 << 20)); then
+	kill -KILL "$P2" && ok "task $P2 killed during the live phase"
+else
+	fail "task exit: never saw the live pass: $(cat "$T/err")"
+fi
+wait "$MOVER" && ok "task exit: the move completed" || fail "task exit: $(cat "$T/err")"
+MOVER=
+summary "$T/m.json"
+json_check "$T/m.json" "$P2 in d['tasks_exited'] and d['pages_failed'] == 0 and d['mode'] == 'live'"
+P=$P1
+consistent "task exit"
+running "$P1" && ok "task exit: survivor running" || fail "task exit: survivor not running"
+journal_empty || fail "task exit: journal left"
+kill -USR1 "$NMW_PID"
+wait "$NMW_PID"
+sed 's/^/  workload: /' "$T/nmw.out" | grep -v ': 4k '
+grep -q "^worker $P1: OK" "$T/nmw.out" && ok "survivor verified all its memory" ||
+	fail "survivor's data did not survive"
+NMW_PID=
+finish
