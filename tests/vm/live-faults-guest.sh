@@ -67,20 +67,8 @@ live_timeout = 8"
 start_daemon
 "$PLACEMENT" snap "$T/b.json" "$P"
 live_move --to 2-3
-# CPU seconds of the job (ticks), sampled twice 1 s apart while the
-# daemon reports the live pass (the frozen pass after it takes seconds).
-if wait_phase "moving live" $((4 << 20)); then
-	c0=$(cpu_ticks "$P")
-	sleep 1
-	c1=$(cpu_ticks "$P")
-	if [ "$c1" -gt "$c0" ] && [ "$(state_of "$P1")" != T ]; then
-		ok "deadline: the job ran during the live pass ($((c1 - c0)) CPU ticks in 1 s)"
-	else
-		fail "deadline: the job did not run during the live pass (CPU ticks $c0 -> $c1, state $(state_of "$P1"))"
-	fi
-else
-	fail "deadline: never saw the live pass: $(cat "$T/err")"
-fi
+# That the job runs during a live pass is checked in cases 3 and 4; here
+# what counts is that the deadline ends the live phase.
 wait "$MOVER" && ok "deadline: the move completed" || fail "deadline: $(cat "$T/err")"
 summary "$T/m.json"
 json_check "$T/m.json" "d['ok'] and d['mode'] == 'live' and d['passes'] >= 1 and d['bytes_moved_live'] > 0 and d['bytes_moved_frozen'] > 0 and d['pages_failed'] == 0"
