@@ -4,9 +4,9 @@
 
 /* Shared between the planner's parts; not part of the library's API. */
 
+#include "lib/base/units.h"
 #include "lib/core/planner.h"
 
-#define NM_PAGE_BYTES 4096u
 #define NM_MAX_STEPS 100000
 
 /*

@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "lib/core/target_check.h"
+#include "lib/base/clock.h"
 #include "lib/core/kernel_remap.h"
 #include "lib/core/plan_internal.h"
 #include "lib/base/units.h"
@@ -185,14 +186,6 @@ static int kernel_replay(const struct nm_topology *t, const struct nm_job *job,
 	return 0;
 }
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static struct nm_plan *plan_alloc(int nnodes)
 {
 	struct nm_plan *p = calloc(1, sizeof(*p));
@@ -370,7 +363,7 @@ struct nm_plan *nm_plan_compute(const struct nm_topology *t,
 				const struct nm_plan_options *opts, char *err)
 {
 	static const struct nm_plan_options defaults;
-	double start = now();
+	double start = nm_now_seconds();
 	struct nm_plan *plan;
 	int rc;
 
@@ -429,7 +422,7 @@ struct nm_plan *nm_plan_compute(const struct nm_topology *t,
 	}
 	plan->feasible = rc == 0;
 	plan->distortion = nm_map_distortion(t, job, plan->map);
-	plan->seconds = now() - start;
+	plan->seconds = nm_now_seconds() - start;
 	return plan;
 nomem:
 	nm_plan_free(plan);

@@ -83,7 +83,7 @@ static bool is_pending_dst(const struct seq *q, int node)
 
 static uint64_t page_floor(uint64_t v)
 {
-	return v & ~(uint64_t)(NM_PAGE_BYTES - 1);
+	return v & ~(uint64_t)(nm_page_size() - 1);
 }
 
 /* A whole flow that fits, preferring chain ends (dst has nothing to send). */
@@ -115,7 +115,7 @@ static int pick_partial(const struct seq *q, uint64_t min_fraction)
 		uint64_t r = page_floor(q->avail[f->dst]);
 		uint64_t need = f->rem / min_fraction;
 
-		if (!f->rem || r < NM_PAGE_BYTES || r < need)
+		if (!f->rem || r < nm_page_size() || r < need)
 			continue;
 		if (r > room) {
 			room = r;
@@ -133,7 +133,7 @@ static int pick_spare(const struct seq *q, const struct flow *f)
 
 	for (int n = 0; n < t->nnodes; n++) {
 		if (n == f->src || n == f->dst ||
-		    page_floor(q->avail[n]) < NM_PAGE_BYTES)
+		    page_floor(q->avail[n]) < nm_page_size())
 			continue;
 		if (best < 0) {
 			best = n;

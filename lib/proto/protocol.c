@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/base/clock.h"
 #include "lib/proto/protocol.h"
 
 static const char *const op_names[] = {
@@ -882,14 +883,6 @@ fail:
 
 /* ---- I/O ----------------------------------------------------------------- */
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Reads exactly @len bytes by @deadline (ms, -1: none). */
 static int read_full(int fd, uint8_t *buf, size_t len, long long deadline,
 		     size_t *got, char *err)
@@ -901,7 +894,7 @@ static int read_full(int fd, uint8_t *buf, size_t len, long long deadline,
 		ssize_t n;
 
 		if (deadline >= 0) {
-			long long left = deadline - now_ms();
+			long long left = deadline - (long long)nm_now_ms();
 
 			if (left <= 0) {
 				nm_seterr(err, "timed out reading a frame");
@@ -937,7 +930,7 @@ static int read_full(int fd, uint8_t *buf, size_t len, long long deadline,
 
 char *nm_frame_read(int fd, size_t *len, int timeout_ms, bool *eof, char *err)
 {
-	long long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	long long deadline = timeout_ms < 0 ? -1 : (long long)nm_now_ms() + timeout_ms;
 	uint8_t hdr[4];
 	uint32_t n;
 	size_t got;
@@ -977,7 +970,7 @@ char *nm_frame_read(int fd, size_t *len, int timeout_ms, bool *eof, char *err)
 static int wait_writable(int fd, long long deadline, char *err)
 {
 	struct pollfd p = { .fd = fd, .events = POLLOUT };
-	int left = deadline < 0 ? -1 : (int)(deadline - now_ms());
+	int left = deadline < 0 ? -1 : (int)(deadline - (long long)nm_now_ms());
 
 	if (deadline >= 0 && left <= 0) {
 		nm_seterr(err, "write: the peer did not read the frame in time");
@@ -1042,7 +1035,7 @@ int nm_frame_write_json_within(int fd, const json_t *obj, int timeout_ms,
 		return -1;
 	}
 	rc = frame_write(fd, s, strlen(s), timeout_ms < 0 ? -1 :
-			 now_ms() + timeout_ms, err);
+			 (long long)nm_now_ms() + timeout_ms, err);
 	free(s);
 	return rc;
 }
