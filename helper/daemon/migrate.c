@@ -409,13 +409,13 @@ static void conclude(struct dmove *d, const struct nm_move_result *r,
 	    nm_journal_finish(&d->journal, msg) < 0)
 		nm_log(LOG_ERR, "move %lu: %s", d->id, msg);
 	nm_log(st == NM_MOVE_OK ? LOG_INFO : LOG_WARNING,
-	       "move %lu: %s: %s: %s, %llu pages moved, %llu not moved, "
+	       "move %lu: %s: %s: %llu pages moved, %llu not moved, %s, "
 	       "%d live passes %.3f s (%llu bytes), frozen %.3f s (%llu "
 	       "bytes), %.3f s in all%s%s",
 	       d->id, d->req->what, nm_move_status_code(st),
-	       r->live ? "live" : "frozen",
 	       (unsigned long long)r->engine->pages_moved,
 	       (unsigned long long)r->engine->pages_failed,
+	       r->live ? "live" : "frozen",
 	       r->passes, r->live_seconds,
 	       (unsigned long long)r->bytes_moved_live,
 	       r->frozen ? r->frozen_seconds : 0.0,

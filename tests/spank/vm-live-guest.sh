@@ -179,12 +179,12 @@ srun_move_live() {
 	fi
 	/usr/bin/python3 - "$T/daemon.log" "$J" >"$T/live.json" <<'PY'
 import json, re, sys
-pat = (r"move \d+: job %s: ok: (\w+), (\d+) pages moved, (\d+) not moved, "
+pat = (r"move \d+: job %s: ok: (\d+) pages moved, (\d+) not moved, (\w+), "
        r"(\d+) live passes ([0-9.]+) s \((\d+) bytes\), frozen ([0-9.]+) s "
        r"\((\d+) bytes\), ([0-9.]+) s in all" % sys.argv[2])
 m = [x for x in map(lambda l: re.search(pat, l), open(sys.argv[1])) if x][-1]
-print(json.dumps({"mode": m.group(1), "pages_moved": int(m.group(2)),
-                  "pages_failed": int(m.group(3)), "passes": int(m.group(4)),
+print(json.dumps({"mode": m.group(3), "pages_moved": int(m.group(1)),
+                  "pages_failed": int(m.group(2)), "passes": int(m.group(4)),
                   "live_seconds": float(m.group(5)),
                   "bytes_moved_live": int(m.group(6)),
                   "frozen_seconds": float(m.group(7)),
