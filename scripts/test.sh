@@ -76,7 +76,10 @@ check_in() { # check_in DIR TARGET: make TARGET, show failing logs
 # The tarball builds, installs and passes the host tests; the guest tier
 # ran from the same sources in "make check" (see Makefile.am: GUEST_TESTS).
 distcheck() {
-	make -C build/ci -j"$jobs" distcheck TESTS='$(HOST_TESTS)' || {
+	local host
+	host=$(make -s --no-print-directory -C build/ci print-host-tests) &&
+		[ -n "$host" ] || return 1
+	make -C build/ci -j"$jobs" distcheck TESTS="$host" || {
 		show_failing_logs "$(ls -d build/ci/numamigrate-*/_build/sub 2>/dev/null | head -n 1)"
 		return 1
 	}
