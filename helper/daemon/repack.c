@@ -70,8 +70,8 @@ json_t *nm_repack_move_summary(json_t *res)
 {
 	static const char *const keep[] = {
 		"bytes_moved", "pages_moved", "pages_failed", "frozen_seconds",
-		"seconds", "was_stopped", "cpu_map", "tasks_exited", "errors",
-		NULL };
+		"seconds", "was_stopped", "cpu_map", "tasks_exited",
+		"tasks_replaced", "errors", NULL };
 	json_t *o = json_object();
 
 	if (!o || !res)
