@@ -90,6 +90,12 @@ bool nm_move_proc_gone(struct nm_move *m, int i)
 		return false;
 	m->gone[i] = true;
 	report_gone(m, m->r->pids[i], why, msg);
+	/* Its pages are nobody's to move now (a live pass scanned them). */
+	if (m->scans) {
+		nm_scan_release(&m->scans[i]);
+		memset(&m->scans[i], 0, sizeof(m->scans[i]));
+		m->scans[i].pid = m->r->pids[i];
+	}
 	return true;
 }
 

@@ -96,28 +96,27 @@ int nm_move_scan_all(struct nm_move *m, char *err)
 	nm_move_phase(m, "scanning");
 	for (int i = 0; i < r->npids; i++) {
 		char msg[NM_ERRLEN];
-
 		int rc;
 
-		/* A live move's earlier scan saw it go, or it went since. */
-		if (nm_move_proc_gone(m, i))
-			continue;
-		nm_scan_release(&m->scans[i]);
-		rc = nm_scan_process(r->pids[i], NM_SCAN_AUTO, &m->scans[i],
-				     msg);
-		/* After the scan: what was read was the admitted process's. */
-		if (!nm_move_proc_gone(m, i)) {
-			if (rc < 0) {
-				nm_seterr(err, "scanning process %d: %s",
-					  (int)r->pids[i], msg);
-				return -1;
-			}
-			live++;
-			continue;
-		}
+		if (m->gone[i])
+			continue;	/* a live move's earlier scan saw it go */
 		nm_scan_release(&m->scans[i]);
 		memset(&m->scans[i], 0, sizeof(m->scans[i]));
 		m->scans[i].pid = r->pids[i];
+		if (!nm_move_proc_gone(m, i)) {
+			rc = nm_scan_process(r->pids[i], NM_SCAN_AUTO,
+					     &m->scans[i], msg);
+			/* After it: what was read was the admitted process's. */
+			if (!nm_move_proc_gone(m, i)) {
+				if (rc < 0) {
+					nm_seterr(err, "scanning process %d: "
+						  "%s", (int)r->pids[i], msg);
+					return -1;
+				}
+				live++;
+			}
+		}
+		/* Gone: nm_move_proc_gone() left its scan empty. */
 	}
 	if (!live) {
 		nm_seterr(err, "every process of %s has exited", m->spec->what);
