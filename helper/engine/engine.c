@@ -217,9 +217,10 @@ static uint64_t kmod_fallback(struct engine *e, pid_t pid,
 		w->rstatus[m] = -EINPROGRESS;
 		w->ridx[m++] = (uint32_t)i;
 	}
-	if (!m || !still_same(ref) ||
-	    move_pages(pid, m, w->rpages, w->rnodes, w->rstatus,
-		       MPOL_MF_MOVE_ALL) < 0)
+	if (m && !still_same(ref))
+		return 0;	/* gone: nothing handed over */
+	if (!m || move_pages(pid, m, w->rpages, w->rnodes, w->rstatus,
+			     MPOL_MF_MOVE_ALL) < 0)
 		return m;
 	for (unsigned long i = 0; i < m; i++) {
 		w->via[w->ridx[i]] = NM_BY_SYSCALL;

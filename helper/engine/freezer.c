@@ -213,7 +213,6 @@ static int freeze_sigstop(const struct nm_pidref *procs, int npids,
 
 	for (int i = 0; i < npids; i++) {
 		enum nm_freeze_state st;
-
 		char msg[NM_ERRLEN];
 
 		if (nm_process_freeze_state(procs[i].pid, &st, err) < 0)
