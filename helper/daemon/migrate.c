@@ -441,7 +441,7 @@ enum nm_move_status nm_migrate(const struct nm_config *cfg,
 		.phase = on_phase, .progress = on_progress, .log = on_log,
 	};
 	const struct nm_move_spec spec = {
-		.pids = req->pids, .npids = req->npids,
+		.pids = req->pids, .npids = req->npids, .starts = req->starts,
 		.target = &req->target, .what = req->what,
 		.memory_only_targets = req->memory_only_targets,
 		.os_map = req->os_map,

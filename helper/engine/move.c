@@ -166,6 +166,53 @@ static enum nm_move_status keep_verified(struct nm_move *m, char *err)
 }
 
 /*
+ * The start time @pid was recorded with by the caller (spec->starts: the
+ * registry's), 0 when none; the given pids come first in r->pids.
+ */
+static unsigned long long given_start(const struct nm_move_spec *spec,
+				      int i, pid_t pid)
+{
+	if (!spec->starts)
+		return 0;
+	if (i < spec->npids && spec->pids[i] == pid)
+		return spec->starts[i];
+	for (int j = 0; j < spec->npids; j++)
+		if (spec->pids[j] == pid)
+			return spec->starts[j];
+	return 0;
+}
+
+/*
+ * A handle on each process, kept in r->pids (and m->procs) when there
+ * is one: a process that went already, or whose pid no longer names the
+ * process the caller recorded, is reported gone.
+ */
+static enum nm_move_status open_handles(struct nm_move *m, char *err)
+{
+	struct nm_move_result *r = m->r;
+	int k = 0;
+
+	for (int i = 0; i < r->npids; i++) {
+		unsigned long long st = given_start(m->spec, i, r->pids[i]);
+		char msg[NM_ERRLEN];
+		int why = st ? nm_pidref_open_as(&m->procs[k], r->pids[i], st,
+						 msg) :
+			       nm_pidref_open(&m->procs[k], r->pids[i], msg);
+
+		if (why < 0)
+			report_gone(m, r->pids[i], why, msg);
+		else
+			r->pids[k++] = r->pids[i];
+	}
+	r->npids = k;
+	if (!k) {
+		nm_seterr(err, "every process of %s has exited", m->spec->what);
+		return NM_MOVE_BAD;
+	}
+	return NM_MOVE_OK;
+}
+
+/*
  * The job's processes and their descendants, as the caller admits them:
  * each gets a handle (pidfd and start time) before the access check, and
  * is checked again after it, so what was admitted is what the handles
@@ -189,14 +236,9 @@ static enum nm_move_status resolve(struct nm_move *m, char *err)
 		return NM_MOVE_FAILED;
 	}
 	m->nprocs = r->npids;
-	for (int i = 0; i < r->npids; i++) {
-		char msg[NM_ERRLEN];
-
-		/* One that went already: no handle, dropped below. */
-		if (nm_pidref_open(&m->procs[i], r->pids[i], msg) < 0)
-			m->procs[i].pid = r->pids[i];
-	}
-	st = keep_verified(m, err);
+	for (int i = 0; i < m->nprocs; i++)
+		m->procs[i] = NM_PIDREF_NONE;
+	st = open_handles(m, err);
 	if (st == NM_MOVE_OK && m->hooks->admit)
 		st = m->hooks->admit(m->hooks->arg, r->pids, r->npids, err);
 	if (st == NM_MOVE_OK && m->spec->admit_delay_ms) {

@@ -40,6 +40,13 @@ const char *nm_move_status_code(enum nm_move_status s);
 struct nm_move_spec {
 	const pid_t *pids;		/* the job's tasks */
 	int npids;
+	/*
+	 * NULL, or npids start times (/proc/PID/stat field 22; 0: unknown)
+	 * the caller recorded the pids with (the registry): a pid that names
+	 * another process by the time the move takes its handle is dropped
+	 * and reported, not moved.
+	 */
+	const unsigned long long *starts;
 	const struct nm_target *target;
 	const char *what;		/* "job 42", "pids 1,2": messages */
 	/*
