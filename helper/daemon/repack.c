@@ -194,7 +194,7 @@ static json_t *move_victim(struct repack *rp, const struct nm_victim *v,
 		.target = { .kind = NM_TARGET_NODES, .new_nodes = *to },
 		.pids = v->pids,
 		.npids = v->npids,
-		.starts = v->starts,	/* as registered: never a stranger */
+		.starts = v->starts,	/* as registered */
 	};
 	char err[NM_ERRLEN] = "", what[64];
 	enum nm_move_status st;

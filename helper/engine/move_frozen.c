@@ -106,7 +106,7 @@ int nm_move_scan_all(struct nm_move *m, char *err)
 		if (!nm_move_proc_gone(m, i)) {
 			rc = nm_scan_process(r->pids[i], NM_SCAN_AUTO,
 					     &m->scans[i], msg);
-			/* After it: what was read was the admitted process's. */
+			/* After it: what it read was the admitted one's. */
 			if (!nm_move_proc_gone(m, i)) {
 				if (rc < 0) {
 					nm_seterr(err, "scanning process %d: "
