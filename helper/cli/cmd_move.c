@@ -207,6 +207,7 @@ static void print_summary(json_t *res)
 					     "other", "cancelled" };
 	json_t *byk = json_object_get(res, "failed_by_reason");
 	json_t *gone = json_object_get(res, "tasks_exited");
+	json_t *repl = json_object_get(res, "tasks_replaced");
 	json_t *errs = json_object_get(res, "errors");
 	json_t *fails = json_object_get(res, "failed_pages");
 	uint64_t bytes = (uint64_t)json_integer_value(
@@ -253,6 +254,12 @@ static void print_summary(json_t *res)
 		json_array_foreach(gone, i, v)
 			printf("%s%lld", i ? "," : "", json_integer_value(v));
 		printf(" (exited during the move)\n");
+	}
+	if (json_array_size(repl)) {
+		printf("pid reused:  ");
+		json_array_foreach(repl, i, v)
+			printf("%s%lld", i ? "," : "", json_integer_value(v));
+		printf(" (now another process's: left alone)\n");
 	}
 	json_array_foreach(errs, i, v) {
 		char *s = json_dumps(v, JSON_COMPACT);

@@ -280,12 +280,12 @@ static json_t *errors_json(const struct nm_move_result *r)
 	return a;
 }
 
-static json_t *exited_json(const struct nm_move_result *r)
+static json_t *pids_json(const pid_t *pids, int n)
 {
 	json_t *a = json_array();
 
-	for (int i = 0; i < r->nexited; i++)
-		json_array_append_new(a, json_integer(r->exited[i]));
+	for (int i = 0; i < n; i++)
+		json_array_append_new(a, json_integer(pids[i]));
 	return a;
 }
 
@@ -360,7 +360,11 @@ static json_t *report(const struct dmove *d, const struct nm_move_result *mr)
 	json_object_set_new(o, "failed_pages", failed_pages_json(r));
 	json_object_set_new(o, "failed_pages_listed_all",
 			    json_boolean(r->nfails == r->pages_failed));
-	json_object_set_new(o, "tasks_exited", exited_json(mr));
+	json_object_set_new(o, "tasks_exited", pids_json(mr->exited,
+							 mr->nexited));
+	/* Of those, the pids another process holds now: left alone. */
+	json_object_set_new(o, "tasks_replaced", pids_json(mr->replaced,
+							   mr->nreplaced));
 	json_object_set_new(o, "errors", errors_json(mr));
 	json_object_set_new(o, "was_stopped", json_boolean(mr->was_stopped));
 	json_object_set_new(o, "deadline_exceeded",
@@ -437,7 +441,7 @@ enum nm_move_status nm_migrate(const struct nm_config *cfg,
 		.phase = on_phase, .progress = on_progress, .log = on_log,
 	};
 	const struct nm_move_spec spec = {
-		.pids = req->pids, .npids = req->npids,
+		.pids = req->pids, .npids = req->npids, .starts = req->starts,
 		.target = &req->target, .what = req->what,
 		.memory_only_targets = req->memory_only_targets,
 		.os_map = req->os_map,
@@ -454,6 +458,7 @@ enum nm_move_status nm_migrate(const struct nm_config *cfg,
 		.free_overrides = cfg->test_free[0] ? cfg->test_free : NULL,
 		.delay_ms = cfg->test_delay_ms,
 		.batch_delay_ms = cfg->test_batch_delay_ms,
+		.admit_delay_ms = cfg->test_admit_delay_ms,
 	};
 	struct nm_move_result r;
 	enum nm_move_status st;

@@ -24,6 +24,8 @@ struct nm_move_req {
 	bool privileged;
 	const pid_t *pids;		/* the job's tasks */
 	int npids;
+	/* NULL, or the pids' recorded start times (nm_move_spec.starts) */
+	const unsigned long long *starts;
 	struct nm_target target;
 	int threads;			/* 0: the configured default */
 	enum nm_engine_kind engine;

@@ -266,6 +266,7 @@ static json_t *op_move(struct nm_daemon *d, const struct nm_caller *who,
 	};
 	struct nm_reg_task *tasks = NULL;
 	pid_t *pids = NULL;
+	unsigned long long *starts = NULL;	/* as registered */
 	char err[NM_ERRLEN] = "", what[128];
 	enum nm_move_status st;
 	json_t *res = NULL, *r;
@@ -286,9 +287,18 @@ static json_t *op_move(struct nm_daemon *d, const struct nm_caller *who,
 			return error_reply(who, req, "refused", err);
 		}
 		pids = calloc((size_t)n, sizeof(*pids));
-		for (int i = 0; pids && i < n; i++)
+		starts = calloc((size_t)n, sizeof(*starts));
+		for (int i = 0; pids && starts && i < n; i++) {
 			pids[i] = tasks[i].pid;
+			starts[i] = tasks[i].starttime;
+		}
 		free(tasks);
+		if (!pids || !starts) {
+			free(pids);
+			free(starts);
+			pids = NULL;	/* out of memory, below */
+			starts = NULL;
+		}
 		snprintf(what, sizeof(what), "job %llu",
 			 (unsigned long long)req->job);
 	} else if (req->cgroup) {
@@ -309,14 +319,17 @@ static json_t *op_move(struct nm_daemon *d, const struct nm_caller *who,
 	    nm_authz_on_behalf(&d->cfg, req->owner, what, pids, n,
 			       &req->target.new_nodes, err) < 0) {
 		free(pids);
+		free(starts);
 		return error_reply(who, req, strstr(err, "permission denied") ?
 				   "denied" : "bad_request", err);
 	}
 	mr.pids = pids;
+	mr.starts = starts;
 	mr.npids = n;
 	mr.what = what;
 	st = nm_migrate(&d->cfg, &mr, &res, err);
 	free(pids);
+	free(starts);
 	if (st == NM_MOVE_OK) {
 		r = ok_reply();
 	} else {

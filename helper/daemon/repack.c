@@ -70,8 +70,8 @@ json_t *nm_repack_move_summary(json_t *res)
 {
 	static const char *const keep[] = {
 		"bytes_moved", "pages_moved", "pages_failed", "frozen_seconds",
-		"seconds", "was_stopped", "cpu_map", "tasks_exited", "errors",
-		NULL };
+		"seconds", "was_stopped", "cpu_map", "tasks_exited",
+		"tasks_replaced", "errors", NULL };
 	json_t *o = json_object();
 
 	if (!o || !res)
@@ -194,6 +194,7 @@ static json_t *move_victim(struct repack *rp, const struct nm_victim *v,
 		.target = { .kind = NM_TARGET_NODES, .new_nodes = *to },
 		.pids = v->pids,
 		.npids = v->npids,
+		.starts = v->starts,	/* as registered */
 	};
 	char err[NM_ERRLEN] = "", what[64];
 	enum nm_move_status st;

@@ -12,6 +12,7 @@
 #include "helper/engine/engine_kmod.h"
 #include "lib/base/clock.h"
 #include "lib/base/units.h"
+#include "lib/linux/pidref.h"
 
 
 /*
@@ -183,12 +184,24 @@ static void sleep_us(long us)
 }
 
 /*
+ * Whether the pid about to be handed to the kernel still names the process
+ * the caller verified (opts->procs): checked right before each call that
+ * takes only a pid, so pages of a process that took the pid over are never
+ * moved.  True without handles (a caller with bare pids).
+ */
+static bool still_same(const struct nm_pidref *ref)
+{
+	return !ref || nm_pidref_alive(ref);
+}
+
+/*
  * Pages the module cannot move (a PTE-mapped THP or one it cannot split,
  * still busy after its retries; not anonymous; a VMA it cannot handle) go
  * to move_pages(2), which can: engine kmod means the module first, not
  * pages left behind.  Returns how many were handed over.
  */
-static uint64_t kmod_fallback(struct engine *e, pid_t pid, size_t n,
+static uint64_t kmod_fallback(struct engine *e, pid_t pid,
+			      const struct nm_pidref *ref, size_t n,
 			      struct worker_buf *w)
 {
 	unsigned long m = 0;
@@ -204,6 +217,8 @@ static uint64_t kmod_fallback(struct engine *e, pid_t pid, size_t n,
 		w->rstatus[m] = -EINPROGRESS;
 		w->ridx[m++] = (uint32_t)i;
 	}
+	if (m && !still_same(ref))
+		return 0;	/* gone: nothing handed over */
 	if (!m || move_pages(pid, m, w->rpages, w->rnodes, w->rstatus,
 			     MPOL_MF_MOVE_ALL) < 0)
 		return m;
@@ -255,12 +270,20 @@ static size_t fill_batch(const struct engine *e, const struct batch *b,
  * retried; @fallback gets the pages the module left to move_pages(2).
  */
 static long submit_batch(struct engine *e, struct batch *b, pid_t pid,
-			 size_t n, size_t nr, struct worker_buf *w,
-			 uint64_t *fallback)
+			 const struct nm_pidref *ref, size_t n, size_t nr,
+			 struct worker_buf *w, uint64_t *fallback)
 {
 	long r;
 
 	*fallback = 0;
+	if (!still_same(ref)) {
+		/* Gone: its pages went with it (NM_FAIL_GONE). */
+		memset(w->via, b->kmod ? NM_BY_KMOD : NM_BY_SYSCALL, n);
+		b->call_err = ESRCH;
+		for (size_t i = 0; i < n; i++)
+			w->status[i] = -ESRCH;
+		return -1;
+	}
 	if (b->kmod) {
 		uint32_t threads = e->opts && e->opts->threads > 0 ?
 				   (uint32_t)e->opts->threads : 0;
@@ -270,7 +293,7 @@ static long submit_batch(struct engine *e, struct batch *b, pid_t pid,
 					     w->status);
 		memset(w->via, NM_BY_KMOD, n);
 		if (!b->call_err)
-			*fallback = kmod_fallback(e, pid, n, w);
+			*fallback = kmod_fallback(e, pid, ref, n, w);
 		/* The fallback's busy pages get the retries. */
 		return *fallback ? 0 : -1;
 	}
@@ -286,7 +309,8 @@ static long submit_batch(struct engine *e, struct batch *b, pid_t pid,
 }
 
 /* Pages busy for a moment (locked, under writeback): again, later. */
-static void retry_busy(const struct engine *e, pid_t pid, size_t n,
+static void retry_busy(const struct engine *e, pid_t pid,
+		       const struct nm_pidref *ref, size_t n,
 		       struct worker_buf *w)
 {
 	for (int round = 0; round < e->retries; round++) {
@@ -302,7 +326,8 @@ static void retry_busy(const struct engine *e, pid_t pid, size_t n,
 		if (!m)
 			break;
 		sleep_us(200L << round);
-		if (move_pages(pid, m, w->rpages, w->rnodes, w->rstatus,
+		if (!still_same(ref) ||
+		    move_pages(pid, m, w->rpages, w->rnodes, w->rstatus,
 			       MPOL_MF_MOVE_ALL) < 0)
 			break;	/* keep the first round's statuses */
 		for (unsigned long i = 0; i < m; i++) {
@@ -349,12 +374,15 @@ static void account_batch(struct engine *e, struct batch *b,
 
 static void run_batch(struct engine *e, struct batch *b, struct worker_buf *w)
 {
-	pid_t pid = e->pids[e->pieces[e->work[b->lo]].scan];
+	size_t scan = e->pieces[e->work[b->lo]].scan;
+	pid_t pid = e->pids[scan];
+	const struct nm_pidref *ref = e->opts && e->opts->procs ?
+				      &e->opts->procs[scan] : NULL;
 	uint64_t att, fallback;
 	size_t nr, n = fill_batch(e, b, w, &nr, &att);
 
-	if (submit_batch(e, b, pid, n, nr, w, &fallback) >= 0)
-		retry_busy(e, pid, n, w);
+	if (submit_batch(e, b, pid, ref, n, nr, w, &fallback) >= 0)
+		retry_busy(e, pid, ref, n, w);
 	account_batch(e, b, w, n, att, fallback);
 }
 

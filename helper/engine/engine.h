@@ -50,6 +50,7 @@ enum nm_engine_backend {
 enum { NM_BY_SYSCALL, NM_BY_KMOD, NM_BY_KINDS };
 
 struct nm_kmod_client;
+struct nm_pidref;
 
 struct nm_engine_opts {
 	int threads;		/* workers per step; 0: the destination's CPUs */
@@ -82,6 +83,12 @@ struct nm_engine_opts {
 	/* backend, and the open module for KMOD / AUTO (NULL: none). */
 	enum nm_engine_backend backend;
 	struct nm_kmod_client *kmod;
+	/*
+	 * When non-NULL (npids entries, lib/linux/pidref.h): each process as
+	 * the caller verified it; a batch is handed to the kernel only while
+	 * its pid still names that process, else its pages fail as gone.
+	 */
+	const struct nm_pidref *procs;
 	/* When non-NULL (npids entries): pages_failed of each process. */
 	uint64_t *failed_per_pid;
 	/* Testing only: each worker sleeps this long after every batch. */

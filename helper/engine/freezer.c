@@ -11,6 +11,7 @@
 
 #include "lib/linux/cgroup.h"
 #include "helper/engine/freezer.h"
+#include "lib/linux/pidref.h"
 #include "lib/linux/proc.h"
 #include "lib/base/clock.h"
 
@@ -25,12 +26,26 @@ static void nap(int *us)
 		*us *= 2;
 }
 
-static int proc_start(pid_t pid, unsigned long long *start)
+/*
+ * @sig to the process that started at @start (0: unknown, whoever holds
+ * @pid), through a pidfd: a recycled pid is a stranger, left alone.
+ * 0 when sent or when the process is gone; -1 with @err otherwise.
+ */
+static int signal_as(pid_t pid, unsigned long long start, int sig, char *err)
 {
-	char path[64], st;
+	struct nm_pidref ref;
+	char msg[NM_ERRLEN];
+	int rc = 0;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	return nm_proc_stat_file(path, &st, start);
+	if ((start ? nm_pidref_open_as(&ref, pid, start, msg) :
+	     nm_pidref_open(&ref, pid, msg)) < 0)
+		return 0;
+	if (nm_pidref_signal(&ref, sig, msg) < 0 && errno != ESRCH) {
+		nm_seterr(err, "%s", msg);
+		rc = -1;
+	}
+	nm_pidref_close(&ref);
+	return rc;
 }
 
 static int write_file(const char *dir, const char *file, const char *val,
@@ -183,12 +198,14 @@ undo:
 
 static void cont_all(const struct nm_freeze *fz)
 {
+	char err[NM_ERRLEN];
+
 	for (int i = 0; i < fz->npids; i++)
-		kill(fz->pids[i], SIGCONT);
+		signal_as(fz->pids[i], fz->starts[i], SIGCONT, err);
 }
 
-static int freeze_sigstop(const pid_t *pids, int npids, int timeout_ms,
-			  struct nm_freeze *fz, char *err)
+static int freeze_sigstop(const struct nm_pidref *procs, int npids,
+			  int timeout_ms, struct nm_freeze *fz, char *err)
 {
 	double deadline = nm_now_ms() + timeout_ms;
 	int us = 100;
@@ -196,22 +213,21 @@ static int freeze_sigstop(const pid_t *pids, int npids, int timeout_ms,
 
 	for (int i = 0; i < npids; i++) {
 		enum nm_freeze_state st;
+		char msg[NM_ERRLEN];
 
-		if (nm_process_freeze_state(pids[i], &st, err) < 0)
+		if (nm_process_freeze_state(procs[i].pid, &st, err) < 0)
 			goto fail;
 		/* Held by someone else (SIGSTOP, a cgroup freezer): stays so.
 		 * A FREEZING one may still run: stop it ourselves. */
 		if (st == NM_FROZEN)
 			continue;
-		if (kill(pids[i], SIGSTOP) < 0) {
-			nm_seterr(err, "freeze: SIGSTOP to pid %d: %s",
-				  (int)pids[i], strerror(errno));
+		/* Through the pidfd: never a process that took the pid over. */
+		if (nm_pidref_signal(&procs[i], SIGSTOP, msg) < 0) {
+			nm_seterr(err, "freeze: %s", msg);
 			goto fail;
 		}
-		fz->pids[fz->npids] = pids[i];
-		if (proc_start(pids[i], &fz->starts[fz->npids]) < 0)
-			fz->starts[fz->npids] = 0;
-		fz->npids++;
+		fz->pids[fz->npids] = procs[i].pid;
+		fz->starts[fz->npids++] = procs[i].start;
 	}
 	fz->was_frozen = fz->npids == 0;
 	for (int i = 0; i < fz->npids;) {
@@ -239,14 +255,14 @@ fail:
 	return -1;
 }
 
-int nm_freeze(const pid_t *pids, int npids, int timeout_ms,
-	      struct nm_freeze *fz, char *err)
+int nm_freeze_refs(const struct nm_pidref *procs, int npids, int timeout_ms,
+		   struct nm_freeze *fz, char *err)
 {
-	pid_t *sorted;
+	pid_t *sorted, *pids = NULL;
 	int rc;
 
 	memset(fz, 0, sizeof(*fz));
-	if (!pids || npids <= 0 || npids > NM_FREEZE_MAX_PIDS) {
+	if (!procs || npids <= 0 || npids > NM_FREEZE_MAX_PIDS) {
 		nm_seterr(err, "freeze: %d processes is out of range (1-%d)",
 			  npids, NM_FREEZE_MAX_PIDS);
 		return -1;
@@ -256,15 +272,18 @@ int nm_freeze(const pid_t *pids, int npids, int timeout_ms,
 		return -1;
 	}
 	sorted = malloc((size_t)npids * sizeof(*sorted));
+	pids = malloc((size_t)npids * sizeof(*pids));
 	fz->pids = calloc((size_t)npids, sizeof(*fz->pids));
 	fz->starts = calloc((size_t)npids, sizeof(*fz->starts));
-	if (!sorted || !fz->pids || !fz->starts) {
+	if (!sorted || !pids || !fz->pids || !fz->starts) {
 		free(sorted);
+		free(pids);
 		nm_freeze_release(fz);
 		nm_seterr(err, "freeze: out of memory");
 		return -1;
 	}
-	memcpy(sorted, pids, (size_t)npids * sizeof(*sorted));
+	for (int i = 0; i < npids; i++)
+		pids[i] = sorted[i] = procs[i].pid;
 	qsort(sorted, (size_t)npids, sizeof(*sorted), cmp_pid);
 	for (int i = 0; i < npids; i++) {
 		if (sorted[i] <= 0 || (i && sorted[i] == sorted[i - 1])) {
@@ -272,9 +291,12 @@ int nm_freeze(const pid_t *pids, int npids, int timeout_ms,
 				  "invalid" : "duplicate", (int)sorted[i]);
 			goto fail;
 		}
-		if (kill(sorted[i], 0) < 0 && errno == ESRCH) {
-			nm_seterr(err, "freeze: pid %d: no such process",
-				  (int)sorted[i]);
+	}
+	for (int i = 0; i < npids; i++) {
+		char msg[NM_ERRLEN];
+
+		if (nm_pidref_check(&procs[i], msg) < 0) {
+			nm_seterr(err, "freeze: %s", msg);
 			goto fail;
 		}
 	}
@@ -288,10 +310,11 @@ int nm_freeze(const pid_t *pids, int npids, int timeout_ms,
 		rc = freeze_v1(fz, timeout_ms, err);
 		break;
 	default:
-		rc = freeze_sigstop(pids, npids, timeout_ms, fz, err);
+		rc = freeze_sigstop(procs, npids, timeout_ms, fz, err);
 		break;
 	}
 	free(sorted);
+	free(pids);
 	if (rc < 0) {
 		nm_freeze_release(fz);
 		return -1;
@@ -299,8 +322,35 @@ int nm_freeze(const pid_t *pids, int npids, int timeout_ms,
 	return 0;
 fail:
 	free(sorted);
+	free(pids);
 	nm_freeze_release(fz);
 	return -1;
+}
+
+int nm_freeze(const pid_t *pids, int npids, int timeout_ms,
+	      struct nm_freeze *fz, char *err)
+{
+	struct nm_pidref *procs;
+	int rc;
+
+	if (!pids || npids <= 0 || npids > NM_FREEZE_MAX_PIDS)
+		return nm_freeze_refs(NULL, npids, timeout_ms, fz, err);
+	procs = calloc((size_t)npids, sizeof(*procs));
+	if (!procs) {
+		memset(fz, 0, sizeof(*fz));
+		nm_seterr(err, "freeze: out of memory");
+		return -1;
+	}
+	/* One that cannot be opened stays without a handle: refused there. */
+	for (int i = 0; i < npids; i++) {
+		char msg[NM_ERRLEN];
+
+		if (nm_pidref_open(&procs[i], pids[i], msg) < 0)
+			procs[i].pid = pids[i];
+	}
+	rc = nm_freeze_refs(procs, npids, timeout_ms, fz, err);
+	nm_pidrefs_free(procs, npids);
+	return rc;
 }
 
 int nm_thaw(struct nm_freeze *fz, char *err)
@@ -318,17 +368,13 @@ int nm_thaw(struct nm_freeze *fz, char *err)
 		break;
 	case NM_FREEZE_SIGSTOP:
 		for (int i = 0; i < fz->npids; i++) {
-			unsigned long long st;
+			char msg[NM_ERRLEN];
 
-			/* A recycled pid is a stranger: leave it alone. */
-			if (fz->starts && fz->starts[i] &&
-			    (proc_start(fz->pids[i], &st) < 0 ||
-			     st != fz->starts[i]))
-				continue;
-			if (kill(fz->pids[i], SIGCONT) < 0 && errno != ESRCH &&
+			/* A recycled pid is a stranger: left alone. */
+			if (signal_as(fz->pids[i], fz->starts ?
+				      fz->starts[i] : 0, SIGCONT, msg) < 0 &&
 			    rc == 0) {
-				nm_seterr(err, "thaw: SIGCONT to pid %d: %s",
-					  (int)fz->pids[i], strerror(errno));
+				nm_seterr(err, "thaw: %s", msg);
 				rc = -1;
 			}
 		}

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include "lib/base/error.h"
+#include "lib/linux/pidref.h"
 #include "lib/linux/proc.h"	/* nm_process_stopped */
 
 /*
@@ -36,6 +37,14 @@ struct nm_freeze {
  */
 int nm_freeze(const pid_t *pids, int npids, int timeout_ms,
 	      struct nm_freeze *fz, char *err);
+/*
+ * The same for processes verified earlier (a move's admission): each is
+ * checked to be still the one @procs names, and signalled through its
+ * pidfd.  nm_freeze() opens the handles itself.  The thaw signals only
+ * the process that started at the recorded start time, through a pidfd.
+ */
+int nm_freeze_refs(const struct nm_pidref *procs, int npids, int timeout_ms,
+		   struct nm_freeze *fz, char *err);
 /* Restores the prior state: thaws unless it was already frozen. */
 int nm_thaw(struct nm_freeze *fz, char *err);
 void nm_freeze_release(struct nm_freeze *fz);

@@ -68,6 +68,47 @@ void nm_move_add_exited(struct nm_move *m, pid_t pid)
 	m->r->exited[m->r->nexited++] = pid;
 }
 
+/* Reports a process that is not the one admitted any more. */
+static void report_gone(struct nm_move *m, pid_t pid, int why,
+			const char *msg)
+{
+	nm_move_add_exited(m, pid);
+	if (why == NM_PIDREF_REPLACED)
+		m->r->replaced[m->r->nreplaced++] = pid;
+	nm_move_log(m, LOG_NOTICE, "%s: dropped from the move", msg);
+}
+
+bool nm_move_proc_gone(struct nm_move *m, int i)
+{
+	char msg[NM_ERRLEN];
+	int why;
+
+	if (m->gone[i])
+		return true;
+	why = nm_pidref_check(&m->procs[i], msg);
+	if (why == 0)
+		return false;
+	m->gone[i] = true;
+	report_gone(m, m->r->pids[i], why, msg);
+	/* Its pages are nobody's to move now (a live pass scanned them). */
+	if (m->scans) {
+		nm_scan_release(&m->scans[i]);
+		memset(&m->scans[i], 0, sizeof(m->scans[i]));
+		m->scans[i].pid = m->r->pids[i];
+	}
+	return true;
+}
+
+int nm_move_check_procs(struct nm_move *m)
+{
+	int n = 0;
+
+	for (int i = 0; i < m->r->npids; i++)
+		if (!m->gone[i] && nm_move_proc_gone(m, i))
+			n++;
+	return n;
+}
+
 /* The kernel module, for a KMOD or AUTO backend. */
 static enum nm_move_status open_engine(struct nm_move *m, char *err)
 {
@@ -92,17 +133,120 @@ static enum nm_move_status open_engine(struct nm_move *m, char *err)
 	return NM_MOVE_OK;
 }
 
-/* The job's processes and their descendants, as the caller admits them. */
+/*
+ * Keeps in r->pids (and m->procs) only the processes still the ones their
+ * handles were opened on; the others are reported gone.  Before the plan:
+ * the job is modelled from the processes that remain.
+ */
+static enum nm_move_status keep_verified(struct nm_move *m, char *err)
+{
+	struct nm_move_result *r = m->r;
+	int k = 0, n = r->npids;
+
+	for (int i = 0; i < n; i++) {
+		char msg[NM_ERRLEN];
+		int why = nm_pidref_check(&m->procs[i], msg);
+
+		if (why == 0) {
+			r->pids[k] = r->pids[i];
+			m->procs[k++] = m->procs[i];
+			continue;
+		}
+		report_gone(m, r->pids[i], why, msg);
+		nm_pidref_close(&m->procs[i]);
+	}
+	for (int i = k; i < n; i++)
+		m->procs[i] = NM_PIDREF_NONE;	/* moved down, or closed */
+	r->npids = k;
+	if (!k) {
+		nm_seterr(err, "every process of %s has exited", m->spec->what);
+		return NM_MOVE_BAD;
+	}
+	return NM_MOVE_OK;
+}
+
+/*
+ * The start time @pid was recorded with by the caller (spec->starts: the
+ * registry's), 0 when none; the given pids come first in r->pids.
+ */
+static unsigned long long given_start(const struct nm_move_spec *spec,
+				      int i, pid_t pid)
+{
+	if (!spec->starts)
+		return 0;
+	if (i < spec->npids && spec->pids[i] == pid)
+		return spec->starts[i];
+	for (int j = 0; j < spec->npids; j++)
+		if (spec->pids[j] == pid)
+			return spec->starts[j];
+	return 0;
+}
+
+/*
+ * A handle on each process, kept in r->pids (and m->procs) when there
+ * is one: a process that went already, or whose pid no longer names the
+ * process the caller recorded, is reported gone.
+ */
+static enum nm_move_status open_handles(struct nm_move *m, char *err)
+{
+	struct nm_move_result *r = m->r;
+	int k = 0;
+
+	for (int i = 0; i < r->npids; i++) {
+		unsigned long long st = given_start(m->spec, i, r->pids[i]);
+		char msg[NM_ERRLEN];
+		int why = st ? nm_pidref_open_as(&m->procs[k], r->pids[i], st,
+						 msg) :
+			       nm_pidref_open(&m->procs[k], r->pids[i], msg);
+
+		if (why < 0)
+			report_gone(m, r->pids[i], why, msg);
+		else
+			r->pids[k++] = r->pids[i];
+	}
+	r->npids = k;
+	if (!k) {
+		nm_seterr(err, "every process of %s has exited", m->spec->what);
+		return NM_MOVE_BAD;
+	}
+	return NM_MOVE_OK;
+}
+
+/*
+ * The job's processes and their descendants, as the caller admits them:
+ * each gets a handle (pidfd and start time) before the access check, and
+ * is checked again after it, so what was admitted is what the handles
+ * name; every later action goes through them.
+ */
 static enum nm_move_status resolve(struct nm_move *m, char *err)
 {
 	struct nm_move_result *r = m->r;
+	enum nm_move_status st = NM_MOVE_OK;
+	size_t np;
 
 	if (nm_proc_descendants(m->spec->pids, m->spec->npids, &r->pids,
 				&r->npids, err) < 0)
 		return NM_MOVE_BAD;
-	if (m->hooks->admit)
-		return m->hooks->admit(m->hooks->arg, r->pids, r->npids, err);
-	return NM_MOVE_OK;
+	np = (size_t)r->npids;
+	m->procs = calloc(np, sizeof(*m->procs));
+	r->exited = calloc(np, sizeof(*r->exited));
+	r->replaced = calloc(np, sizeof(*r->replaced));
+	if (!m->procs || !r->exited || !r->replaced) {
+		nm_seterr(err, "out of memory");
+		return NM_MOVE_FAILED;
+	}
+	m->nprocs = r->npids;
+	for (int i = 0; i < m->nprocs; i++)
+		m->procs[i] = NM_PIDREF_NONE;
+	st = open_handles(m, err);
+	if (st == NM_MOVE_OK && m->hooks->admit)
+		st = m->hooks->admit(m->hooks->arg, r->pids, r->npids, err);
+	if (st == NM_MOVE_OK && m->spec->admit_delay_ms) {
+		nm_move_log(m, LOG_DEBUG, "[testing] delay of %d ms after "
+			    "admission", m->spec->admit_delay_ms);
+		nm_move_sleep_ms(m->spec->admit_delay_ms);
+	}
+	return st == NM_MOVE_OK ? keep_verified(m, err) : st;
 }
 
 /* The machine and the job on it. */
@@ -210,11 +354,10 @@ static enum nm_move_status start(struct nm_move *m, char *err)
 	m->scans = calloc(np, sizeof(*m->scans));
 	m->gone = calloc(np, sizeof(*m->gone));
 	m->failed_per_pid = calloc(np, sizeof(*m->failed_per_pid));
-	r->exited = calloc(np, sizeof(*r->exited));
 	r->cpu_map = calloc((size_t)r->t->nnodes, sizeof(*r->cpu_map));
 	r->engine = calloc(1, sizeof(*r->engine));
-	if (!m->scans || !m->gone || !m->failed_per_pid || !r->exited ||
-	    !r->cpu_map || !r->engine) {
+	if (!m->scans || !m->gone || !m->failed_per_pid || !r->cpu_map ||
+	    !r->engine) {
 		nm_seterr(err, "out of memory");
 		free(r->engine);
 		r->engine = NULL;	/* not started: nothing to report */
@@ -233,6 +376,7 @@ static void move_release(struct nm_move *m)
 	free(m->scans);
 	free(m->gone);
 	free(m->failed_per_pid);
+	nm_pidrefs_free(m->procs, m->nprocs);
 	nm_cpusets_release(&m->cpusets);
 	nm_freeze_release(&m->fz);
 	if (m->r->kmod_loaded)
@@ -288,6 +432,7 @@ void nm_move_result_free(struct nm_move_result *r)
 	free(r->engine);
 	free(r->cpu_map);
 	free(r->exited);
+	free(r->replaced);
 	free(r->errors);
 	memset(r, 0, sizeof(*r));
 }

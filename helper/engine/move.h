@@ -40,6 +40,13 @@ const char *nm_move_status_code(enum nm_move_status s);
 struct nm_move_spec {
 	const pid_t *pids;		/* the job's tasks */
 	int npids;
+	/*
+	 * NULL, or npids start times (/proc/PID/stat field 22; 0: unknown)
+	 * the caller recorded the pids with (the registry): a pid that names
+	 * another process by the time the move takes its handle is dropped
+	 * and reported, not moved.
+	 */
+	const unsigned long long *starts;
 	const struct nm_target *target;
 	const char *what;		/* "job 42", "pids 1,2": messages */
 	/*
@@ -74,11 +81,12 @@ struct nm_move_spec {
 	int live_max_ms;
 	/* Testing only: a topology/free-memory description (plans, never
 	   moves: see the planned hook), a pause before widening, a pause
-	   after every engine batch. */
+	   after every engine batch, a pause right after admission. */
 	const char *topology_file;	/* NULL: the live machine */
 	const char *free_overrides;	/* NULL: measured free memory */
 	int delay_ms;
 	int batch_delay_ms;
+	int admit_delay_ms;
 };
 
 /* One error of a started move that did not stop it. */
@@ -106,8 +114,18 @@ struct nm_move_result {
 	struct nm_engine_result *engine;
 	int *cpu_map;			/* node index -> node index its CPUs
 					   went to (memory stuck: stays) */
-	pid_t *exited;			/* processes that exited meanwhile */
+	/*
+	 * Processes that exited meanwhile, and those of them whose pid
+	 * already names another process (left alone: never signalled,
+	 * moved or re-pinned).  Each process is verified once, at
+	 * admission; from then on it is acted on through a pidfd and its
+	 * pid is re-checked (lib/linux/pidref.h) around every call that
+	 * takes only a pid.
+	 */
+	pid_t *exited;
 	int nexited;
+	pid_t *replaced;
+	int nreplaced;
 	uint64_t pages_exited;		/* not moved: their process exited */
 	struct nm_move_error *errors;
 	int nerrors;

@@ -43,7 +43,8 @@ static int sigstop_intent(const struct nm_move *m, struct nm_freeze *in,
 			return -1;
 		if (pi.state != 'T' && pi.state != 't' &&
 		    r->job->tasks[i].role != NM_TASK_LAUNCHER) {
-			in->starts[in->npids] = pi.starttime;
+			/* As admitted: a thaw never signals a stranger. */
+			in->starts[in->npids] = m->procs[i].start;
 			in->pids[in->npids++] = r->pids[i];
 		}
 	}
@@ -114,7 +115,7 @@ static int freeze_intents(const struct nm_move *m, struct nm_freeze *in,
 
 /* Intents for the caller to record, then the freeze of @live itself. */
 static int freeze_live(struct nm_move *m, struct nm_freeze *in,
-		       const pid_t *live, int nlive, char *err)
+		       const struct nm_pidref *live, int nlive, char *err)
 {
 	const struct nm_move_hooks *h = m->hooks;
 	char msg[NM_ERRLEN];
@@ -125,8 +126,8 @@ static int freeze_live(struct nm_move *m, struct nm_freeze *in,
 		return -1;
 	nm_move_phase(m, "freezing");
 	m->t_freeze = nm_now_seconds();
-	if (nm_freeze(live, nlive, m->spec->freeze_timeout_ms, &m->fz,
-		      msg) < 0) {
+	if (nm_freeze_refs(live, nlive, m->spec->freeze_timeout_ms, &m->fz,
+			   msg) < 0) {
 		nm_seterr(err, "cannot freeze %s: %s", m->spec->what, msg);
 		return -1;
 	}
@@ -135,20 +136,29 @@ static int freeze_live(struct nm_move *m, struct nm_freeze *in,
 	return 0;
 }
 
-/* Every process not seen exiting (by a live pass's scan) is frozen. */
+/*
+ * Every process still the one admitted (not seen exiting by a live pass's
+ * scan, its pid not taken over) is frozen, through its handle.
+ */
 static int record_and_freeze(struct nm_move *m, struct nm_freeze *in,
 			     char *err)
 {
-	pid_t *live = calloc((size_t)m->r->npids, sizeof(*live));
+	struct nm_pidref *live = calloc((size_t)m->r->npids, sizeof(*live));
 	int nlive = 0, rc;
 
 	if (!live) {
 		nm_seterr(err, "out of memory");
 		return -1;
 	}
+	nm_move_check_procs(m);
 	for (int i = 0; i < m->r->npids; i++)
 		if (!m->gone[i])
-			live[nlive++] = m->r->pids[i];
+			live[nlive++] = m->procs[i];	/* borrowed */
+	if (!nlive) {
+		nm_seterr(err, "every process of %s has exited", m->spec->what);
+		free(live);
+		return -1;
+	}
 	rc = freeze_live(m, in, live, nlive, err);
 	free(live);
 	return rc;

@@ -15,16 +15,6 @@
 #include "lib/base/clock.h"
 #include "lib/linux/proc.h"
 
-/* Exited: no such process, or a zombie its parent has not reaped yet. */
-static bool proc_gone(pid_t pid)
-{
-	struct nm_proc_info pi;
-	char err[NM_ERRLEN];
-
-	return nm_proc_info(pid, &pi, err) < 0 ? kill(pid, 0) < 0 &&
-		errno == ESRCH : pi.state == 'Z' || pi.state == 'X';
-}
-
 void nm_move_sleep_ms(int ms)
 {
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
@@ -50,6 +40,39 @@ void nm_move_restore_mems(struct nm_move *m)
 	nm_cpusets_restore(&m->cpusets, restore_failed, m);
 }
 
+/*
+ * The cpusets of the processes still the ones admitted, read from
+ * /proc/PID/cgroup: read again when one of them went meanwhile, so a
+ * stranger's cgroup is never among them.
+ */
+static int collect_cpusets(struct nm_move *m, char *err)
+{
+	struct nm_move_result *r = m->r;
+	pid_t *live = calloc((size_t)r->npids, sizeof(*live));
+	int nlive, tries = 0, rc;
+
+	if (!live) {
+		nm_seterr(err, "out of memory");
+		return -1;
+	}
+	nm_move_check_procs(m);
+	do {
+		nlive = 0;
+		for (int i = 0; i < r->npids; i++)
+			if (!m->gone[i])
+				live[nlive++] = r->pids[i];
+		nm_cpusets_release(&m->cpusets);
+		rc = nlive ? nm_cpusets_collect(&m->cpusets, live, nlive, err) :
+			     0;
+	} while (nm_move_check_procs(m) && ++tries < 16);
+	if (rc == 0 && tries == 16) {
+		nm_seterr(err, "processes of %s keep exiting", m->spec->what);
+		rc = -1;
+	}
+	free(live);
+	return rc;
+}
+
 /* Old and new nodes, and the spare nodes the plan parks pages on. */
 int nm_move_widen(struct nm_move *m, char *err)
 {
@@ -57,7 +80,7 @@ int nm_move_widen(struct nm_move *m, char *err)
 	struct nm_bitmap add = m->spec->target->new_nodes;
 
 	nm_move_phase(m, "widening cpusets");
-	if (nm_cpusets_collect(&m->cpusets, m->r->pids, m->r->npids, err) < 0)
+	if (collect_cpusets(m, err) < 0)
 		return -1;
 	for (int i = 0; i < plan->nsteps; i++)
 		nm_bitmap_set(&add, (unsigned int)plan->steps[i].to);
@@ -73,26 +96,27 @@ int nm_move_scan_all(struct nm_move *m, char *err)
 	nm_move_phase(m, "scanning");
 	for (int i = 0; i < r->npids; i++) {
 		char msg[NM_ERRLEN];
+		int rc;
 
 		if (m->gone[i])
 			continue;	/* a live move's earlier scan saw it go */
 		nm_scan_release(&m->scans[i]);
-		if (nm_scan_process(r->pids[i], NM_SCAN_AUTO, &m->scans[i],
-				    msg) == 0) {
-			live++;
-			continue;
-		}
-		if (!proc_gone(r->pids[i])) {
-			nm_seterr(err, "scanning process %d: %s",
-				  (int)r->pids[i], msg);
-			return -1;
-		}
 		memset(&m->scans[i], 0, sizeof(m->scans[i]));
 		m->scans[i].pid = r->pids[i];
-		m->gone[i] = true;
-		nm_move_add_exited(m, r->pids[i]);
-		nm_move_log(m, LOG_NOTICE, "process %d exited before its scan",
-			    (int)r->pids[i]);
+		if (!nm_move_proc_gone(m, i)) {
+			rc = nm_scan_process(r->pids[i], NM_SCAN_AUTO,
+					     &m->scans[i], msg);
+			/* After it: what it read was the admitted one's. */
+			if (!nm_move_proc_gone(m, i)) {
+				if (rc < 0) {
+					nm_seterr(err, "scanning process %d: "
+						  "%s", (int)r->pids[i], msg);
+					return -1;
+				}
+				live++;
+			}
+		}
+		/* Gone: nm_move_proc_gone() left its scan empty. */
 	}
 	if (!live) {
 		nm_seterr(err, "every process of %s has exited", m->spec->what);
@@ -154,10 +178,8 @@ void nm_move_drop_exited(struct nm_move *m)
 	size_t k = 0;
 
 	for (int i = 0; i < m->r->npids; i++) {
-		if (m->gone[i] || !proc_gone(m->r->pids[i]))
+		if (m->gone[i] || !nm_move_proc_gone(m, i))
 			continue;
-		m->gone[i] = true;
-		nm_move_add_exited(m, m->r->pids[i]);
 		uncount_exited(m, i);
 	}
 	/* The page-exact list keeps the pages of live processes. */
@@ -232,6 +254,8 @@ int nm_move_engine(struct nm_move *m, struct nm_engine_result *res,
 		.cancel = m->in_live ? &m->live_stop : &m->cancel,
 		.failed_per_pid = m->failed_per_pid,
 		.kmod = r->kmod_loaded ? &m->kmod : NULL,
+		/* move_pages(2) only while each pid is still the admitted */
+		.procs = m->procs,
 		.backend = r->kmod_loaded ? spec->backend : NM_BACKEND_SYSCALL,
 		/* [testing]: a slow engine, so faults land mid-move anywhere */
 		.batch_delay_ms = spec->batch_delay_ms,
@@ -251,13 +275,11 @@ void nm_move_rebind_all(struct nm_move *m, const int *map)
 	for (int i = 0; i < r->npids; i++) {
 		char msg[NM_ERRLEN];
 
-		if (m->gone[i])
+		if (nm_move_proc_gone(m, i))
 			continue;
-		if (nm_rebind_process(r->t, map, r->pids[i], msg) >= 0)
+		if (nm_rebind_ref(r->t, map, &m->procs[i], msg) >= 0)
 			continue;
-		if (proc_gone(r->pids[i]))
-			nm_move_add_exited(m, r->pids[i]);
-		else
+		if (!nm_move_proc_gone(m, i))
 			nm_move_add_error(m, NM_MOVE_ERR_REBIND, r->pids[i],
 					  NULL, msg);
 	}

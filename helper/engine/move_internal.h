@@ -7,12 +7,15 @@
 
 #include "helper/engine/cpuset.h"
 #include "helper/engine/move.h"
+#include "lib/linux/pidref.h"
 
 struct nm_move {
 	const struct nm_move_spec *spec;
 	const struct nm_move_hooks *hooks;
 	struct nm_move_result *r;
 	struct nm_kmod_client kmod;	/* open when r->kmod_loaded */
+	struct nm_pidref *procs;	/* one per r->pids: as admitted */
+	int nprocs;			/* allocated */
 	struct nm_scan *scans;		/* one per r->pids */
 	bool *gone;			/* exited, per r->pids */
 	uint64_t *failed_per_pid;	/* the engine's, per r->pids */
@@ -42,6 +45,14 @@ void nm_move_phase(struct nm_move *m, const char *phase);
 void nm_move_add_error(struct nm_move *m, enum nm_move_error_kind kind,
 		       pid_t pid, const char *cgroup, const char *msg);
 void nm_move_add_exited(struct nm_move *m, pid_t pid);
+/*
+ * Whether process @i (of r->pids) is still the one admitted; when not, it
+ * is marked gone and reported (exited, replaced) once.  Called around
+ * every action that names it by number.
+ */
+bool nm_move_proc_gone(struct nm_move *m, int i);
+/* nm_move_proc_gone() over every process not yet gone: how many went. */
+int nm_move_check_procs(struct nm_move *m);
 
 /* move_freeze.c: before, during and after the freeze. */
 enum nm_move_status nm_move_freeze(struct nm_move *m, char *err);

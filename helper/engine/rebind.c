@@ -66,6 +66,7 @@ struct rebind {
 	const struct nm_topology *t;
 	const int *map;
 	pid_t pid;
+	const struct nm_pidref *ref;	/* NULL: by number only */
 	cpu_set_t *set;
 	size_t size;
 	pid_t *done;		/* threads seen */
@@ -104,6 +105,11 @@ static int rebind_pass(struct rebind *rb, char *err)
 		}
 		rb->done[rb->ndone++] = tid;
 		rc = 1;
+		/* Right before the call: the pid still names the process. */
+		if (rb->ref && nm_pidref_check(rb->ref, err) < 0) {
+			rc = -1;
+			break;
+		}
 		r = rebind_tid(rb->t, rb->map, rb->pid, tid, rb->set, rb->size,
 			       err);
 		if (r < 0)
@@ -115,10 +121,10 @@ static int rebind_pass(struct rebind *rb, char *err)
 	return rc;
 }
 
-int nm_rebind_process(const struct nm_topology *t, const int *map, pid_t pid,
-		      char *err)
+static int rebind(const struct nm_topology *t, const int *map, pid_t pid,
+		  const struct nm_pidref *ref, char *err)
 {
-	struct rebind rb = { .t = t, .map = map, .pid = pid,
+	struct rebind rb = { .t = t, .map = map, .pid = pid, .ref = ref,
 			     .size = CPU_ALLOC_SIZE(NM_BITMAP_BITS) };
 	int rc;
 
@@ -144,4 +150,16 @@ int nm_rebind_process(const struct nm_topology *t, const int *map, pid_t pid,
 		CPU_FREE(rb.set);
 	free(rb.done);
 	return rc < 0 ? -1 : rb.pinned;
+}
+
+int nm_rebind_process(const struct nm_topology *t, const int *map, pid_t pid,
+		      char *err)
+{
+	return rebind(t, map, pid, NULL, err);
+}
+
+int nm_rebind_ref(const struct nm_topology *t, const int *map,
+		  const struct nm_pidref *ref, char *err)
+{
+	return rebind(t, map, ref->pid, ref, err);
 }

@@ -313,6 +313,12 @@ static int set_testing(struct nm_config *c, const char *k, const char *v,
 		c->test_batch_delay_ms = (int)n;
 		return 0;
 	}
+	if (!strcmp(k, "admit_delay_ms")) {
+		if (parse_long(v, 0, 600000, 10, &n, err, k) < 0)
+			return -1;
+		c->test_admit_delay_ms = (int)n;
+		return 0;
+	}
 	if (!strcmp(k, "fail_thaws")) {
 		if (parse_long(v, 0, 100, 10, &n, err, k) < 0)
 			return -1;

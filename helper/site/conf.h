@@ -56,6 +56,7 @@ struct nm_config {
 	/* [testing]: knobs for the test suite only */
 	int test_delay_ms;		/* sleep while frozen, before moving */
 	int test_batch_delay_ms;	/* sleep after each engine batch */
+	int test_admit_delay_ms;	/* sleep after admitting the pids */
 	char test_topology[512];	/* plan on this hwloc XML */
 	char test_free[256];		/* NODE=BYTES overrides of free memory */
 	int test_fail_thaws;		/* journal recovery thaws to fail */

@@ -29,7 +29,8 @@ static void check(const struct nm_config *c)
 	    c->tcp_port < 1 || c->tcp_port > 65535 ||
 	    c->default_policy == NM_POLICY_NODES ||
 	    (c->slurm_user[0] && c->slurm_uid == (uid_t)-1) ||
-	    c->test_delay_ms < 0 || c->test_batch_delay_ms < 0)
+	    c->test_delay_ms < 0 || c->test_batch_delay_ms < 0 ||
+	    c->test_admit_delay_ms < 0)
 		abort();
 }
 
@@ -55,6 +56,7 @@ static bool same(const struct nm_config *a, const struct nm_config *b)
 	       a->default_policy == b->default_policy &&
 	       a->test_delay_ms == b->test_delay_ms &&
 	       a->test_batch_delay_ms == b->test_batch_delay_ms &&
+	       a->test_admit_delay_ms == b->test_admit_delay_ms &&
 	       !strcmp(a->test_topology, b->test_topology) &&
 	       !strcmp(a->test_free, b->test_free);
 }

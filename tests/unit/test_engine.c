@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "helper/engine/engine.h"
+#include "lib/linux/pidref.h"
 #include "lib/linux/scan.h"
 #include "lib/base/units.h"
 
@@ -317,6 +318,64 @@ static void test_unmapped_pages_reported(void **state)
 }
 
 /* A byte cap smaller than the pages on the node: the last step takes all. */
+/*
+ * Through handles (opts.procs): pages move while the pid names the
+ * process verified; a handle whose process is gone (here pointed at the
+ * live child's pid: what a recycled pid looks like) moves nothing there.
+ */
+static void test_handles(void **state)
+{
+	struct nm_topology *t = live();
+	struct child c;
+	struct nm_scan s;
+	struct nm_engine_result *res = calloc(1, sizeof(*res));
+	struct nm_pidref ref, stale;
+	struct nm_engine_opts o = { .procs = &ref };
+	char err[NM_ERRLEN] = "";
+	struct nm_plan *plan;
+	pid_t dead;
+
+	(void)state;
+	need_root();
+	start_child(&c);
+	assert_int_equal(nm_pidref_open(&ref, c.pid, err), 0);
+	if (nm_scan_process(c.pid, NM_SCAN_AUTO, &s, err) < 0)
+		fail_msg("scan: %s", err);
+	plan = self_plan(t, &s);
+	if (nm_engine_run(t, plan, &c.pid, &s, 1, &o, res, err) < 0)
+		fail_msg("engine: %s", err);
+	assert_true(res->pages_moved > 0);
+	assert_int_equal(res->pages_failed, 0);
+	nm_scan_release(&s);
+	free_plan(plan);
+
+	dead = fork();
+	if (dead == 0)
+		for (;;)
+			pause();
+	assert_int_equal(nm_pidref_open(&stale, dead, err), 0);
+	kill(dead, SIGKILL);
+	waitpid(dead, NULL, 0);
+	stale.pid = c.pid;
+	o.procs = &stale;
+	if (nm_scan_process(c.pid, NM_SCAN_AUTO, &s, err) < 0)
+		fail_msg("scan: %s", err);
+	plan = self_plan(t, &s);
+	if (nm_engine_run(t, plan, &c.pid, &s, 1, &o, res, err) < 0)
+		fail_msg("engine: %s", err);
+	assert_int_equal(res->pages_moved, 0);
+	assert_true(res->pages_failed > 0);
+	assert_true(res->failed_by_kind[NM_FAIL_GONE] == res->pages_failed);
+	assert_non_null(strstr(res->first_error, "No such process"));
+	nm_scan_release(&s);
+	free_plan(plan);
+	nm_pidref_close(&stale);
+	nm_pidref_close(&ref);
+	free(res);
+	assert_int_equal(verify_child(&c), 0);
+	nm_topology_free(t);
+}
+
 static void test_step_caps(void **state)
 {
 	struct nm_topology *t = live();
@@ -528,6 +587,7 @@ int main(void)
 		cmocka_unit_test(test_self_move_thp_subpages),
 		cmocka_unit_test(test_unmapped_pages_reported),
 		cmocka_unit_test(test_step_caps),
+		cmocka_unit_test(test_handles),
 		cmocka_unit_test(test_file_pages_on_request),
 		cmocka_unit_test(test_cancel),
 		cmocka_unit_test(test_kmod_needs_client),

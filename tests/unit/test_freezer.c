@@ -211,6 +211,49 @@ static void test_bad_input(void **state)
 	reap(a);
 }
 
+/*
+ * Processes verified earlier: one whose handle's process is gone is
+ * refused, though its pid names a live process now (pointing the dead
+ * handle at a live pid is what a recycled pid looks like); nothing is
+ * stopped.  The thaw of a record whose start time is not the live
+ * process's leaves that process alone.
+ */
+static void test_refs(void **state)
+{
+	pid_t a = spawn_sleeper(0), b = spawn_sleeper(0);
+	struct nm_pidref refs[2];
+	struct nm_freeze fz;
+	char err[NM_ERRLEN] = "";
+
+	(void)state;
+	assert_int_equal(nm_pidref_open(&refs[0], a, err), 0);
+	assert_int_equal(nm_pidref_open(&refs[1], b, err), 0);
+	assert_int_equal(nm_freeze_refs(refs, 2, 2000, &fz, err), 0);
+	assert_true(settles(a, 1) && settles(b, 1));
+	assert_true(fz.starts[0] == refs[0].start);
+	/* A journal's record of b with another start time: not b. */
+	fz.starts[1] = refs[1].start + 1;
+	assert_int_equal(nm_thaw(&fz, err), 0);
+	assert_true(settles(a, 0));
+	usleep(20000);
+	assert_int_equal(nm_process_stopped(b, NULL, err), 1);
+	kill(b, SIGCONT);
+	nm_freeze_release(&fz);
+
+	nm_pidref_close(&refs[0]);
+	reap(a);
+	/* b's handle, b gone, its pid "taken over" by a live process. */
+	a = spawn_sleeper(0);
+	reap(b);
+	refs[1].pid = a;
+	assert_int_equal(nm_freeze_refs(&refs[1], 1, 1000, &fz, err), -1);
+	assert_non_null(strstr(err, "exited"));
+	usleep(20000);
+	assert_int_equal(nm_process_stopped(a, NULL, err), 0);
+	nm_pidref_close(&refs[1]);
+	reap(a);
+}
+
 static void test_v1_freezer(void **state)
 {
 	struct nm_cgroup_mounts m;
@@ -314,6 +357,7 @@ int main(void)
 		cmocka_unit_test(test_already_stopped),
 		cmocka_unit_test(test_timeout_rolls_back),
 		cmocka_unit_test(test_bad_input),
+		cmocka_unit_test(test_refs),
 		cmocka_unit_test(test_v1_freezer),
 		cmocka_unit_test(test_v2_freeze),
 	};

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "helper/engine/rebind.h"
+#include "lib/linux/pidref.h"
 
 static int pipe_up[2];
 
@@ -153,11 +154,53 @@ static void test_errors(void **state)
 	nm_topology_free(t);
 }
 
+/*
+ * Through a handle: its process is re-pinned; a handle whose process is
+ * gone re-pins nothing at that pid, though another process answers there
+ * (the pid taken over, made here by pointing the dead handle at a live
+ * process's pid).
+ */
+static void test_handle(void **state)
+{
+	struct nm_topology *t;
+	struct nm_pidref ref, stale;
+	int swap[2] = { 1, 0 };
+	char err[NM_ERRLEN] = "";
+	pid_t tids[3], pid, dead;
+
+	(void)state;
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		skip();	/* needs two CPUs; shown as SKIPPED */
+	t = two_cpu_nodes();
+	pid = spawn(tids);
+	assert_int_equal(nm_pidref_open(&ref, pid, err), 0);
+	assert_int_equal(nm_rebind_ref(t, swap, &ref, err), 4);
+	assert_int_equal(mask_of(tids[0]), 2);
+	dead = fork();
+	if (dead == 0)
+		for (;;)
+			pause();
+	assert_int_equal(nm_pidref_open(&stale, dead, err), 0);
+	kill(dead, SIGKILL);
+	waitpid(dead, NULL, 0);
+	stale.pid = pid;	/* what a recycled pid looks like */
+	assert_int_equal(nm_rebind_ref(t, swap, &stale, err), -1);
+	assert_non_null(strstr(err, "exited"));
+	assert_int_equal(mask_of(tids[0]), 2);
+	assert_int_equal(mask_of(tids[1]), 1);
+	nm_pidref_close(&stale);
+	nm_pidref_close(&ref);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	nm_topology_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_swap),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_handle),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
