@@ -122,6 +122,34 @@ static enum nm_move_status model(struct nm_move *m, char *err)
 	return NM_MOVE_OK;
 }
 
+/*
+ * The model, and the caller's word on it: modelled again while the caller
+ * says the machine changed meanwhile (each time it waited: its waits are
+ * bounded; 16 rounds at most all the same).
+ */
+static enum nm_move_status model_settled(struct nm_move *m, char *err)
+{
+	struct nm_move_result *r = m->r;
+	enum nm_move_status st = NM_MOVE_OK;
+	bool again = true;
+
+	for (int i = 0; again && st == NM_MOVE_OK; i++) {
+		again = false;
+		if (i > 0) {
+			nm_job_free(r->job);
+			nm_topology_free(r->t);
+			r->job = NULL;
+			r->t = NULL;
+		}
+		st = model(m, err);
+		if (st == NM_MOVE_OK && m->hooks->modelled)
+			st = m->hooks->modelled(m->hooks->arg, r, &again, err);
+		if (i == 15)
+			again = false;
+	}
+	return st;
+}
+
 /* An OS-numbered explicit map as the planner's node-index map. */
 static int *explicit_map(const struct nm_topology *t, const struct nm_job *job,
 			 const int *os_map, char *err)
@@ -258,7 +286,7 @@ enum nm_move_status nm_move_run(const struct nm_move_spec *spec,
 	if (st == NM_MOVE_OK)
 		st = resolve(&m, err);
 	if (st == NM_MOVE_OK)
-		st = model(&m, err);
+		st = model_settled(&m, err);
 	if (st == NM_MOVE_OK)
 		st = plan(&m, err);
 	if (st == NM_MOVE_OK)
