@@ -34,6 +34,7 @@ struct dmove {
 	uint64_t total;			/* bytes the plan moves */
 	struct timespec last_progress;
 	double t_start;
+	double queued;			/* seconds waited in the queue */
 	/* For status requests, under active_lock, once it holds nodes. */
 	bool on;
 	struct nm_bitmap held;		/* a copy of slot.nodes */
@@ -226,6 +227,8 @@ static enum nm_move_status on_modelled(void *arg,
 	struct dmove *d = arg;
 	struct nm_bitmap want;
 	char list[64];
+	double t;
+	int rc;
 
 	wanted_nodes(d, r, &want);
 	if (d->slot.state == NM_MQ_RUNNING &&
@@ -237,7 +240,10 @@ static enum nm_move_status on_modelled(void *arg,
 	}
 	if (d->slot.state == NM_MQ_RUNNING)
 		nm_bitmap_or(&want, &d->slot.nodes);
-	if (nm_mq_acquire(&queue, &d->slot, &want, again, err) < 0)
+	t = nm_now_seconds();
+	rc = nm_mq_acquire(&queue, &d->slot, &want, again, err);
+	d->queued += nm_now_seconds() - t;
+	if (rc < 0)
 		return NM_MOVE_REFUSED;
 	nm_list_format(&want, list, sizeof(list));
 	nm_log(*again ? LOG_INFO : LOG_DEBUG, "move %lu: %s holds node%s %s%s",
@@ -480,6 +486,7 @@ static json_t *engine_json(const struct dmove *d,
 	json_object_set_new(o, "bytes_moved_frozen",
 			    json_integer((json_int_t)mr->bytes_moved_frozen));
 	json_object_set_new(o, "live_seconds", json_real(mr->live_seconds));
+	json_object_set_new(o, "queue_seconds", json_real(d->queued));
 	json_object_set_new(o, "throughput_bytes_per_second", json_real(
 		r->seconds > 0 ? (double)r->bytes_moved / r->seconds : 0));
 	byk = json_object();
