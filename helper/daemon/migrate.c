@@ -109,6 +109,12 @@ json_t *nm_migrate_waiting(uid_t uid)
 	return nm_mq_waiting(&queue, uid);
 }
 
+void nm_migrate_close_queue(const char *why)
+{
+	pthread_once(&queue_once, queue_init);
+	nm_mq_close(&queue, why);
+}
+
 static void active_add(struct dmove *d)
 {
 	pthread_mutex_lock(&active_lock);

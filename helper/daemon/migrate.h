@@ -61,5 +61,11 @@ enum nm_move_status nm_migrate(const struct nm_config *cfg,
 json_t *nm_migrate_active(uid_t uid);
 /* Moves waiting in the queue, by position (nm_mq_waiting()). */
 json_t *nm_migrate_waiting(uid_t uid);
+/*
+ * On the way out: moves waiting in the queue are refused now with @why
+ * (they froze nothing), and so is every move after; moves in progress go
+ * on (cancelling them is the caller's).
+ */
+void nm_migrate_close_queue(const char *why);
 
 #endif

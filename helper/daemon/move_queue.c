@@ -115,7 +115,7 @@ int nm_mq_acquire(struct nm_mq *q, struct nm_mq_entry *e,
 		pthread_cond_broadcast(&q->changed);
 	e->nodes = *nodes;
 	e->state = NM_MQ_WAITING;
-	while ((b = blocker(q, e, &e->nodes))) {
+	while (!q->closed && (b = blocker(q, e, &e->nodes))) {
 		*waited = true;
 		if (pthread_cond_timedwait(&q->changed, &q->lock,
 					   &e->deadline) == ETIMEDOUT &&
@@ -130,9 +130,25 @@ int nm_mq_acquire(struct nm_mq *q, struct nm_mq_entry *e,
 			return -1;
 		}
 	}
+	if (q->closed) {
+		nm_seterr(err, "not started: %s", q->why);
+		e->state = NM_MQ_PLANNING;
+		nm_bitmap_zero(&e->nodes);
+		pthread_mutex_unlock(&q->lock);
+		return -1;
+	}
 	e->state = NM_MQ_RUNNING;
 	pthread_mutex_unlock(&q->lock);
 	return 0;
+}
+
+void nm_mq_close(struct nm_mq *q, const char *why)
+{
+	pthread_mutex_lock(&q->lock);
+	q->closed = true;
+	snprintf(q->why, sizeof(q->why), "%s", why);
+	pthread_cond_broadcast(&q->changed);
+	pthread_mutex_unlock(&q->lock);
 }
 
 int nm_mq_extend(struct nm_mq *q, struct nm_mq_entry *e,
@@ -145,7 +161,10 @@ int nm_mq_extend(struct nm_mq *q, struct nm_mq_entry *e,
 
 	pthread_mutex_lock(&q->lock);
 	b = blocker(q, e, &extra);
-	if (b) {
+	if (q->closed) {
+		nm_seterr(err, "not started: %s", q->why);
+		rc = -1;
+	} else if (b) {
 		struct nm_mq_entry probe = *e;
 
 		probe.nodes = extra;

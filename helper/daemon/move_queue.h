@@ -42,6 +42,8 @@ struct nm_mq {
 	pthread_cond_t changed;
 	struct nm_mq_entry *head;	/* in arrival order */
 	unsigned long next_seq;
+	bool closed;			/* nm_mq_close(): no more grants */
+	char why[128];
 };
 
 void nm_mq_init(struct nm_mq *q);
@@ -65,6 +67,13 @@ int nm_mq_acquire(struct nm_mq *q, struct nm_mq_entry *e,
  */
 int nm_mq_extend(struct nm_mq *q, struct nm_mq_entry *e,
 		 const struct nm_bitmap *nodes, char *err);
+
+/*
+ * No move is granted nodes any more: every wait ends now, refused with
+ * @why ("the daemon is stopping"), and so does every later acquire.
+ * Moves that hold nodes keep them until they leave.
+ */
+void nm_mq_close(struct nm_mq *q, const char *why);
 
 /* Leaves the queue (running or not) and wakes who waited for it. */
 void nm_mq_leave(struct nm_mq *q, struct nm_mq_entry *e);

@@ -360,6 +360,31 @@ static void test_no_deadlock_when_growing(void **state)
 	nm_mq_leave(&q, &b);
 }
 
+/* Closed (the daemon stops): waits end at once, refused, nothing granted. */
+static void test_close(void **state)
+{
+	struct nm_mq_entry a, b, c;
+	struct nm_bitmap want = nodes("3");
+	char err[NM_ERRLEN] = "";
+	struct waiter wb;
+	bool waited;
+
+	(void)state;
+	enter(&a, 1, NM_MQ_USER, 60000);
+	enter(&b, 2, NM_MQ_PRIORITY, 60000);
+	enter(&c, 3, NM_MQ_USER, 60000);
+	take_now(&a, "0");
+	start_waiter(&wb, &b, "0");
+	nm_mq_close(&q, "the daemon is stopping");
+	join_waiter(&wb, false);
+	assert_string_equal(wb.err, "not started: the daemon is stopping");
+	assert_int_equal(nm_mq_acquire(&q, &c, &want, &waited, err), -1);
+	assert_int_equal(nm_mq_running(&q), 1);	/* a keeps its nodes */
+	nm_mq_leave(&q, &c);
+	nm_mq_leave(&q, &b);
+	nm_mq_leave(&q, &a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -378,6 +403,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_extend, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_deadlock_when_growing,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_close, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
