@@ -604,7 +604,8 @@ enum nm_move_status nm_migrate(const struct nm_config *cfg,
 			   .t_start = nm_now_seconds() };
 	const struct nm_move_hooks hooks = {
 		.arg = &d, .begin = on_begin, .admit = on_admit,
-		.modelled = on_modelled, .planned = on_planned, .intents = on_intents,
+		.modelled = on_modelled, .planned = on_planned,
+		.intents = on_intents,
 		.frozen = on_frozen, .thawing = on_thawing,
 		.phase = on_phase, .progress = on_progress, .log = on_log,
 	};

@@ -18,7 +18,7 @@ void nm_mq_init(struct nm_mq *q)
 
 	memset(q, 0, sizeof(*q));
 	pthread_mutex_init(&q->lock, NULL);
-	/* Deadlines on the monotonic clock: a clock step cannot shorten them. */
+	/* Deadlines on the monotonic clock: no clock step shortens them. */
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&q->changed, &ca);

@@ -24,7 +24,7 @@ enum nm_mq_prio { NM_MQ_USER = 0, NM_MQ_PRIORITY = 1 };
 
 struct nm_mq_entry {
 	/* Set by the caller before nm_mq_enter(). */
-	unsigned long id;		/* the move's id, for status and logs */
+	unsigned long id;		/* the move's, for status and logs */
 	uid_t uid;
 	enum nm_mq_prio prio;
 	char what[128];
@@ -32,7 +32,7 @@ struct nm_mq_entry {
 	struct nm_bitmap nodes;		/* OS node numbers asked for */
 	unsigned long seq;		/* arrival order */
 	enum { NM_MQ_PLANNING, NM_MQ_WAITING, NM_MQ_RUNNING } state;
-	struct timespec since;		/* CLOCK_MONOTONIC, when it came */
+	struct timespec since;		/* CLOCK_MONOTONIC: its arrival */
 	struct timespec deadline;	/* the end of its waits */
 	struct nm_mq_entry *next;
 };

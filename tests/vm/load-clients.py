@@ -131,7 +131,7 @@ def watcher(path, done, st):
             st.max_waiting = max(st.max_waiting, len(r["queue"]))
             for q in r["queue"]:
                 st.max_position = max(st.max_position, q["position"])
-        time.sleep(random.uniform(0.3, 0.9))
+        time.sleep(random.uniform(1.0, 2.0))
 
 
 def report(st, wall):
