@@ -2,7 +2,7 @@
 # Runs inside the 4-node guest (tests/vm/load.test): one numamigrated, ten
 # registered jobs (nm-workload, 1 process, 4k and THP memory) and 100
 # concurrent clients (tests/vm/load-clients.py): a mover per job, moving
-# it between two nodes four times (jobs on 0<->1 and on 2<->3 are
+# it to another node and back (jobs on 0<->1 and on 2<->3 are
 # disjoint, 1<->2 and 3<->0 overlap both), 10 registering and
 # unregistering, the rest asking for status.  Then: nothing frozen or
 # queued, the journal empty, and every job verifies all its memory.
