@@ -180,9 +180,14 @@ static void add_node(struct nm_bitmap *out, const struct nm_topology *t, int n)
 }
 
 /*
- * The nodes a move reserves before it plans: the job's (its memory and
- * its CPUs: the sources) and every node the request names (the targets).
- * Parking spares are known only once planned (on_planned).
+ * The nodes a move reserves before it plans: where the job runs (its
+ * CPUs' nodes, which it leaves and which serialize two moves of one job)
+ * and every node the request sends pages to (the targets).  Nodes that
+ * only hold some of its pages are not reserved: a move only frees memory
+ * there, which no other move's plan can be hurt by, and a job's stray
+ * pages (page cache, what it touched before it was bound) would
+ * otherwise make every two moves overlap.  Parking spares are known only
+ * once planned (reserve_plan()).
  */
 static void wanted_nodes(const struct dmove *d, const struct nm_move_result *r,
 			 struct nm_bitmap *out)
@@ -191,12 +196,9 @@ static void wanted_nodes(const struct dmove *d, const struct nm_move_result *r,
 	int n;
 
 	nm_bitmap_zero(out);
-	nm_bitmap_foreach(n, &r->job->nodes)
-		add_node(out, r->t, n);
 	nm_bitmap_foreach(n, &r->job->cpu_nodes)
 		add_node(out, r->t, n);
 	nm_bitmap_or(out, &req->target.new_nodes);
-	nm_bitmap_or(out, &req->target.old_nodes);
 	for (n = 0; req->os_map && n < NM_MAX_NODES; n++)
 		if (req->os_map[n] >= 0)
 			nm_bitmap_set(out, (unsigned int)req->os_map[n]);
@@ -259,7 +261,7 @@ static enum nm_move_status on_modelled(void *arg,
 	return NM_MOVE_OK;
 }
 
-/* Every node the plan touches, parking spares too, is reserved. */
+/* Every node the plan sends pages to, parking spares too, is reserved. */
 static enum nm_move_status reserve_plan(struct dmove *d,
 					const struct nm_move_result *r,
 					char *err)
@@ -270,10 +272,8 @@ static enum nm_move_status reserve_plan(struct dmove *d,
 	int n;
 
 	nm_bitmap_zero(&all);
-	for (int i = 0; i < p->nsteps; i++) {
-		add_node(&all, r->t, p->steps[i].from);
+	for (int i = 0; i < p->nsteps; i++)
 		add_node(&all, r->t, p->steps[i].to);
-	}
 	nm_bitmap_foreach(n, &r->job->nodes)
 		if (p->map && p->map[n] >= 0)
 			add_node(&all, r->t, p->map[n]);
