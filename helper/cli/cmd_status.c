@@ -82,6 +82,28 @@ static void print_frozen(json_t *frozen)
 	}
 }
 
+/* Moves waiting for their nodes, in the order they will run. */
+static void print_queue(json_t *queue)
+{
+	size_t i;
+	json_t *v;
+
+	if (!json_array_size(queue))
+		return;
+	printf("\n%zu move%s waiting\n", json_array_size(queue),
+	       json_array_size(queue) == 1 ? "" : "s");
+	json_array_foreach(queue, i, v)
+		printf("  %lld. move %lld: %s (%s), nodes %s, waiting %.1f s: "
+		       "%s\n",
+		       json_integer_value(json_object_get(v, "position")),
+		       json_integer_value(json_object_get(v, "id")),
+		       json_string_value(json_object_get(v, "what")),
+		       json_string_value(json_object_get(v, "priority")),
+		       json_string_value(json_object_get(v, "nodes")),
+		       json_number_value(json_object_get(v, "seconds")),
+		       json_string_value(json_object_get(v, "reason")));
+}
+
 static void print_status(json_t *r)
 {
 	json_t *tasks = json_object_get(r, "tasks");
@@ -132,9 +154,10 @@ static void print_status(json_t *r)
 	json_array_foreach(moves, i, v) {
 		char d[32], t[32];
 
-		printf("  move %lld: %s, %s, %s of %s, %.1f s\n",
+		printf("  move %lld: %s, nodes %s, %s, %s of %s, %.1f s\n",
 		       json_integer_value(json_object_get(v, "id")),
 		       json_string_value(json_object_get(v, "what")),
+		       json_string_value(json_object_get(v, "nodes")) ?: "-",
 		       json_string_value(json_object_get(v, "phase")),
 		       nm_format_bytes((uint64_t)json_integer_value(
 				json_object_get(v, "bytes_done")), d, sizeof(d)),
@@ -143,6 +166,7 @@ static void print_status(json_t *r)
 				sizeof(t)),
 		       json_number_value(json_object_get(v, "seconds")));
 	}
+	print_queue(json_object_get(r, "queue"));
 	print_frozen(json_object_get(r, "frozen"));
 }
 

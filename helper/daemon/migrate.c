@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The daemon's side of one move: one move at a time, the access check,
- * the journal, the frozen deadline, progress frames and the JSON report.
+ * The daemon's side of one move: its place in the queue (move_queue.c:
+ * moves on disjoint nodes run together), the access check, the journal,
+ * the frozen deadline, progress frames and the JSON report.
  * The move itself is helper/engine/move.c.
  */
 #include <pthread.h>
@@ -14,30 +15,17 @@
 #include "helper/daemon/journal.h"
 #include "helper/daemon/log.h"
 #include "helper/daemon/migrate.h"
+#include "helper/daemon/move_queue.h"
 #include "helper/daemon/watchdog.h"
 #include "lib/base/clock.h"
 #include "lib/core/plan_json.h"
-
-/* The move in progress, for status requests. */
-static pthread_mutex_t move_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_mutex_t active_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct {
-	bool on;
-	unsigned long id;
-	uid_t caller;
-	char what[128];
-	const char *phase;
-	int npids;
-	uint64_t done, total;
-	struct timespec start;
-} active;
-static unsigned long next_id;
 
 /* One request's move, as the daemon sees it. */
 struct dmove {
 	const struct nm_config *cfg;
 	const struct nm_move_req *req;
-	unsigned long id;		/* 0 until it holds move_lock */
+	unsigned long id;		/* 0 until it joined the queue */
+	struct nm_mq_entry slot;	/* its place in the queue */
 	struct nm_move *mv;		/* for the watchdog, once frozen */
 	struct nm_journal journal;
 	bool journaled;
@@ -46,54 +34,127 @@ struct dmove {
 	uint64_t total;			/* bytes the plan moves */
 	struct timespec last_progress;
 	double t_start;
+	double queued;			/* seconds waited in the queue */
+	/* For status requests, under active_lock, once it holds nodes. */
+	bool on;
+	struct nm_bitmap held;		/* a copy of slot.nodes */
+	const char *phase;
+	int npids;
+	uint64_t done;
+	struct timespec start;
+	struct dmove *next;		/* the moves in progress */
 };
 
-static void set_phase(const char *phase)
+/* The moves in progress, for status requests, and the queue. */
+static pthread_mutex_t active_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct dmove *active;
+static unsigned long next_id;
+static struct nm_mq queue;
+static pthread_once_t queue_once = PTHREAD_ONCE_INIT;
+
+static void queue_init(void)
+{
+	nm_mq_init(&queue);
+}
+
+/* What it holds now, for status requests. */
+static void set_held(struct dmove *d)
 {
 	pthread_mutex_lock(&active_lock);
-	active.phase = phase;
+	d->held = d->slot.nodes;
 	pthread_mutex_unlock(&active_lock);
+}
+
+static void set_phase(struct dmove *d, const char *phase)
+{
+	pthread_mutex_lock(&active_lock);
+	d->phase = phase;
+	pthread_mutex_unlock(&active_lock);
+}
+
+static json_t *active_json(const struct dmove *d)
+{
+	struct timespec now;
+	char nodes[64];
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	nm_list_format(&d->held, nodes, sizeof(nodes));
+	return json_pack("{s:I, s:I, s:s, s:s, s:s, s:i, s:I, s:I, s:f}",
+			 "id", (json_int_t)d->id,
+			 "uid", (json_int_t)d->req->caller,
+			 "what", d->req->what, "phase", d->phase,
+			 "nodes", nodes, "processes", d->npids,
+			 "bytes_done", (json_int_t)d->done,
+			 "bytes_total", (json_int_t)d->total,
+			 "seconds", (double)(now.tv_sec - d->start.tv_sec) +
+				 (double)(now.tv_nsec - d->start.tv_nsec) *
+				 1e-9);
 }
 
 json_t *nm_migrate_active(uid_t uid)
 {
 	json_t *a = json_array();
-	struct timespec now;
 
 	pthread_mutex_lock(&active_lock);
-	if (a && active.on && (uid == (uid_t)-1 || uid == active.caller)) {
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		json_array_append_new(a, json_pack(
-			"{s:I, s:I, s:s, s:s, s:i, s:I, s:I, s:f}",
-			"id", (json_int_t)active.id,
-			"uid", (json_int_t)active.caller,
-			"what", active.what, "phase", active.phase,
-			"processes", active.npids,
-			"bytes_done", (json_int_t)active.done,
-			"bytes_total", (json_int_t)active.total,
-			"seconds", (double)(now.tv_sec - active.start.tv_sec) +
-				(double)(now.tv_nsec - active.start.tv_nsec) *
-				1e-9));
-	}
+	for (const struct dmove *d = active; a && d; d = d->next)
+		if (uid == (uid_t)-1 || uid == d->req->caller)
+			json_array_append_new(a, active_json(d));
 	pthread_mutex_unlock(&active_lock);
 	return a;
 }
 
+json_t *nm_migrate_waiting(uid_t uid)
+{
+	pthread_once(&queue_once, queue_init);
+	return nm_mq_waiting(&queue, uid);
+}
+
+void nm_migrate_close_queue(const char *why)
+{
+	pthread_once(&queue_once, queue_init);
+	nm_mq_close(&queue, why);
+}
+
+static void active_add(struct dmove *d)
+{
+	pthread_mutex_lock(&active_lock);
+	d->on = true;
+	d->next = active;
+	active = d;
+	pthread_mutex_unlock(&active_lock);
+}
+
+static void active_remove(struct dmove *d)
+{
+	pthread_mutex_lock(&active_lock);
+	for (struct dmove **p = &active; *p; p = &(*p)->next)
+		if (*p == d) {
+			*p = d->next;
+			break;
+		}
+	d->on = false;
+	pthread_mutex_unlock(&active_lock);
+}
+
 /* ---- hooks of the move --------------------------------------------------- */
 
-/* One move at a time: a second one is refused while it runs. */
+/* Every move gets an id and a place in the queue, in arrival order. */
 static enum nm_move_status on_begin(void *arg, char *err)
 {
 	struct dmove *d = arg;
+	bool prio = d->req->priority;
 
-	if (pthread_mutex_trylock(&move_lock) != 0) {
-		pthread_mutex_lock(&active_lock);
-		nm_seterr(err, "busy: move %lu (%s) is in progress", active.id,
-			  active.what);
-		pthread_mutex_unlock(&active_lock);
-		return NM_MOVE_REFUSED;
-	}
+	(void)err;
+	pthread_once(&queue_once, queue_init);
+	pthread_mutex_lock(&active_lock);
 	d->id = ++next_id;
+	pthread_mutex_unlock(&active_lock);
+	d->slot.id = d->id;
+	d->slot.uid = d->req->caller;
+	d->slot.prio = prio ? NM_MQ_PRIORITY : NM_MQ_USER;
+	snprintf(d->slot.what, sizeof(d->slot.what), "%s", d->req->what);
+	nm_mq_enter(&queue, &d->slot, prio ? d->cfg->queue_wait_priority_ms :
+					     d->cfg->queue_wait_ms);
 	return NM_MOVE_OK;
 }
 
@@ -111,6 +172,121 @@ static enum nm_move_status on_admit(void *arg, const pid_t *pids, int npids,
 	return NM_MOVE_OK;
 }
 
+/* The OS node of node index @n of @t into @out. */
+static void add_node(struct nm_bitmap *out, const struct nm_topology *t, int n)
+{
+	if (n >= 0 && n < t->nnodes)
+		nm_bitmap_set(out, (unsigned int)t->nodes[n].os);
+}
+
+/*
+ * The nodes a move reserves before it plans: where the job runs (its
+ * CPUs' nodes, which it leaves and which serialize two moves of one job)
+ * and every node the request sends pages to (the targets).  Nodes that
+ * only hold some of its pages are not reserved: a move only frees memory
+ * there, which no other move's plan can be hurt by, and a job's stray
+ * pages (page cache, what it touched before it was bound) would
+ * otherwise make every two moves overlap.  Parking spares are known only
+ * once planned (reserve_plan()).
+ */
+static void wanted_nodes(const struct dmove *d, const struct nm_move_result *r,
+			 struct nm_bitmap *out)
+{
+	const struct nm_move_req *req = d->req;
+	int n;
+
+	nm_bitmap_zero(out);
+	nm_bitmap_foreach(n, &r->job->cpu_nodes)
+		add_node(out, r->t, n);
+	nm_bitmap_or(out, &req->target.new_nodes);
+	for (n = 0; req->os_map && n < NM_MAX_NODES; n++)
+		if (req->os_map[n] >= 0)
+			nm_bitmap_set(out, (unsigned int)req->os_map[n]);
+}
+
+/* Granted its nodes: a move in progress from now on, for status. */
+static void holding(struct dmove *d)
+{
+	int ms = d->cfg->test_hold_ms;
+
+	set_held(d);
+	if (!d->on) {
+		d->phase = "planning";
+		clock_gettime(CLOCK_MONOTONIC, &d->start);
+		active_add(d);
+	}
+	/* [testing] hold_ms: others queue behind it, even in a dry run. */
+	if (ms)
+		nanosleep(&(struct timespec){ ms / 1000,
+					      (long)(ms % 1000) * 1000000L },
+			  NULL);
+}
+
+/*
+ * Waits in the queue for the nodes of the job as modelled.  After a wait
+ * the job may have moved (another move of it went first): modelled again,
+ * and what it needs now is reserved on top of what it holds, or waited
+ * for again, in the same place in the queue.
+ */
+static enum nm_move_status on_modelled(void *arg,
+				       const struct nm_move_result *r,
+				       bool *again, char *err)
+{
+	struct dmove *d = arg;
+	struct nm_bitmap want;
+	char list[64];
+	double t;
+	int rc;
+
+	wanted_nodes(d, r, &want);
+	if (d->slot.state == NM_MQ_RUNNING &&
+	    (nm_bitmap_subset(&want, &d->slot.nodes) ||
+	     nm_mq_extend(&queue, &d->slot, &want, err) == 0)) {
+		*again = false;
+		set_held(d);
+		return NM_MOVE_OK;
+	}
+	if (d->slot.state == NM_MQ_RUNNING)
+		nm_bitmap_or(&want, &d->slot.nodes);
+	t = nm_now_seconds();
+	rc = nm_mq_acquire(&queue, &d->slot, &want, again, err);
+	d->queued += nm_now_seconds() - t;
+	if (rc < 0)
+		return NM_MOVE_REFUSED;
+	nm_list_format(&want, list, sizeof(list));
+	nm_log(*again ? LOG_INFO : LOG_DEBUG, "move %lu: %s holds node%s %s%s",
+	       d->id, d->req->what, nm_bitmap_weight(&want) > 1 ? "s" : "",
+	       list, *again ? " after waiting in the queue" : "");
+	holding(d);
+	return NM_MOVE_OK;
+}
+
+/* Every node the plan sends pages to, parking spares too, is reserved. */
+static enum nm_move_status reserve_plan(struct dmove *d,
+					const struct nm_move_result *r,
+					char *err)
+{
+	const struct nm_plan *p = r->plan;
+	struct nm_bitmap all;
+	char msg[NM_ERRLEN];
+	int n;
+
+	nm_bitmap_zero(&all);
+	for (int i = 0; i < p->nsteps; i++)
+		add_node(&all, r->t, p->steps[i].to);
+	nm_bitmap_foreach(n, &r->job->nodes)
+		if (p->map && p->map[n] >= 0)
+			add_node(&all, r->t, p->map[n]);
+	if (nm_bitmap_subset(&all, &d->slot.nodes) ||
+	    nm_mq_extend(&queue, &d->slot, &all, msg) == 0) {
+		set_held(d);
+		return NM_MOVE_OK;
+	}
+	nm_seterr(err, "the plan parks pages on a node another move uses "
+		  "(%s); try again when it is done", msg);
+	return NM_MOVE_REFUSED;
+}
+
 static enum nm_move_status on_planned(void *arg, struct nm_move_result *r,
 				      char *err)
 {
@@ -121,21 +297,16 @@ static enum nm_move_status on_planned(void *arg, struct nm_move_result *r,
 			  "never carried out");
 		return NM_MOVE_REFUSED;
 	}
+	if (reserve_plan(d, r, err) != NM_MOVE_OK)
+		return NM_MOVE_REFUSED;
 	nm_log(LOG_INFO, "move %lu: %s (%d processes) by uid %u: plan moves "
 	       "%llu bytes in %d steps", d->id, d->req->what, r->npids,
 	       (unsigned int)d->req->caller,
 	       (unsigned long long)r->plan->bytes_moved, r->plan->nsteps);
-	d->total = r->plan->bytes_moved;
 	pthread_mutex_lock(&active_lock);
-	memset(&active, 0, sizeof(active));
-	active.on = true;
-	active.id = d->id;
-	active.caller = d->req->caller;
-	snprintf(active.what, sizeof(active.what), "%s", d->req->what);
-	active.phase = "freezing";
-	active.npids = r->npids;
-	active.total = r->plan->bytes_moved;
-	clock_gettime(CLOCK_MONOTONIC, &active.start);
+	d->total = r->plan->bytes_moved;
+	d->phase = "freezing";
+	d->npids = r->npids;
 	pthread_mutex_unlock(&active_lock);
 	return NM_MOVE_OK;
 }
@@ -190,7 +361,7 @@ static void on_phase(void *arg, const char *phase)
 {
 	struct dmove *d = arg;
 
-	set_phase(phase);
+	set_phase(d, phase);
 	if (!strcmp(phase, "freezing") && d->req->progress)
 		d->req->progress(d->req->progress_arg, 0, d->total, phase);
 	if (!strncmp(phase, "moving", 6))
@@ -204,8 +375,8 @@ static void on_progress(void *arg, uint64_t done, uint64_t total)
 	struct timespec now;
 
 	pthread_mutex_lock(&active_lock);
-	active.done = done;
-	active.total = total;
+	d->done = done;
+	d->total = total;
 	pthread_mutex_unlock(&active_lock);
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	if (done < total &&
@@ -215,7 +386,7 @@ static void on_progress(void *arg, uint64_t done, uint64_t total)
 	d->last_progress = now;
 	if (d->req->progress)
 		d->req->progress(d->req->progress_arg, done, total,
-				 active.phase);
+				 d->phase);
 }
 
 static void on_log(void *arg, int level, const char *msg)
@@ -321,6 +492,7 @@ static json_t *engine_json(const struct dmove *d,
 	json_object_set_new(o, "bytes_moved_frozen",
 			    json_integer((json_int_t)mr->bytes_moved_frozen));
 	json_object_set_new(o, "live_seconds", json_real(mr->live_seconds));
+	json_object_set_new(o, "queue_seconds", json_real(d->queued));
 	json_object_set_new(o, "throughput_bytes_per_second", json_real(
 		r->seconds > 0 ? (double)r->bytes_moved / r->seconds : 0));
 	byk = json_object();
@@ -436,7 +608,8 @@ enum nm_move_status nm_migrate(const struct nm_config *cfg,
 			   .t_start = nm_now_seconds() };
 	const struct nm_move_hooks hooks = {
 		.arg = &d, .begin = on_begin, .admit = on_admit,
-		.planned = on_planned, .intents = on_intents,
+		.modelled = on_modelled, .planned = on_planned,
+		.intents = on_intents,
 		.frozen = on_frozen, .thawing = on_thawing,
 		.phase = on_phase, .progress = on_progress, .log = on_log,
 	};
@@ -473,12 +646,10 @@ enum nm_move_status nm_migrate(const struct nm_config *cfg,
 		conclude(&d, &r, st, err);
 		*result = report(&d, &r);
 	}
-	if (d.id) {
-		pthread_mutex_lock(&active_lock);
-		active.on = false;
-		pthread_mutex_unlock(&active_lock);
-		pthread_mutex_unlock(&move_lock);
-	}
+	if (d.on)
+		active_remove(&d);
+	if (d.id)
+		nm_mq_leave(&queue, &d.slot);
 	nm_move_result_free(&r);
 	return st;
 }

@@ -14,8 +14,9 @@
 #include "helper/engine/move.h"
 
 /*
- * One move of a job, as a request to the daemon: one at a time, checked
- * against the caller's rights, journaled, under the frozen deadline.  The
+ * One move of a job, as a request to the daemon: queued until it holds
+ * every node it touches (helper/daemon/move_queue.h), checked against the
+ * caller's rights, journaled, under the frozen deadline.  The
  * sequence itself is nm_move_run() (helper/engine/move.h), whose status
  * codes (enum nm_move_status, nm_move_status_code()) it returns.
  */
@@ -40,6 +41,9 @@ struct nm_move_req {
 	 */
 	bool memory_only_targets;
 	const int *os_map;
+	/* Repack, restore: served before users' moves waiting in the queue,
+	   and wait longer ([move] queue_wait_priority). */
+	bool priority;
 	/* From the coordinating thread, at most every 100 ms; may be NULL. */
 	void (*progress)(void *arg, uint64_t done, uint64_t total,
 			 const char *phase);
@@ -55,7 +59,15 @@ enum nm_move_status nm_migrate(const struct nm_config *cfg,
 			       const struct nm_move_req *req, json_t **result,
 			       char *err);
 
-/* Moves in progress (at most one), those of @uid only unless (uid_t)-1. */
+/* Moves in progress, those of @uid only unless (uid_t)-1. */
 json_t *nm_migrate_active(uid_t uid);
+/* Moves waiting in the queue, by position (nm_mq_waiting()). */
+json_t *nm_migrate_waiting(uid_t uid);
+/*
+ * On the way out: moves waiting in the queue are refused now with @why
+ * (they froze nothing), and so is every move after; moves in progress go
+ * on (cancelling them is the caller's).
+ */
+void nm_migrate_close_queue(const char *why);
 
 #endif

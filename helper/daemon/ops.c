@@ -123,6 +123,7 @@ static json_t *op_status(struct nm_daemon *d, const struct nm_caller *who,
 	json_object_set_new(r, "tasks", a);
 	json_object_set_new(r, "jobs", jobs);
 	json_object_set_new(r, "moves", nm_migrate_active(filter));
+	json_object_set_new(r, "queue", nm_migrate_waiting(filter));
 	/* Journals name no owner: the frozen list is for root/SlurmUser. */
 	json_object_set_new(r, "frozen", who->privileged ?
 			    nm_thaw_retry_list() : json_array());

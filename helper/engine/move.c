@@ -249,6 +249,19 @@ static enum nm_move_status resolve(struct nm_move *m, char *err)
 	return st == NM_MOVE_OK ? keep_verified(m, err) : st;
 }
 
+/* The job on the machine, where its pages and CPUs are now. */
+static enum nm_move_status model_job(struct nm_move *m, char *err)
+{
+	struct nm_move_result *r = m->r;
+
+	nm_job_free(r->job);
+	r->job = nm_job_from_pids(r->pids, r->npids, r->t, err);
+	if (!r->job)
+		return NM_MOVE_BAD;
+	nm_mpi_ranks_assign(r->job);
+	return NM_MOVE_OK;
+}
+
 /* The machine and the job on it. */
 static enum nm_move_status model(struct nm_move *m, char *err)
 {
@@ -259,11 +272,30 @@ static enum nm_move_status model(struct nm_move *m, char *err)
 		return NM_MOVE_FAILED;
 	if (nm_target_check(m->spec->target, r->t, err) < 0)
 		return NM_MOVE_BAD;
-	r->job = nm_job_from_pids(r->pids, r->npids, r->t, err);
-	if (!r->job)
-		return NM_MOVE_BAD;
-	nm_mpi_ranks_assign(r->job);
-	return NM_MOVE_OK;
+	return model_job(m, err);
+}
+
+/*
+ * The model, and the caller's word on it: the job modelled again while
+ * the caller says it may have changed meanwhile (each time it waited: its
+ * waits are bounded; 16 rounds at most all the same).  The machine stays.
+ */
+static enum nm_move_status model_settled(struct nm_move *m, char *err)
+{
+	struct nm_move_result *r = m->r;
+	enum nm_move_status st = model(m, err);
+	bool again = true;
+
+	for (int i = 0; again && st == NM_MOVE_OK; i++) {
+		again = false;
+		if (i > 0)
+			st = model_job(m, err);
+		if (st == NM_MOVE_OK && m->hooks->modelled)
+			st = m->hooks->modelled(m->hooks->arg, r, &again, err);
+		if (i == 15)
+			again = false;
+	}
+	return st;
 }
 
 /* An OS-numbered explicit map as the planner's node-index map. */
@@ -402,7 +434,7 @@ enum nm_move_status nm_move_run(const struct nm_move_spec *spec,
 	if (st == NM_MOVE_OK)
 		st = resolve(&m, err);
 	if (st == NM_MOVE_OK)
-		st = model(&m, err);
+		st = model_settled(&m, err);
 	if (st == NM_MOVE_OK)
 		st = plan(&m, err);
 	if (st == NM_MOVE_OK)

@@ -157,6 +157,15 @@ struct nm_move_hooks {
 	/* The processes are known: the caller's access check. */
 	enum nm_move_status (*admit)(void *arg, const pid_t *pids, int npids,
 				     char *err);
+	/*
+	 * The job on the machine is known (r->t, r->job), before planning:
+	 * the caller may wait here for the nodes it touches.  *@again: the
+	 * machine may have changed while it waited: the job is modelled
+	 * again and the hook called again.
+	 */
+	enum nm_move_status (*modelled)(void *arg,
+					const struct nm_move_result *r,
+					bool *again, char *err);
 	/* The plan is feasible; nothing touched yet.  May adjust it. */
 	enum nm_move_status (*planned)(void *arg, struct nm_move_result *r,
 				       char *err);

@@ -57,6 +57,8 @@ void nm_config_defaults(struct nm_config *cfg)
 	cfg->engine = NM_ENGINE_AUTO;
 	cfg->freeze_timeout_ms = 10000;
 	cfg->frozen_deadline_ms = 600000;
+	cfg->queue_wait_ms = 60000;
+	cfg->queue_wait_priority_ms = 600000;
 	cfg->mode = NM_MODE_FROZEN;
 	cfg->live_threshold = 64ULL << 20;
 	cfg->live_share_pct = 2;
@@ -213,6 +215,18 @@ static int set_move(struct nm_config *c, const char *k, const char *v,
 		c->frozen_deadline_ms = (int)n * 1000;
 		return 0;
 	}
+	if (!strcmp(k, "queue_wait")) {
+		if (parse_long(v, 0, 86400, 10, &n, err, k) < 0)
+			return -1;
+		c->queue_wait_ms = (int)n * 1000;
+		return 0;
+	}
+	if (!strcmp(k, "queue_wait_priority")) {
+		if (parse_long(v, 0, 86400, 10, &n, err, k) < 0)
+			return -1;
+		c->queue_wait_priority_ms = (int)n * 1000;
+		return 0;
+	}
 	return move_live_key(c, k, v, err);
 }
 
@@ -317,6 +331,12 @@ static int set_testing(struct nm_config *c, const char *k, const char *v,
 		if (parse_long(v, 0, 600000, 10, &n, err, k) < 0)
 			return -1;
 		c->test_admit_delay_ms = (int)n;
+		return 0;
+	}
+	if (!strcmp(k, "hold_ms")) {
+		if (parse_long(v, 0, 600000, 10, &n, err, k) < 0)
+			return -1;
+		c->test_hold_ms = (int)n;
 		return 0;
 	}
 	if (!strcmp(k, "fail_thaws")) {

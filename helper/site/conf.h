@@ -39,6 +39,9 @@ struct nm_config {
 	int live_share_pct;		/* or this percent of the job */
 	int live_passes;
 	int live_timeout_ms;		/* 0: no bound */
+	int queue_wait_ms;		/* longest a user's move waits for
+					   its nodes */
+	int queue_wait_priority_ms;	/* a repack's or restore's */
 	/* [tcp] */
 	bool tcp;			/* listen on TCP (MUNGE) too */
 	char tcp_address[64];		/* the address to listen on */
@@ -57,6 +60,8 @@ struct nm_config {
 	int test_delay_ms;		/* sleep while frozen, before moving */
 	int test_batch_delay_ms;	/* sleep after each engine batch */
 	int test_admit_delay_ms;	/* sleep after admitting the pids */
+	int test_hold_ms;		/* sleep once a move holds its nodes,
+					   before it plans */
 	char test_topology[512];	/* plan on this hwloc XML */
 	char test_free[256];		/* NODE=BYTES overrides of free memory */
 	int test_fail_thaws;		/* journal recovery thaws to fail */

@@ -124,6 +124,18 @@ json_check() {
 	fi
 }
 
+# status_until FILE EXPR: status --json (as root) into FILE, polled for up
+# to 10 s until the Python expression EXPR over d holds
+status_until() {
+	for _ in $(seq 200); do
+		"$NUMAMIGRATE" status --socket "$SOCK" --json >"$1" 2>/dev/null &&
+			python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if ($2) else 1)" "$1" 2>/dev/null &&
+			return 0
+		sleep 0.05
+	done
+	return 1
+}
+
 # run_as USER CMD...: as an unprivileged user
 run_as() {
 	local u=$1

@@ -1,0 +1,224 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""100 concurrent clients against one numamigrated (tests/vm/load.test).
+
+  load-clients.py SOCKET JOBS.json
+
+JOBS.json: [{"job": J, "pids": [P], "nodes": [HOME, AWAY]}, ...] for the
+jobs to move, and "sleepers": [P, ...] for registrations.  One mover per
+job moves it to AWAY and back HOME (every pair of jobs whose node
+pairs meet overlaps; the others are disjoint); 10 clients register and
+unregister a sleeper each under a job of their own; the other clients ask for
+status until the movers are done.  Prints the figures and exits 1 when a
+status took a second or more, a request failed, or a move ended neither
+done nor refused with a reason.
+"""
+import json
+import random
+import socket
+import struct
+import sys
+import threading
+import time
+
+CLIENTS = 100
+MOVES_PER_JOB = 2
+STATUS_LIMIT = 1.0
+
+
+def request(path, obj, timeout=600):
+    """One request on a fresh connection: (seconds, reply)."""
+    t0 = time.monotonic()
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    try:
+        s.connect(path)
+        body = json.dumps(dict(obj, version=1)).encode()
+        s.sendall(struct.pack(">I", len(body)) + body)
+        while True:
+            head = recv_all(s, 4)
+            n = struct.unpack(">I", head)[0]
+            reply = json.loads(recv_all(s, n))
+            if "progress" not in reply:
+                return time.monotonic() - t0, reply
+    finally:
+        s.close()
+
+
+def recv_all(s, n):
+    buf = b""
+    while len(buf) < n:
+        chunk = s.recv(n - len(buf))
+        if not chunk:
+            raise EOFError("connection closed after %d of %d bytes"
+                           % (len(buf), n))
+        buf += chunk
+    return buf
+
+
+class Stats:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.lat = {}              # kind -> [seconds]
+        self.errors = []           # failed requests, as text
+        self.moves = []            # (job, to, ok, reason, queue_seconds,
+        #                             bytes_moved)
+        self.max_running = 0
+        self.max_waiting = 0
+        self.max_position = 0
+
+    def add(self, kind, sec):
+        with self.lock:
+            self.lat.setdefault(kind, []).append(sec)
+
+    def error(self, msg):
+        with self.lock:
+            self.errors.append(msg)
+
+
+def pct(values, p):
+    v = sorted(values)
+    return v[min(len(v) - 1, int(round(p / 100.0 * (len(v) - 1))))]
+
+
+def mover(path, job, st):
+    home, away = job["nodes"]
+    for i in range(MOVES_PER_JOB):
+        to = away if i % 2 == 0 else home
+        try:
+            sec, r = request(path, {"op": "move", "job": job["job"],
+                                    "to": str(to)})
+        except Exception as e:  # noqa: BLE001 - every failure is counted
+            st.error("move job %d: %s" % (job["job"], e))
+            continue
+        st.add("move", sec)
+        res = r.get("result") or {}
+        with st.lock:
+            st.moves.append((job["job"], to, bool(r.get("ok")),
+                             r.get("error", ""),
+                             res.get("queue_seconds"),
+                             res.get("bytes_moved", 0)))
+
+
+def registrar(path, k, sleepers, done, st):
+    job, pid = 9000 + k, sleepers[k % len(sleepers)]
+    while not done.is_set():
+        for op in ({"op": "register", "job": job,
+                    "tasks": [{"pid": pid, "rank": 0}]},
+                   {"op": "unregister", "job": job}):
+            try:
+                sec, r = request(path, op, timeout=30)
+            except Exception as e:  # noqa: BLE001
+                st.error("%s job %d: %s" % (op["op"], job, e))
+                continue
+            st.add(op["op"], sec)
+            if not r.get("ok"):
+                st.error("%s job %d: %s" % (op["op"], job, r.get("error")))
+        time.sleep(random.uniform(0.2, 0.6))
+
+
+def watcher(path, done, st):
+    while not done.is_set():
+        try:
+            sec, r = request(path, {"op": "status"}, timeout=30)
+        except Exception as e:  # noqa: BLE001
+            st.error("status: %s" % e)
+            continue
+        st.add("status", sec)
+        if not r.get("ok"):
+            st.error("status: %s" % r.get("error"))
+            continue
+        with st.lock:
+            st.max_running = max(st.max_running, len(r["moves"]))
+            st.max_waiting = max(st.max_waiting, len(r["queue"]))
+            for q in r["queue"]:
+                st.max_position = max(st.max_position, q["position"])
+        time.sleep(random.uniform(1.0, 2.0))
+
+
+def report(st, wall):
+    bad = 0
+    print("load: %d clients, %.1f s" % (CLIENTS, wall))
+    total = sum(len(v) for v in st.lat.values())
+    print("load: requests %d (%s)" % (total, ", ".join(
+        "%s %d" % (k, len(v)) for k, v in sorted(st.lat.items()))))
+    for kind, v in sorted(st.lat.items()):
+        print("load: %-10s latency p50 %.3f s, p90 %.3f s, p99 %.3f s, "
+              "max %.3f s" % (kind, pct(v, 50), pct(v, 90), pct(v, 99),
+                              max(v)))
+    done = [m for m in st.moves if m[2]]
+    refused = [m for m in st.moves if not m[2]]
+    waits = [m[4] for m in done if m[4] is not None]
+    waited = [w for w in waits if w > 0.01]
+    print("load: moves %d done (%.1f MiB moved), %d refused, of %d asked" %
+          (len(done), sum(m[5] for m in done) / 2.0**20, len(refused),
+           len(st.moves)))
+    if waits:
+        print("load: queue waits: %d of %d moves waited; p50 %.3f s, "
+              "p90 %.3f s, max %.3f s" % (len(waited), len(waits),
+                                          pct(waits, 50), pct(waits, 90),
+                                          max(waits)))
+    print("load: seen in status: at most %d moves running at once, %d "
+          "waiting, position %d" % (st.max_running, st.max_waiting,
+                                    st.max_position))
+    for m in refused:
+        print("load: job %d to %d refused: %s" % (m[0], m[1], m[3]))
+        if not m[3]:
+            print("FAIL: a move refused without a reason")
+            bad += 1
+    slow = [s for s in st.lat.get("status", []) if s >= STATUS_LIMIT]
+    if slow:
+        print("FAIL: %d status requests took %.0f s or more (max %.3f s)"
+              % (len(slow), STATUS_LIMIT, max(slow)))
+        bad += 1
+    if not st.lat.get("status"):
+        print("FAIL: no status answered")
+        bad += 1
+    for e in st.errors[:20]:
+        print("FAIL: %s" % e)
+    bad += len(st.errors)
+    if len(st.moves) != MOVES_PER_JOB * len(set(m[0] for m in st.moves)):
+        print("FAIL: a move got no reply")
+        bad += 1
+    if not done or not all(m[5] > 0 for m in done):
+        print("FAIL: a move done moved nothing, or none was done")
+        bad += 1
+    if st.max_running < 2:
+        print("FAIL: never two moves at once (disjoint nodes run together)")
+        bad += 1
+    if not waited:
+        print("FAIL: no move waited in the queue (overlapping ones must)")
+        bad += 1
+    return bad
+
+
+def main():
+    path, jobs_file = sys.argv[1], sys.argv[2]
+    with open(jobs_file) as f:
+        spec = json.load(f)
+    jobs, sleepers = spec["jobs"], spec["sleepers"]
+    st = Stats()
+    done = threading.Event()
+    movers = [threading.Thread(target=mover, args=(path, j, st))
+              for j in jobs]
+    others = [threading.Thread(target=registrar,
+                               args=(path, k, sleepers, done, st))
+              for k in range(10)]
+    others += [threading.Thread(target=watcher, args=(path, done, st))
+               for _ in range(CLIENTS - len(movers) - 10)]
+    t0 = time.monotonic()
+    for t in others:
+        t.start()
+    time.sleep(1)               # status traffic first, then the moves
+    for t in movers:
+        t.start()
+    for t in movers:
+        t.join()
+    done.set()
+    for t in others:
+        t.join()
+    sys.exit(1 if report(st, time.monotonic() - t0) else 0)
+
+
+if __name__ == "__main__":
+    main()

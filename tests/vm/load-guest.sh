@@ -1,0 +1,78 @@
+#!/bin/bash
+# Runs inside the 4-node guest (tests/vm/load.test): one numamigrated, ten
+# registered jobs (nm-workload, 1 process, 4k and THP memory) and 100
+# concurrent clients (tests/vm/load-clients.py): a mover per job, moving
+# it to another node and back (jobs on 0<->1 and on 2<->3 are
+# disjoint, 1<->2 and 3<->0 overlap both), 10 registering and
+# unregistering, the rest asking for status.  Then: nothing frozen or
+# queued, the journal empty, and every job verifies all its memory.
+set -u
+top_builddir=$1
+. "$(dirname "$0")/daemon-guest-lib.sh"
+numactl -H | head -n 1
+# 100 clients of root's at once: more than the default 64 slots.
+write_config "max_clients = 128"
+start_daemon
+
+# job HOME AWAY: jobs 101-110
+# The jobs rewrite their memory without pause: at nice 19, so that the
+# guest's few emulated CPUs still serve the daemon and the clients.
+PAIRS="0:1 1:0 0:1 2:3 3:2 2:3 1:2 3:0 0:1 2:3"
+JOBPIDS= SUPERS= SLEEPERS= json=
+j=100
+for pair in $PAIRS; do
+	j=$((j + 1))
+	home=${pair%%:*} away=${pair##*:}
+	nice -n 19 "$WORKLOAD" --size 4M --kinds 4k,thp --procs 1 --threads 1 \
+		--node "$home" >"$T/nmw.$j" 2>&1 &
+	SUPERS="$SUPERS $!"
+	EXTRA_PIDS="$EXTRA_PIDS $!"
+done
+j=100
+for pair in $PAIRS; do
+	j=$((j + 1))
+	for _ in $(seq 600); do
+		grep -q '^ready' "$T/nmw.$j" && break
+		sleep 0.1
+	done
+	p=$(sed -n 's/^pids: //p' "$T/nmw.$j")
+	[ -n "$p" ] || { echo "FAIL: workload of job $j did not start"; cat "$T/nmw.$j"; exit 1; }
+	EXTRA_PIDS="$EXTRA_PIDS ${p//,/ }"
+	JOBPIDS="$JOBPIDS ${p//,/ }"
+	"$NUMAMIGRATE" register --socket "$SOCK" --pid "$p" --job "$j" >"$T/out" 2>&1 ||
+		fail "register job $j: $(cat "$T/out")"
+	json="$json${json:+,}{\"job\": $j, \"pids\": [$p], \"nodes\": [${pair%%:*}, ${pair##*:}]}"
+done
+for _ in $(seq 10); do
+	sleep 600 &
+	SLEEPERS="$SLEEPERS${SLEEPERS:+,}$!"
+	EXTRA_PIDS="$EXTRA_PIDS $!"
+done
+echo "{\"jobs\": [$json], \"sleepers\": [$SLEEPERS]}" >"$T/jobs.json"
+
+python3 "$top_srcdir/tests/vm/load-clients.py" "$SOCK" "$T/jobs.json" &&
+	ok "100 clients: every status within 1 s, every move done or refused with a reason" ||
+	fail "the load run (above)"
+
+"$NUMAMIGRATE" status --socket "$SOCK" --json >"$T/st.json"
+json_check "$T/st.json" "d['moves'] == [] and d['queue'] == [] and d['frozen'] == [] and len(d['jobs']) == 10"
+for p in $JOBPIDS; do
+	[ "$(state_of "$p")" != T ] || fail "process $p left stopped"
+done
+[ -z "$(ls -A "$JOURNAL")" ] || fail "journal not empty: $(ls "$JOURNAL")"
+grep -c ': ok: ' "$T/daemon.log" | sed 's/^/daemon log: moves ok: /'
+
+# Every job checks all its memory and exits 0.
+verified=0
+for s in $SUPERS; do kill -USR1 "$s"; done
+j=100
+for s in $SUPERS; do
+	j=$((j + 1))
+	if wait "$s" && grep -q "all workers verified OK" "$T/nmw.$j"; then
+		verified=$((verified + 1))
+	else
+		fail "job $j: its data did not survive: $(tail -n 3 "$T/nmw.$j")"
+	fi
+done
+[ "$verified" -eq 10 ] && ok "all 10 jobs verified their memory"
+finish
