@@ -272,7 +272,9 @@ static void print_summary(json_t *res)
 	printf("job frozen:  %.3f s%s\n",
 	       json_number_value(json_object_get(res, "frozen_seconds")),
 	       json_is_true(json_object_get(res, "was_stopped")) ?
-	       " (it was stopped before, and stays stopped)" : "");
+	       " (it was stopped before, and stays stopped)" :
+	       json_is_true(json_object_get(res, "left_suspended")) ?
+	       " (Slurm suspended it meanwhile: it stays suspended)" : "");
 	printf("wall time:   %.3f s; throughput %s/s\n",
 	       json_number_value(json_object_get(res, "seconds")), tb);
 }

@@ -15,6 +15,7 @@
 #include "helper/daemon/log.h"
 #include "helper/daemon/migrate.h"
 #include "helper/daemon/watchdog.h"
+#include "helper/site/slurm_info.h"
 #include "lib/base/clock.h"
 #include "lib/core/plan_json.h"
 
@@ -184,6 +185,24 @@ static bool on_thawing(void *arg)
 	struct dmove *d = arg;
 
 	return d->dog_on && nm_watchdog_stop(&d->dog);
+}
+
+/* Slurm suspended the job during the move: its resume thaws it. */
+static bool on_suspended(void *arg)
+{
+	struct dmove *d = arg;
+	struct nm_slurm_job sj;
+	char err[NM_ERRLEN];
+
+	if (!d->req->slurm_job)
+		return false;
+	if (nm_slurm_job(d->req->slurm_job, &sj, err) < 0) {
+		nm_log(LOG_WARNING, "move %lu: cannot ask Slurm for the state "
+		       "of job %llu (%s): thawing it", d->id,
+		       (unsigned long long)d->req->slurm_job, err);
+		return false;
+	}
+	return sj.state == NM_SLURM_SUSPENDED;
 }
 
 static void on_phase(void *arg, const char *phase)
@@ -367,6 +386,8 @@ static json_t *report(const struct dmove *d, const struct nm_move_result *mr)
 							   mr->nreplaced));
 	json_object_set_new(o, "errors", errors_json(mr));
 	json_object_set_new(o, "was_stopped", json_boolean(mr->was_stopped));
+	json_object_set_new(o, "left_suspended",
+			    json_boolean(mr->left_suspended));
 	json_object_set_new(o, "deadline_exceeded",
 			    json_boolean(mr->deadline_exceeded));
 	json_object_set_new(o, "plan", nm_plan_to_json(mr->plan, mr->t,
@@ -438,6 +459,7 @@ enum nm_move_status nm_migrate(const struct nm_config *cfg,
 		.arg = &d, .begin = on_begin, .admit = on_admit,
 		.planned = on_planned, .intents = on_intents,
 		.frozen = on_frozen, .thawing = on_thawing,
+		.suspended = on_suspended,
 		.phase = on_phase, .progress = on_progress, .log = on_log,
 	};
 	const struct nm_move_spec spec = {

@@ -301,6 +301,7 @@ static json_t *op_move(struct nm_daemon *d, const struct nm_caller *who,
 		}
 		snprintf(what, sizeof(what), "job %llu",
 			 (unsigned long long)req->job);
+		mr.slurm_job = req->job;
 	} else if (req->cgroup) {
 		if (cgroup_pids(req->cgroup, &pids, &n, err) < 0)
 			return error_reply(who, req, "bad_request", err);

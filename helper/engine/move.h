@@ -138,6 +138,8 @@ struct nm_move_result {
 	double live_seconds;		/* widening to the freeze */
 	bool frozen;			/* it got as far as freezing */
 	bool was_stopped;		/* already frozen before (suspended) */
+	bool left_suspended;		/* suspended during the move: left
+					   held for the scheduler's resume */
 	double frozen_seconds;
 	bool deadline_exceeded;		/* the deadline hook said so */
 	bool thaw_failed;		/* see errors: a restart must retry */
@@ -171,6 +173,12 @@ struct nm_move_hooks {
 		       const struct nm_scan *scans, int npids, char *err);
 	/* About to thaw: disarm the deadline; true when it had expired. */
 	bool (*thawing)(void *arg);
+	/*
+	 * About to thaw a job this move froze: true when the job's scheduler
+	 * (Slurm) suspended it meanwhile.  The move then leaves it held for
+	 * the scheduler's resume (helper/engine/move_handover.c).
+	 */
+	bool (*suspended)(void *arg);
 	/* Each phase as it starts: "freezing", "widening cpusets",
 	   "scanning", "moving" ("moving live" in a live pass),
 	   "rebinding", "narrowing cpusets". */
