@@ -34,6 +34,10 @@ struct nm_move_req {
 	/* The Slurm job moved (0: none): a suspend of it that arrives
 	   during the move stays in force (left_suspended). */
 	uint64_t slurm_job;
+	/* An unprivileged user's move (the caller's, or root's for an
+	   owner): shared memory other uids own stays (helper/engine/move.h). */
+	bool shared_guard;
+	uid_t shared_uid;
 	/*
 	 * For repack/restore.  memory_only_targets: the planner may
 	 * send nodes holding CPUs to memory-only nodes (a suspended job).

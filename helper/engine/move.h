@@ -14,6 +14,7 @@
 #include "lib/core/job.h"
 #include "lib/core/planner.h"
 #include "lib/core/topology.h"
+#include "lib/linux/scan.h"
 
 /*
  * One move of a live job, the only implementation of the sequence: open
@@ -87,6 +88,19 @@ struct nm_move_spec {
 	int delay_ms;
 	int batch_delay_ms;
 	int admit_delay_ms;
+	/*
+	 * unprivileged: the move is @caller's, who is not root; shared
+	 * mappings of objects another uid owns stay where they are and are
+	 * reported (r->skipped; lib/linux/scan.h, nm_scan_process_for()).
+	 */
+	bool unprivileged;
+	uid_t caller;
+};
+
+/* A shared mapping a move left out: another uid's memory. */
+struct nm_move_skipped {
+	pid_t pid;
+	struct nm_skipped map;
 };
 
 /* One error of a started move that did not stop it. */
@@ -131,6 +145,10 @@ struct nm_move_result {
 	int nerrors;
 	bool kmod_loaded;
 	char kmod_unused[NM_KMOD_ERRLEN];	/* why AUTO ran without it */
+	/* Shared memory of others left out (unprivileged), last scan. */
+	struct nm_move_skipped *skipped;
+	int nskipped;
+	uint64_t pages_skipped_shared;
 	/* A live move's figures (frozen: passes 0, all bytes frozen). */
 	bool live;
 	int passes;			/* live passes run */

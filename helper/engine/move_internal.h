@@ -65,6 +65,12 @@ enum nm_move_status nm_move_thaw(struct nm_move *m, enum nm_move_status st,
  */
 int nm_move_release(struct nm_move *m, char *err);
 
+/*
+ * move_shared.c: r->skipped from m->scans (shared memory of others the
+ * scans left out), logged.  -1 when out of memory.
+ */
+int nm_move_note_skipped(struct nm_move *m, char *err);
+
 /* move_frozen.c: what happens while the job is frozen. */
 enum nm_move_status nm_move_frozen(struct nm_move *m, char *err);
 
