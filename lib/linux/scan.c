@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "lib/base/file.h"
@@ -627,6 +629,23 @@ static uid_t vma_owner(pid_t pid, const struct nm_vma *vma, char *path,
 	return stat(link, &st) == 0 ? st.st_uid : (uid_t)-1;
 }
 
+/*
+ * Whether @vma's pages can move at all: shared memory (shmem) can, a
+ * regular file's page cache never does (NM_RUN_FILE), except on hugetlbfs.
+ */
+static bool movable_shared(pid_t pid, const struct nm_vma *vma)
+{
+	char link[96];
+	struct statfs fs;
+
+	if (!vma->file)
+		return true;
+	snprintf(link, sizeof(link), "/proc/%d/map_files/%lx-%lx", (int)pid,
+		 (unsigned long)vma->start, (unsigned long)vma->end);
+	/* Cannot tell: as if it could move. */
+	return statfs(link, &fs) < 0 || fs.f_type == HUGETLBFS_MAGIC;
+}
+
 /* Leaves @vma out when it is someone else's shared memory. */
 static int maybe_skip(struct scanner *s, const struct nm_vma *vma,
 		      uid_t caller, bool *skipped, char *err)
@@ -635,7 +654,8 @@ static int maybe_skip(struct scanner *s, const struct nm_vma *vma,
 	struct nm_skipped k = { .start = vma->start, .end = vma->end }, *v;
 
 	*skipped = false;
-	if (caller == NM_SCAN_ANY_UID || !vma->shared)
+	if (caller == NM_SCAN_ANY_UID || !vma->shared ||
+	    !movable_shared(s->pid, vma))
 		return 0;
 	k.owner = vma_owner(s->pid, vma, k.path, sizeof(k.path));
 	if (!nm_scan_skips(vma, k.owner, caller))

@@ -97,7 +97,10 @@ struct nm_vma {
  * file) another uid owns -- or whose owner it cannot tell -- and lists it
  * in out->skipped with its resident pages: the caller's move never moves
  * memory of others onto the caller's nodes.  The owner is the object's
- * inode owner, through /proc/PID/map_files (root).
+ * inode owner, through /proc/PID/map_files (root); a SysV segment's is
+ * its creator's (IPC_SET does not change it).  A regular file mapped
+ * shared (not on hugetlbfs) is not listed: the engine never moves page
+ * cache anyway.
  */
 #define NM_SCAN_ANY_UID ((uid_t)-1)
 int nm_scan_process_for(pid_t pid, enum nm_scan_method method, uid_t caller,
