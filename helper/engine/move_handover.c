@@ -23,7 +23,12 @@
  * the grace time (2 s), long after the thaw, so the suspend still holds;
  * the thaw's SIGCONT may only discard the pending SIGTSTP.  A scheduler
  * that cannot be asked counts as not suspended: the job is thawed, never
- * left held by nobody.
+ * left held by nobody (a controller that does not answer delays the thaw
+ * by libslurm's message timeout).  Not covered here: a thaw the daemon
+ * makes later -- at restart from a kept journal, or a retried failed thaw
+ * (helper/daemon/thaw_retry.c) -- does not ask; and a Slurm suspend and
+ * resume both during the move lift a SIGSTOP freeze early (the move goes
+ * on with the job running, as a live pass would).
  */
 #include <errno.h>
 #include <signal.h>
