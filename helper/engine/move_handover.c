@@ -27,8 +27,9 @@
  * by libslurm's message timeout).  Not covered here: a thaw the daemon
  * makes later -- at restart from a kept journal, or a retried failed thaw
  * (helper/daemon/thaw_retry.c) -- does not ask; and a Slurm suspend and
- * resume both during the move lift a SIGSTOP freeze early (the move goes
- * on with the job running, as a live pass would).
+ * resume both during the move lift the move's own freeze early (SIGCONT,
+ * a thaw of the same cgroup): the move goes on with the job running, as
+ * a live pass would.
  */
 #include <errno.h>
 #include <signal.h>
