@@ -38,7 +38,7 @@
 #include <syslog.h>
 
 #include "helper/engine/move_internal.h"
-#include "lib/linux/proc.h"
+#include "lib/linux/pidref.h"
 
 static bool suspended(struct nm_move *m)
 {
@@ -54,7 +54,10 @@ static void left_held(struct nm_move *m)
 		    "the move: left held for its resume", m->spec->what);
 }
 
-/* SIGSTOP to every process of the move still there, recorded in @st. */
+/*
+ * SIGSTOP to every process of the move still the one admitted (through
+ * its pidfd), recorded in @st with its start time for the SIGCONT.
+ */
 static int stop_all(struct nm_move *m, struct nm_freeze *st, char *err)
 {
 	const struct nm_move_result *r = m->r;
@@ -68,23 +71,22 @@ static int stop_all(struct nm_move *m, struct nm_freeze *st, char *err)
 		nm_seterr(err, "out of memory");
 		return -1;
 	}
-	for (int i = 0; i < r->npids; i++) {
-		struct nm_proc_info pi;
+	for (int i = 0; i < r->npids && i < m->nprocs; i++) {
+		const struct nm_pidref *ref = &m->procs[i];
 		char msg[NM_ERRLEN];
 
-		if (m->gone[i] || nm_proc_info(r->pids[i], &pi, msg) < 0)
+		if (m->gone[i] || !nm_pidref_alive(ref))
 			continue;
-		if (kill(r->pids[i], SIGSTOP) < 0) {
+		if (nm_pidref_signal(ref, SIGSTOP, msg) < 0) {
 			if (errno == ESRCH)
 				continue;
-			nm_seterr(err, "SIGSTOP to pid %d: %s",
-				  (int)r->pids[i], strerror(errno));
+			nm_seterr(err, "%s", msg);
 			nm_thaw(st, msg);
 			nm_freeze_release(st);
 			return -1;
 		}
-		st->starts[st->npids] = pi.starttime;
-		st->pids[st->npids++] = r->pids[i];
+		st->starts[st->npids] = ref->start;
+		st->pids[st->npids++] = ref->pid;
 	}
 	return 0;
 }
