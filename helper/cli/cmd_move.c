@@ -201,6 +201,35 @@ static void print_mode(json_t *res)
 	printf("final pass:  %s moved while frozen\n", bf);
 }
 
+/* Shared memory of others that an unprivileged move left in place. */
+static void print_shared_skipped(json_t *sk)
+{
+	json_t *maps = json_object_get(sk, "mappings"), *v;
+	char b[32];
+	size_t i;
+
+	if (!json_integer_value(json_object_get(sk, "pages")))
+		return;
+	printf("skipped:     %lld pages (%s) of shared memory others own, "
+	       "not moved\n",
+	       json_integer_value(json_object_get(sk, "pages")),
+	       nm_format_bytes((uint64_t)json_integer_value(
+			       json_object_get(sk, "bytes")), b, sizeof(b)));
+	json_array_foreach(maps, i, v) {
+		if (i == 10) {
+			printf("             ... (--json lists them all)\n");
+			break;
+		}
+		printf("             pid %lld %s-%s %s (uid %lld): %lld pages\n",
+		       json_integer_value(json_object_get(v, "pid")),
+		       json_string_value(json_object_get(v, "start")),
+		       json_string_value(json_object_get(v, "end")),
+		       json_string_value(json_object_get(v, "path")),
+		       json_integer_value(json_object_get(v, "owner")),
+		       json_integer_value(json_object_get(v, "pages")));
+	}
+}
+
 static void print_summary(json_t *res)
 {
 	static const char *const kinds[] = { "busy", "nomem", "gone", "access",
@@ -249,6 +278,7 @@ static void print_summary(json_t *res)
 		       json_integer_value(json_object_get(v, "node")),
 		       json_string_value(json_object_get(v, "error")));
 	}
+	print_shared_skipped(json_object_get(res, "shared_skipped"));
 	if (json_array_size(gone)) {
 		printf("exited:      ");
 		json_array_foreach(gone, i, v)
@@ -272,7 +302,9 @@ static void print_summary(json_t *res)
 	printf("job frozen:  %.3f s%s\n",
 	       json_number_value(json_object_get(res, "frozen_seconds")),
 	       json_is_true(json_object_get(res, "was_stopped")) ?
-	       " (it was stopped before, and stays stopped)" : "");
+	       " (it was stopped before, and stays stopped)" :
+	       json_is_true(json_object_get(res, "left_suspended")) ?
+	       " (Slurm suspended it meanwhile: it stays suspended)" : "");
 	printf("wall time:   %.3f s; throughput %s/s\n",
 	       json_number_value(json_object_get(res, "seconds")), tb);
 }

@@ -114,8 +114,22 @@ static void print_table(uint64_t job, const struct host_call *calls, int n,
 		const char *msg = !c->reply ? c->err :
 			json_string_value(json_object_get(c->reply, "error")) ?:
 			"";
-		char moved[32] = "-", frozen[32] = "-";
+		char moved[32] = "-", frozen[32] = "-", note[96];
 
+		if (res && !*msg) {
+			/* What an ok move did not do, said in the message. */
+			json_int_t sk = json_integer_value(json_object_get(
+				json_object_get(res, "shared_skipped"),
+				"pages"));
+
+			snprintf(note, sizeof(note), "%s%s",
+				 json_is_true(json_object_get(
+					 res, "left_suspended")) ?
+				 "left suspended (Slurm suspended it during "
+				 "the move) " : "", sk ? "shared memory of "
+				 "others not moved" : "");
+			msg = note;
+		}
 		if (res) {
 			nm_format_bytes((uint64_t)json_integer_value(
 				json_object_get(res, "bytes_moved")), moved,

@@ -17,7 +17,9 @@
 #include "helper/daemon/migrate.h"
 #include "helper/daemon/move_queue.h"
 #include "helper/daemon/watchdog.h"
+#include "helper/site/slurm_info.h"
 #include "lib/base/clock.h"
+#include "lib/base/units.h"
 #include "lib/core/plan_json.h"
 
 /* One request's move, as the daemon sees it. */
@@ -357,6 +359,24 @@ static bool on_thawing(void *arg)
 	return d->dog_on && nm_watchdog_stop(&d->dog);
 }
 
+/* Slurm suspended the job during the move: its resume thaws it. */
+static bool on_suspended(void *arg)
+{
+	struct dmove *d = arg;
+	struct nm_slurm_job sj;
+	char err[NM_ERRLEN];
+
+	if (!d->req->slurm_job)
+		return false;
+	if (nm_slurm_job(d->req->slurm_job, &sj, err) < 0) {
+		nm_log(LOG_WARNING, "move %lu: cannot ask Slurm for the state "
+		       "of job %llu (%s): thawing it", d->id,
+		       (unsigned long long)d->req->slurm_job, err);
+		return false;
+	}
+	return sj.state == NM_SLURM_SUSPENDED;
+}
+
 static void on_phase(void *arg, const char *phase)
 {
 	struct dmove *d = arg;
@@ -451,6 +471,32 @@ static json_t *errors_json(const struct nm_move_result *r)
 	return a;
 }
 
+/* Shared memory of others an unprivileged move left where it was. */
+static json_t *shared_skipped_json(const struct nm_move_result *r)
+{
+	json_t *maps = json_array();
+
+	for (int i = 0; i < r->nskipped; i++) {
+		const struct nm_skipped *k = &r->skipped[i].map;
+		char start[32], end[32];
+
+		snprintf(start, sizeof(start), "0x%lx", (unsigned long)k->start);
+		snprintf(end, sizeof(end), "0x%lx", (unsigned long)k->end);
+		json_array_append_new(maps, json_pack(
+			"{s:i, s:s, s:s, s:s, s:I, s:I}",
+			"pid", (int)r->skipped[i].pid, "start", start,
+			"end", end, "path", k->path,
+			"owner", k->owner == (uid_t)-1 ? (json_int_t)-1 :
+				 (json_int_t)k->owner,
+			"pages", (json_int_t)k->pages));
+	}
+	return json_pack("{s:I, s:I, s:o}",
+			 "pages", (json_int_t)r->pages_skipped_shared,
+			 "bytes", (json_int_t)(r->pages_skipped_shared *
+					       (uint64_t)nm_page_size()),
+			 "mappings", maps);
+}
+
 static json_t *pids_json(const pid_t *pids, int n)
 {
 	json_t *a = json_array();
@@ -537,8 +583,11 @@ static json_t *report(const struct dmove *d, const struct nm_move_result *mr)
 	/* Of those, the pids another process holds now: left alone. */
 	json_object_set_new(o, "tasks_replaced", pids_json(mr->replaced,
 							   mr->nreplaced));
+	json_object_set_new(o, "shared_skipped", shared_skipped_json(mr));
 	json_object_set_new(o, "errors", errors_json(mr));
 	json_object_set_new(o, "was_stopped", json_boolean(mr->was_stopped));
+	json_object_set_new(o, "left_suspended",
+			    json_boolean(mr->left_suspended));
 	json_object_set_new(o, "deadline_exceeded",
 			    json_boolean(mr->deadline_exceeded));
 	json_object_set_new(o, "plan", nm_plan_to_json(mr->plan, mr->t,
@@ -611,6 +660,7 @@ enum nm_move_status nm_migrate(const struct nm_config *cfg,
 		.modelled = on_modelled, .planned = on_planned,
 		.intents = on_intents,
 		.frozen = on_frozen, .thawing = on_thawing,
+		.suspended = on_suspended,
 		.phase = on_phase, .progress = on_progress, .log = on_log,
 	};
 	const struct nm_move_spec spec = {
@@ -632,6 +682,8 @@ enum nm_move_status nm_migrate(const struct nm_config *cfg,
 		.delay_ms = cfg->test_delay_ms,
 		.batch_delay_ms = cfg->test_batch_delay_ms,
 		.admit_delay_ms = cfg->test_admit_delay_ms,
+		.unprivileged = req->shared_guard,
+		.caller = req->shared_uid,
 	};
 	struct nm_move_result r;
 	enum nm_move_status st;

@@ -32,6 +32,13 @@ struct nm_move_req {
 	enum nm_engine_kind engine;
 	enum nm_move_mode mode;		/* LIVE, else frozen */
 	const char *what;		/* "job 42", "pids 1,2" for the log */
+	/* The Slurm job moved (0: none): a suspend of it that arrives
+	   during the move stays in force (left_suspended). */
+	uint64_t slurm_job;
+	/* An unprivileged user's move (the caller's, or root's for an
+	   owner): shared memory other uids own stays (helper/engine/move.h). */
+	bool shared_guard;
+	uid_t shared_uid;
 	/*
 	 * For repack/restore.  memory_only_targets: the planner may
 	 * send nodes holding CPUs to memory-only nodes (a suspended job).

@@ -302,6 +302,7 @@ static json_t *op_move(struct nm_daemon *d, const struct nm_caller *who,
 		}
 		snprintf(what, sizeof(what), "job %llu",
 			 (unsigned long long)req->job);
+		mr.slurm_job = req->job;
 	} else if (req->cgroup) {
 		if (cgroup_pids(req->cgroup, &pids, &n, err) < 0)
 			return error_reply(who, req, "bad_request", err);
@@ -328,6 +329,9 @@ static json_t *op_move(struct nm_daemon *d, const struct nm_caller *who,
 	mr.starts = starts;
 	mr.npids = n;
 	mr.what = what;
+	/* Shared memory of others stays, for the user the move is for. */
+	mr.shared_uid = req->has_owner ? req->owner : who->uid;
+	mr.shared_guard = !nm_authz_privileged(&d->cfg, mr.shared_uid);
 	st = nm_migrate(&d->cfg, &mr, &res, err);
 	free(pids);
 	free(starts);

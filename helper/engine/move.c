@@ -466,5 +466,6 @@ void nm_move_result_free(struct nm_move_result *r)
 	free(r->exited);
 	free(r->replaced);
 	free(r->errors);
+	free(r->skipped);
 	memset(r, 0, sizeof(*r));
 }

@@ -14,6 +14,7 @@
 #include "lib/core/job.h"
 #include "lib/core/planner.h"
 #include "lib/core/topology.h"
+#include "lib/linux/scan.h"
 
 /*
  * One move of a live job, the only implementation of the sequence: open
@@ -87,6 +88,19 @@ struct nm_move_spec {
 	int delay_ms;
 	int batch_delay_ms;
 	int admit_delay_ms;
+	/*
+	 * unprivileged: the move is @caller's, who is not root; shared
+	 * mappings of objects another uid owns stay where they are and are
+	 * reported (r->skipped; lib/linux/scan.h, nm_scan_process_for()).
+	 */
+	bool unprivileged;
+	uid_t caller;
+};
+
+/* A shared mapping a move left out: another uid's memory. */
+struct nm_move_skipped {
+	pid_t pid;
+	struct nm_skipped map;
 };
 
 /* One error of a started move that did not stop it. */
@@ -131,6 +145,10 @@ struct nm_move_result {
 	int nerrors;
 	bool kmod_loaded;
 	char kmod_unused[NM_KMOD_ERRLEN];	/* why AUTO ran without it */
+	/* Shared memory of others left out (unprivileged), last scan. */
+	struct nm_move_skipped *skipped;
+	int nskipped;
+	uint64_t pages_skipped_shared;
 	/* A live move's figures (frozen: passes 0, all bytes frozen). */
 	bool live;
 	int passes;			/* live passes run */
@@ -138,6 +156,8 @@ struct nm_move_result {
 	double live_seconds;		/* widening to the freeze */
 	bool frozen;			/* it got as far as freezing */
 	bool was_stopped;		/* already frozen before (suspended) */
+	bool left_suspended;		/* suspended during the move: left
+					   held for the scheduler's resume */
 	double frozen_seconds;
 	bool deadline_exceeded;		/* the deadline hook said so */
 	bool thaw_failed;		/* see errors: a restart must retry */
@@ -180,6 +200,12 @@ struct nm_move_hooks {
 		       const struct nm_scan *scans, int npids, char *err);
 	/* About to thaw: disarm the deadline; true when it had expired. */
 	bool (*thawing)(void *arg);
+	/*
+	 * About to thaw a job this move froze: true when the job's scheduler
+	 * (Slurm) suspended it meanwhile.  The move then leaves it held for
+	 * the scheduler's resume (helper/engine/move_handover.c).
+	 */
+	bool (*suspended)(void *arg);
 	/* Each phase as it starts: "freezing", "widening cpusets",
 	   "scanning", "moving" ("moving live" in a live pass),
 	   "rebinding", "narrowing cpusets". */

@@ -189,7 +189,7 @@ static int thaw_once(struct nm_move *m, char *err)
 
 	pthread_mutex_lock(&m->thaw_lock);
 	if (m->r->frozen && !m->thawed) {
-		rc = nm_thaw(&m->fz, err);
+		rc = nm_move_release(m, err);
 		m->thawed = true;
 		m->t_thaw = nm_now_seconds();
 	}

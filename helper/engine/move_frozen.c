@@ -104,8 +104,11 @@ int nm_move_scan_all(struct nm_move *m, char *err)
 		memset(&m->scans[i], 0, sizeof(m->scans[i]));
 		m->scans[i].pid = r->pids[i];
 		if (!nm_move_proc_gone(m, i)) {
-			rc = nm_scan_process(r->pids[i], NM_SCAN_AUTO,
-					     &m->scans[i], msg);
+			rc = nm_scan_process_for(r->pids[i], NM_SCAN_AUTO,
+						 m->spec->unprivileged ?
+						 m->spec->caller :
+						 NM_SCAN_ANY_UID,
+						 &m->scans[i], msg);
 			/* After it: what it read was the admitted one's. */
 			if (!nm_move_proc_gone(m, i)) {
 				if (rc < 0) {
@@ -122,7 +125,7 @@ int nm_move_scan_all(struct nm_move *m, char *err)
 		nm_seterr(err, "every process of %s has exited", m->spec->what);
 		return -1;
 	}
-	return 0;
+	return nm_move_note_skipped(m, err);
 }
 
 /* The job's pages per node index: its memory, not files' page cache. */

@@ -59,6 +59,18 @@ enum nm_move_status nm_move_freeze(struct nm_move *m, char *err);
 enum nm_move_status nm_move_thaw(struct nm_move *m, enum nm_move_status st,
 				 char *err);
 
+/*
+ * move_handover.c: the thaw of m->fz, or, when the suspended hook says the
+ * scheduler suspended the job meanwhile, its hand-over to that suspend.
+ */
+int nm_move_release(struct nm_move *m, char *err);
+
+/*
+ * move_shared.c: r->skipped from m->scans (shared memory of others the
+ * scans left out), logged.  -1 when out of memory.
+ */
+int nm_move_note_skipped(struct nm_move *m, char *err);
+
 /* move_frozen.c: what happens while the job is frozen. */
 enum nm_move_status nm_move_frozen(struct nm_move *m, char *err);
 

@@ -8,6 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "lib/base/file.h"
@@ -212,6 +215,9 @@ int nm_scan_maps_entry(const char *line, size_t len, struct nm_vma *vma,
 	plen = (size_t)(e - p);
 	vma->start = (uintptr_t)start;
 	vma->end = (uintptr_t)end;
+	/* The fourth permission character, after the range's space. */
+	p = memchr(line, ' ', len);
+	vma->shared = p[4] == 's';
 	/*
 	 * Anonymous shared memory shows as a deleted /dev/zero or SysV
 	 * segment, POSIX shared memory as a /dev/shm file, memfd as
@@ -281,6 +287,12 @@ fail:
 	*vmas = NULL;
 	*nvmas = 0;
 	return -1;
+}
+
+bool nm_scan_skips(const struct nm_vma *vma, uid_t owner, uid_t caller)
+{
+	/* Unknown owner: not the caller's, as far as anyone can tell. */
+	return caller != NM_SCAN_ANY_UID && vma->shared && owner != caller;
 }
 
 /* One scan of one process. */
@@ -573,8 +585,106 @@ static int open_process(struct scanner *s, struct nm_vma **vmas,
 	return 0;
 }
 
+/* Resident pages of @vma, from its pagemap entries. */
+static int count_resident(struct scanner *s, const struct nm_vma *vma,
+			  uint64_t *pages, char *err)
+{
+	*pages = 0;
+	for (uintptr_t a = vma->start; a < vma->end;) {
+		size_t n = (vma->end - a) / nm_page_size();
+		ssize_t r;
+
+		if (n > CHUNK)
+			n = CHUNK;
+		r = pread(s->pm_fd, s->pm, n * 8,
+			  (off_t)((a / nm_page_size()) * 8));
+		if (r < 0) {
+			nm_seterr(err, "pid %d: reading pagemap: %s",
+				  (int)s->pid, strerror(errno));
+			return -1;
+		}
+		for (size_t i = 0; i < (size_t)r / 8; i++)
+			*pages += (s->pm[i] & PM_PRESENT) != 0;
+		if (r != (ssize_t)(n * 8))
+			return 0;	/* the mapping went away */
+		a += n * nm_page_size();
+	}
+	return 0;
+}
+
+/* The owner of @vma's object and its name, via /proc/PID/map_files. */
+static uid_t vma_owner(pid_t pid, const struct nm_vma *vma, char *path,
+		       size_t len)
+{
+	char link[96];
+	struct stat st;
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/%d/map_files/%lx-%lx", (int)pid,
+		 (unsigned long)vma->start, (unsigned long)vma->end);
+	n = readlink(link, path, len - 1);
+	path[n > 0 ? n : 0] = 0;
+	if (n <= 0)
+		snprintf(path, len, "?");
+	return stat(link, &st) == 0 ? st.st_uid : (uid_t)-1;
+}
+
+/*
+ * Whether @vma's pages can move at all: shared memory (shmem) can, a
+ * regular file's page cache never does (NM_RUN_FILE), except on hugetlbfs.
+ */
+static bool movable_shared(pid_t pid, const struct nm_vma *vma)
+{
+	char link[96];
+	struct statfs fs;
+
+	if (!vma->file)
+		return true;
+	snprintf(link, sizeof(link), "/proc/%d/map_files/%lx-%lx", (int)pid,
+		 (unsigned long)vma->start, (unsigned long)vma->end);
+	/* Cannot tell: as if it could move. */
+	return statfs(link, &fs) < 0 || fs.f_type == HUGETLBFS_MAGIC;
+}
+
+/* Leaves @vma out when it is someone else's shared memory. */
+static int maybe_skip(struct scanner *s, const struct nm_vma *vma,
+		      uid_t caller, bool *skipped, char *err)
+{
+	struct nm_scan *o = s->out;
+	struct nm_skipped k = { .start = vma->start, .end = vma->end }, *v;
+
+	*skipped = false;
+	if (caller == NM_SCAN_ANY_UID || !vma->shared ||
+	    !movable_shared(s->pid, vma))
+		return 0;
+	k.owner = vma_owner(s->pid, vma, k.path, sizeof(k.path));
+	if (!nm_scan_skips(vma, k.owner, caller))
+		return 0;
+	*skipped = true;
+	if (count_resident(s, vma, &k.pages, err) < 0)
+		return -1;
+	if (!k.pages)
+		return 0;
+	/* A few at most: one realloc each. */
+	v = realloc(o->skipped, (o->nskipped + 1) * sizeof(*v));
+	if (!v) {
+		nm_seterr(err, "scan: out of memory");
+		return -1;
+	}
+	o->skipped = v;
+	o->skipped[o->nskipped++] = k;
+	o->pages_skipped += k.pages;
+	return 0;
+}
+
 int nm_scan_process(pid_t pid, enum nm_scan_method method,
 		    struct nm_scan *out, char *err)
+{
+	return nm_scan_process_for(pid, method, NM_SCAN_ANY_UID, out, err);
+}
+
+int nm_scan_process_for(pid_t pid, enum nm_scan_method method, uid_t caller,
+			struct nm_scan *out, char *err)
 {
 	struct scanner *s;
 	struct nm_vma *vmas = NULL;
@@ -602,8 +712,13 @@ int nm_scan_process(pid_t pid, enum nm_scan_method method,
 	if (scanner_setup(s, method, err) == 0 &&
 	    open_process(s, &vmas, &nvmas, err) == 0) {
 		rc = 0;
-		for (size_t i = 0; rc == 0 && i < nvmas; i++)
-			rc = scan_vma(s, &vmas[i], err);
+		for (size_t i = 0; rc == 0 && i < nvmas; i++) {
+			bool skip;
+
+			rc = maybe_skip(s, &vmas[i], caller, &skip, err);
+			if (rc == 0 && !skip)
+				rc = scan_vma(s, &vmas[i], err);
+		}
 	}
 	if (s->pm_fd >= 0)
 		close(s->pm_fd);
@@ -626,4 +741,8 @@ void nm_scan_release(struct nm_scan *scan)
 	free(scan->runs);
 	scan->runs = NULL;
 	scan->nruns = scan->cap = 0;
+	free(scan->skipped);
+	scan->skipped = NULL;
+	scan->nskipped = 0;
+	scan->pages_skipped = 0;
 }

@@ -45,12 +45,23 @@ struct nm_run {
 	uint16_t flags;		/* NM_RUN_* */
 };
 
+/* A shared mapping a scan left out: its object belongs to another uid. */
+struct nm_skipped {
+	uintptr_t start, end;
+	uid_t owner;		/* the object's owner; (uid_t)-1: unknown */
+	uint64_t pages;		/* resident base pages */
+	char path[128];		/* as /proc/PID/map_files names it */
+};
+
 struct nm_scan {
 	pid_t pid;
 	int method;		/* the nm_scan_method used (never AUTO) */
 	size_t nruns, cap;
 	struct nm_run *runs;
 	uint64_t pages_per_node[NM_MAX_NODES];	/* base pages */
+	struct nm_skipped *skipped;		/* nm_scan_process_for() */
+	size_t nskipped;
+	uint64_t pages_skipped;			/* their resident pages */
 };
 
 enum nm_scan_method {
@@ -75,7 +86,28 @@ struct nm_vma {
 			   job's (lib/job_proc.c counts the same way) */
 	bool shmem;	/* shared memory: deleted /dev/zero, SysV segment,
 			   /dev/shm file, memfd */
+	bool shared;	/* MAP_SHARED ('s'): an object others may map */
 };
+
+/*
+ * Shared memory of others.  The engine moves with MPOL_MF_MOVE_ALL: a
+ * page another process maps moves too.  A scan for an unprivileged
+ * @caller (NM_SCAN_ANY_UID: none) leaves out every shared mapping whose
+ * object (a /dev/shm or hugetlbfs file, a SysV segment, a memfd, any
+ * file) another uid owns -- or whose owner it cannot tell -- and lists it
+ * in out->skipped with its resident pages: the caller's move never moves
+ * memory of others onto the caller's nodes.  The owner is the object's
+ * inode owner, through /proc/PID/map_files (root); a SysV segment's is
+ * its creator's (IPC_SET does not change it).  A regular file mapped
+ * shared (not on hugetlbfs) is not listed: the engine never moves page
+ * cache anyway.
+ */
+#define NM_SCAN_ANY_UID ((uid_t)-1)
+int nm_scan_process_for(pid_t pid, enum nm_scan_method method, uid_t caller,
+			struct nm_scan *out, char *err);
+/* The rule: whether a scan for @caller leaves @vma out (@owner: -1 when
+   unknown). */
+bool nm_scan_skips(const struct nm_vma *vma, uid_t owner, uid_t caller);
 
 /*
  * Parses one /proc/PID/maps line of @len bytes (no '\0' needed, a final

@@ -128,7 +128,8 @@ static void stat_line(const char *buf, size_t len)
 static bool same_vma(const struct nm_vma *a, const struct nm_vma *b)
 {
 	return a->start == b->start && a->end == b->end &&
-	       a->file == b->file && a->shmem == b->shmem;
+	       a->file == b->file && a->shmem == b->shmem &&
+	       a->shared == b->shared;
 }
 
 static void maps(const char *buf, size_t len)

@@ -2,7 +2,10 @@
 /* The placement scan on live processes of this machine. */
 #include "testutil.h"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -61,6 +64,11 @@ static void test_maps_line(void **state)
 		"/SYSV00000000 (deleted)\n", &v, err), 1);
 	assert_false(v.file);
 	assert_true(v.shmem);
+	assert_true(v.shared);
+	assert_int_equal(nm_scan_maps_line(
+		"7f0000000000-7f0000001000 rw-p 00000000 00:19 9  "
+		"/dev/shm/job\n", &v, err), 1);
+	assert_false(v.shared);
 	assert_int_equal(nm_scan_maps_line("garbage\n", &v, err), -1);
 	assert_non_null(strstr(err, "malformed"));
 	assert_int_equal(nm_scan_maps_line(
@@ -242,6 +250,109 @@ static void test_scan_regions(void **state)
 	stop_child(&c);
 }
 
+/* The rule: an unprivileged caller's scan leaves others' shared out. */
+static void test_skip_rule(void **state)
+{
+	struct nm_vma shared = { .start = 0x1000, .end = 0x2000,
+				 .shmem = true, .shared = true };
+	struct nm_vma private = { .start = 0x1000, .end = 0x2000 };
+	struct nm_vma file = { .start = 0x1000, .end = 0x2000, .file = true,
+			       .shared = true };
+
+	(void)state;
+	/* Privileged (root's, the Slurm user's) scans: everything. */
+	assert_false(nm_scan_skips(&shared, 0, NM_SCAN_ANY_UID));
+	assert_false(nm_scan_skips(&shared, (uid_t)-1, NM_SCAN_ANY_UID));
+	/* The caller's own shared memory moves; another's does not. */
+	assert_false(nm_scan_skips(&shared, 1000, 1000));
+	assert_true(nm_scan_skips(&shared, 0, 1000));
+	assert_true(nm_scan_skips(&shared, 1001, 1000));
+	/* An owner nobody can tell is not the caller. */
+	assert_true(nm_scan_skips(&shared, (uid_t)-1, 1000));
+	/* hugetlbfs and other files mapped shared: the same rule. */
+	assert_true(nm_scan_skips(&file, 0, 1000));
+	/* Private mappings (copy-on-write) are the caller's own pages. */
+	assert_false(nm_scan_skips(&private, 0, 1000));
+}
+
+/*
+ * A live scan for a caller who does not own a process's shared memory:
+ * the anonymous shared region (root's, created before the fork) and a
+ * /dev/shm file owned by uid 4242 are left out and listed with their
+ * resident pages; the caller's own (4242) /dev/shm file is scanned.
+ */
+static void test_scan_skips_others(void **state)
+{
+	struct child c;
+	struct nm_scan s;
+	char err[NM_ERRLEN] = "", name[64];
+	uint64_t n, w;
+	char *f;
+	int fd;
+
+	(void)state;
+	need_root();
+	start_child(&c);
+	snprintf(name, sizeof(name), "/dev/shm/nm-test-scan.%d", (int)getpid());
+	fd = open(name, O_RDWR | O_CREAT | O_EXCL, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (off_t)MIB), 0);
+	assert_int_equal(fchown(fd, 4242, 4242), 0);
+	f = mmap(NULL, MIB, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	assert_true(f != MAP_FAILED);
+	memset(f, 5, MIB);
+	/* Root's scan and the owner's: nothing left out. */
+	if (nm_scan_process_for(c.pid, NM_SCAN_AUTO, NM_SCAN_ANY_UID, &s,
+				err) < 0)
+		fail_msg("scan: %s", err);
+	assert_int_equal(s.nskipped, 0);
+	assert_int_equal(pages_in(&s, c.shm, 4 * MIB, 0, &w), 1024);
+	nm_scan_release(&s);
+	if (nm_scan_process_for(c.pid, NM_SCAN_AUTO, 0, &s, err) < 0)
+		fail_msg("scan: %s", err);
+	assert_int_equal(s.nskipped, 0);
+	nm_scan_release(&s);
+	/* uid 4243: the shared anonymous region is root's, left out. */
+	if (nm_scan_process_for(c.pid, NM_SCAN_AUTO, 4243, &s, err) < 0)
+		fail_msg("scan: %s", err);
+	assert_int_equal(pages_in(&s, c.shm, 4 * MIB, 0, &w), 0);
+	n = pages_in(&s, c.k4, 16 * MIB, 0, &w);
+	assert_int_equal(n, 4096);
+	assert_int_equal(s.nskipped, 1);
+	assert_int_equal(s.skipped[0].start, c.shm);
+	assert_int_equal(s.skipped[0].owner, 0);
+	assert_int_equal(s.skipped[0].pages, 1024);
+	assert_int_equal(s.pages_skipped, 1024);
+	assert_non_null(strstr(s.skipped[0].path, "/dev/zero"));
+	nm_scan_release(&s);
+	assert_null(s.skipped);
+	/* This process's /dev/shm file: 4242's, moved for 4242 only. */
+	if (nm_scan_process_for(getpid(), NM_SCAN_AUTO, 4242, &s, err) < 0)
+		fail_msg("scan: %s", err);
+	assert_int_equal(pages_in(&s, (uintptr_t)f, MIB, NM_RUN_SHMEM, &w),
+			 256);
+	for (size_t i = 0; i < s.nskipped; i++)
+		assert_true(s.skipped[i].start != (uintptr_t)f);
+	nm_scan_release(&s);
+	if (nm_scan_process_for(getpid(), NM_SCAN_AUTO, 4243, &s, err) < 0)
+		fail_msg("scan: %s", err);
+	assert_int_equal(pages_in(&s, (uintptr_t)f, MIB, 0, &w), 0);
+	n = 0;
+	for (size_t i = 0; i < s.nskipped; i++)
+		if (s.skipped[i].start == (uintptr_t)f) {
+			n++;
+			assert_int_equal(s.skipped[i].owner, 4242);
+			assert_int_equal(s.skipped[i].pages, 256);
+			assert_string_equal(s.skipped[i].path, name);
+		}
+	assert_int_equal(n, 1);
+	nm_scan_release(&s);
+	munmap(f, MIB);
+	close(fd);
+	unlink(name);
+	stop_child(&c);
+}
+
 static void test_scan_errors(void **state)
 {
 	struct nm_scan s;
@@ -289,6 +400,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_maps_line),
 		cmocka_unit_test(test_scan_regions),
+		cmocka_unit_test(test_skip_rule),
+		cmocka_unit_test(test_scan_skips_others),
 		cmocka_unit_test(test_scan_errors),
 		cmocka_unit_test(test_scan_self),
 	};

@@ -3,6 +3,8 @@
 # daemon path.  numamigrated moves nm-workload (2 processes x 2 threads,
 # 4K + THP + anonymous + shared memory) from nodes 0-1 to 2-3 while it
 # sits in a cpuset cgroup, then back with an explicit map outside it.
+# Then an unprivileged user's move of a process that maps root's /dev/shm
+# file: its own memory moves, root's shared pages stay (shared_skipped).
 set -u
 top_builddir=$1
 . "$(dirname "$0")/daemon-guest-lib.sh"
@@ -62,4 +64,49 @@ json_check "$T/m2.json" "d['ok'] and d['pages_failed'] == 0 and d['plan']['map']
 	fail "placement after the move back"
 running "$P" && ok "job running after the move back" || fail "job not running after the move back"
 stop_nmw
+
+# 3. Shared memory of others: root's /dev/shm file (0644, 4 MiB on node 0)
+# mapped read-only and read by uid 4242's process (its own 16 MiB on node
+# 0 too).  4242 moves it to node 2: its own pages go, root's stay on 0 and
+# the result lists them as skipped (main moved them with MOVE_ALL).
+SHM=/dev/shm/nm-foreign.$$
+numactl --membind=0 dd if=/dev/urandom of="$SHM" bs=1M count=4 status=none &&
+	chmod 0644 "$SHM" || fail "cannot write $SHM"
+numactl --membind=0 setpriv --reuid 4242 --regid 4242 --clear-groups /usr/bin/python3 -c '
+import mmap, sys, time
+f = open(sys.argv[1], "rb")
+m = mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ, flags=mmap.MAP_SHARED)
+s = sum(m[i] for i in range(0, len(m), 4096))
+own = bytearray(16 << 20)
+for i in range(0, len(own), 4096):
+    own[i] = 1
+print("ready", flush=True)
+time.sleep(600)' "$SHM" >"$T/u.out" 2>&1 &
+U=$!
+EXTRA_PIDS="$EXTRA_PIDS $U"
+for _ in $(seq 300); do grep -q ready "$T/u.out" && break; sleep 0.1; done
+grep -q ready "$T/u.out" || fail "uid 4242's process did not start: $(cat "$T/u.out")"
+# numa_count PID PATTERN NODE: pages on NODE of PID's mappings whose
+# numa_maps line holds PATTERN (the file's path; anon= for private memory)
+numa_count() {
+	awk -v pat="$2" -v key="N$3=" 'index($0, pat) {
+		for (i = 1; i <= NF; i++)
+			if (index($i, key) == 1) s += substr($i, length(key) + 1)
+	} END { print s + 0 }' "/proc/$1/numa_maps"
+}
+echo "  before: shm N0=$(numa_count $U "$SHM" 0) anon N0=$(numa_count $U anon= 0) N2=$(numa_count $U anon= 2)"
+[ "$(numa_count $U "$SHM" 0)" = 1024 ] || fail "root's file is not all on node 0 before the move"
+setpriv --reuid 4242 --regid 4242 --clear-groups "$NUMAMIGRATE" move --socket "$SOCK" --pid "$U" --to 2 --json \
+	>"$T/m3.json" 2>"$T/err" && ok "uid 4242 moves its process to node 2" ||
+	fail "move by uid 4242: $(cat "$T/err")"
+echo "  after:  shm N0=$(numa_count $U "$SHM" 0) N2=$(numa_count $U "$SHM" 2) anon N0=$(numa_count $U anon= 0) N2=$(numa_count $U anon= 2)"
+json_check "$T/m3.json" "d['ok'] and d['pages_failed'] == 0 and d['pages_moved'] >= 4096"
+json_check "$T/m3.json" "(lambda k: k['pages'] == 1024 and k['bytes'] == 4 << 20 and len(k['mappings']) == 1 and k['mappings'][0]['path'] == '$SHM' and k['mappings'][0]['owner'] == 0 and k['mappings'][0]['pages'] == 1024 and k['mappings'][0]['pid'] == $U)(d['shared_skipped'])"
+[ "$(numa_count $U "$SHM" 0)" = 1024 ] && ok "root's shared pages stayed on node 0" ||
+	fail "root's shared pages moved: $(grep "$SHM" "/proc/$U/numa_maps")"
+[ "$(numa_count $U anon= 2)" -ge 4096 ] && ok "uid 4242's own memory moved to node 2" ||
+	fail "uid 4242's own memory did not move: $(grep anon= "/proc/$U/numa_maps" | head -n 5)"
+grep -q "is another user's shared memory: not moved" "$T/daemon.log" || fail "no log line for the skipped mapping"
+kill "$U"
+rm -f "$SHM"
 finish
