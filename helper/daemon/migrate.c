@@ -5,6 +5,7 @@
  * The move itself is helper/engine/move.c.
  */
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
@@ -170,6 +171,11 @@ static int on_frozen(void *arg, struct nm_move *mv, const struct nm_freeze *fz,
 {
 	struct dmove *d = arg;
 
+	if (d->cfg->test_crash_frozen) {
+		nm_log(LOG_WARNING, "move %lu: [testing] crash_frozen: killed "
+		       "before the journal records the freeze", d->id);
+		raise(SIGKILL);
+	}
 	d->mv = mv;
 	if (nm_journal_frozen(&d->journal, fz, err) < 0 ||
 	    nm_watchdog_start(&d->dog, d->cfg->frozen_deadline_ms,

@@ -319,6 +319,12 @@ static int set_testing(struct nm_config *c, const char *k, const char *v,
 		c->test_fail_thaws = (int)n;
 		return 0;
 	}
+	if (!strcmp(k, "crash_frozen")) {
+		if (parse_long(v, 0, 1, 10, &n, err, k) < 0)
+			return -1;
+		c->test_crash_frozen = n == 1;
+		return 0;
+	}
 	if (!strcmp(k, "topology"))
 		return copy_abs_path(c->test_topology,
 				     sizeof(c->test_topology), v, err, k);
