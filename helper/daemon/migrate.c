@@ -15,6 +15,7 @@
 #include "helper/daemon/journal.h"
 #include "helper/daemon/log.h"
 #include "helper/daemon/migrate.h"
+#include "helper/daemon/stopping.h"
 #include "helper/daemon/watchdog.h"
 #include "lib/base/clock.h"
 #include "lib/core/plan_json.h"
@@ -44,6 +45,7 @@ struct dmove {
 	bool journaled;
 	struct nm_watchdog dog;
 	bool dog_on;
+	struct nm_inflight inflight;	/* cancelled if the daemon stops */
 	uint64_t total;			/* bytes the plan moves */
 	struct timespec last_progress;
 	double t_start;
@@ -81,6 +83,17 @@ json_t *nm_migrate_active(uid_t uid)
 }
 
 /* ---- hooks of the move --------------------------------------------------- */
+
+/* In flight from start to end: a daemon told to stop cancels it. */
+static void on_handle(void *arg, struct nm_move *mv)
+{
+	struct dmove *d = arg;
+
+	if (mv)
+		nm_stopping_enter(&d->inflight, mv);
+	else
+		nm_stopping_leave(&d->inflight);
+}
 
 /* One move at a time: a second one is refused while it runs. */
 static enum nm_move_status on_begin(void *arg, char *err)
@@ -386,6 +399,24 @@ static enum nm_engine_backend backend_of(enum nm_engine_kind e)
 	       e == NM_ENGINE_KMOD ? NM_BACKEND_KMOD : NM_BACKEND_AUTO;
 }
 
+/* A started move the daemon's stop cancelled: one line for its client. */
+static void stopped_err(const struct nm_move_result *r, char *err)
+{
+	unsigned long long moved = r->engine->pages_moved;
+
+	if (r->thaw_failed)
+		nm_seterr(err, "numamigrated is stopping: move cancelled, "
+			  "%llu pages moved; cannot thaw: %s (the next start "
+			  "retries)", moved, r->thaw_err);
+	else if (r->frozen)
+		nm_seterr(err, "numamigrated is stopping: move cancelled and "
+			  "thawed, %llu pages moved, %llu not", moved,
+			  (unsigned long long)r->engine->pages_failed);
+	else
+		nm_seterr(err, "numamigrated is stopping: move cancelled "
+			  "before the freeze, %llu pages moved", moved);
+}
+
 /* A started move's end: the thaw and the deadline said, journal, log. */
 static void conclude(struct dmove *d, const struct nm_move_result *r,
 		     enum nm_move_status st, char *err)
@@ -410,6 +441,8 @@ static void conclude(struct dmove *d, const struct nm_move_result *r,
 				  "thawed early", d->cfg->frozen_deadline_ms /
 				  1000);
 	}
+	if (st != NM_MOVE_OK && nm_stopping())
+		stopped_err(r, err);
 	/* A journal of a job left frozen stays: a restart retries. */
 	if (d->journaled && !r->thaw_failed &&
 	    nm_journal_finish(&d->journal, msg) < 0)
@@ -437,7 +470,8 @@ enum nm_move_status nm_migrate(const struct nm_config *cfg,
 	struct dmove d = { .cfg = cfg, .req = req,
 			   .t_start = nm_now_seconds() };
 	const struct nm_move_hooks hooks = {
-		.arg = &d, .begin = on_begin, .admit = on_admit,
+		.arg = &d, .handle = on_handle, .begin = on_begin,
+		.admit = on_admit,
 		.planned = on_planned, .intents = on_intents,
 		.frozen = on_frozen, .thawing = on_thawing,
 		.phase = on_phase, .progress = on_progress, .log = on_log,

@@ -252,6 +252,8 @@ enum nm_move_status nm_move_run(const struct nm_move_spec *spec,
 	memset(r, 0, sizeof(*r));
 	m.kmod.fd = -1;
 	pthread_mutex_init(&m.thaw_lock, NULL);
+	if (m.hooks->handle)
+		m.hooks->handle(m.hooks->arg, &m);
 	st = open_engine(&m, err);
 	if (st == NM_MOVE_OK && m.hooks->begin)
 		st = m.hooks->begin(m.hooks->arg, err);
@@ -275,6 +277,8 @@ enum nm_move_status nm_move_run(const struct nm_move_spec *spec,
 		if (r->frozen)
 			st = nm_move_thaw(&m, st, err);
 	}
+	if (m.hooks->handle)
+		m.hooks->handle(m.hooks->arg, NULL);
 	move_release(&m);
 	return st;
 }

@@ -176,6 +176,12 @@ enum nm_move_status nm_move_freeze(struct nm_move *m, char *err)
 	struct nm_freeze in[3];
 	int rc;
 
+	/* Cancelled first (the caller stopping): nothing gets frozen. */
+	if (m->cancel) {
+		nm_seterr(err, "%s: cancelled before the freeze",
+			  m->spec->what);
+		return NM_MOVE_FAILED;
+	}
 	memset(in, 0, sizeof(in));
 	rc = record_and_freeze(m, in, err);
 	for (int i = 0; i < 3; i++)
