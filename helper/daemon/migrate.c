@@ -369,6 +369,9 @@ static json_t *report(const struct dmove *d, const struct nm_move_result *mr)
 	if (mr->kmod_unused[0])
 		json_object_set_new(o, "kmod_unused",
 				    json_string(mr->kmod_unused));
+	if (mr->kmod_threads_capped[0])
+		json_object_set_new(o, "kmod_threads_capped",
+				    json_string(mr->kmod_threads_capped));
 	json_object_set_new(o, "engine_cancelled", json_boolean(r->cancelled));
 	json_object_set_new(o, "pages_attempted",
 			    json_integer((json_int_t)r->pages_attempted));

@@ -92,6 +92,33 @@ static enum nm_move_status open_engine(struct nm_move *m, char *err)
 	return NM_MOVE_OK;
 }
 
+/*
+ * The engine's options, checked before anything changes (a bad one would
+ * otherwise stop the engine with the job frozen), and what the module
+ * makes of the threads asked: its batches copy with at most its maximum.
+ */
+static enum nm_move_status check_options(struct nm_move *m, char *err)
+{
+	const struct nm_move_spec *spec = m->spec;
+	struct nm_engine_opts eo = {
+		.threads = spec->threads,
+		.batch_pages = spec->batch_pages,
+		.backend = spec->backend,
+	};
+	uint32_t k;
+
+	if (nm_engine_check_opts(&eo, err) < 0)
+		return NM_MOVE_BAD;
+	k = nm_kmod_threads(&m->kmod, spec->threads);
+	if (m->r->kmod_loaded && spec->threads > 0 &&
+	    (uint32_t)spec->threads > k)
+		snprintf(m->r->kmod_threads_capped,
+			 sizeof(m->r->kmod_threads_capped), "%d threads "
+			 "asked; the kernel module copies each batch with at "
+			 "most %u", spec->threads, k);
+	return NM_MOVE_OK;
+}
+
 /* The job's processes and their descendants, as the caller admits them. */
 static enum nm_move_status resolve(struct nm_move *m, char *err)
 {
@@ -255,6 +282,8 @@ enum nm_move_status nm_move_run(const struct nm_move_spec *spec,
 	if (m.hooks->handle)
 		m.hooks->handle(m.hooks->arg, &m);
 	st = open_engine(&m, err);
+	if (st == NM_MOVE_OK)
+		st = check_options(&m, err);
 	if (st == NM_MOVE_OK && m.hooks->begin)
 		st = m.hooks->begin(m.hooks->arg, err);
 	if (st == NM_MOVE_OK)

@@ -113,6 +113,9 @@ struct nm_move_result {
 	int nerrors;
 	bool kmod_loaded;
 	char kmod_unused[NM_KMOD_ERRLEN];	/* why AUTO ran without it */
+	/* When more threads were asked than the module copies with: what
+	   its batches got instead ("" otherwise). */
+	char kmod_threads_capped[NM_KMOD_ERRLEN];
 	/* A live move's figures (frozen: passes 0, all bytes frozen). */
 	bool live;
 	int passes;			/* live passes run */

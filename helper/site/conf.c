@@ -12,6 +12,7 @@
 #include <syslog.h>
 
 #include "helper/site/conf.h"
+#include "lib/base/limits.h"
 #include "lib/base/units.h"
 #include "lib/base/file.h"
 
@@ -194,7 +195,7 @@ static int set_move(struct nm_config *c, const char *k, const char *v,
 	long n;
 
 	if (!strcmp(k, "threads")) {
-		if (parse_long(v, 0, 4096, 10, &n, err, k) < 0)
+		if (parse_long(v, 0, NM_MAX_THREADS, 10, &n, err, k) < 0)
 			return -1;
 		c->threads = (int)n;
 		return 0;
