@@ -67,9 +67,14 @@ PY
 "$PLACEMENT" check "$T/b.json" "$T/m.json" "$P" &&
 	ok "every page back on 0-1, threads re-pinned" || fail "placement after --engine kmod"
 running "$P" || fail "job not running after --engine kmod"
+stop_nmw
 
 # 3. More threads than the module copies with (its max is 64): the move
-# goes through, the module's batches get 64, and the result says so.
+# goes through, the module's batches get 64, and the result says so.  A
+# job of private memory only: every page goes to the module (shared
+# memory would go to move_pages(2), where 100 workers contend for it).
+start_nmw --size 16M --procs 2 --threads 2 --kinds 4k,thp --node 0-1
+P=$NMW_PIDS
 "$PLACEMENT" snap "$T/b.json" "$P"
 "$NUMAMIGRATE" move --socket "$SOCK" --pid "$P" --to 2-3 --engine kmod --threads 100 --json >"$T/m.json" 2>"$T/err" &&
 	ok "move --engine kmod --threads 100" || fail "move --engine kmod --threads 100: $(cat "$T/err")"
