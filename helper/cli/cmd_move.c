@@ -10,6 +10,7 @@
 #include "helper/cli/cli.h"
 #include "helper/cli/cli_daemon.h"
 #include "lib/base/clock.h"
+#include "lib/base/limits.h"
 #include "lib/proto/client.h"
 #include "helper/site/conf.h"
 #include "lib/core/job.h"
@@ -297,6 +298,9 @@ static void print_summary(json_t *res)
 		printf("error:       %s\n", s ? s : "?");
 		free(s);
 	}
+	v = json_object_get(res, "kmod_threads_capped");
+	if (json_is_string(v))
+		printf("note:        %s\n", json_string_value(v));
 	nm_format_bytes((uint64_t)thr, tb, sizeof(tb));
 	print_mode(res);
 	printf("job frozen:  %.3f s%s\n",
@@ -321,7 +325,7 @@ static int parse_numbers(const struct move_args *a, struct nm_request *req)
 		req->job = v;
 	}
 	if (a->threads) {
-		if (nm_cli_parse_uint(a->threads, 4096, &v,
+		if (nm_cli_parse_uint(a->threads, NM_MAX_THREADS, &v,
 				      "move: --threads") < 0)
 			return -1;
 		if (!v) {

@@ -6,6 +6,7 @@
  * The move itself is helper/engine/move.c.
  */
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
@@ -16,6 +17,7 @@
 #include "helper/daemon/log.h"
 #include "helper/daemon/migrate.h"
 #include "helper/daemon/move_queue.h"
+#include "helper/daemon/stopping.h"
 #include "helper/daemon/watchdog.h"
 #include "helper/site/slurm_info.h"
 #include "lib/base/clock.h"
@@ -33,6 +35,7 @@ struct dmove {
 	bool journaled;
 	struct nm_watchdog dog;
 	bool dog_on;
+	struct nm_inflight inflight;	/* cancelled if the daemon stops */
 	uint64_t total;			/* bytes the plan moves */
 	struct timespec last_progress;
 	double t_start;
@@ -139,6 +142,17 @@ static void active_remove(struct dmove *d)
 }
 
 /* ---- hooks of the move --------------------------------------------------- */
+
+/* In flight from start to end: a daemon told to stop cancels it. */
+static void on_handle(void *arg, struct nm_move *mv)
+{
+	struct dmove *d = arg;
+
+	if (mv)
+		nm_stopping_enter(&d->inflight, mv);
+	else
+		nm_stopping_leave(&d->inflight);
+}
 
 /* Every move gets an id and a place in the queue, in arrival order. */
 static enum nm_move_status on_begin(void *arg, char *err)
@@ -343,6 +357,11 @@ static int on_frozen(void *arg, struct nm_move *mv, const struct nm_freeze *fz,
 {
 	struct dmove *d = arg;
 
+	if (d->cfg->test_crash_frozen) {
+		nm_log(LOG_WARNING, "move %lu: [testing] crash_frozen: killed "
+		       "before the journal records the freeze", d->id);
+		raise(SIGKILL);
+	}
 	d->mv = mv;
 	if (nm_journal_frozen(&d->journal, fz, err) < 0 ||
 	    nm_watchdog_start(&d->dog, d->cfg->frozen_deadline_ms,
@@ -568,6 +587,9 @@ static json_t *report(const struct dmove *d, const struct nm_move_result *mr)
 	if (mr->kmod_unused[0])
 		json_object_set_new(o, "kmod_unused",
 				    json_string(mr->kmod_unused));
+	if (mr->kmod_threads_capped[0])
+		json_object_set_new(o, "kmod_threads_capped",
+				    json_string(mr->kmod_threads_capped));
 	json_object_set_new(o, "engine_cancelled", json_boolean(r->cancelled));
 	json_object_set_new(o, "pages_attempted",
 			    json_integer((json_int_t)r->pages_attempted));
@@ -605,6 +627,24 @@ static enum nm_engine_backend backend_of(enum nm_engine_kind e)
 	       e == NM_ENGINE_KMOD ? NM_BACKEND_KMOD : NM_BACKEND_AUTO;
 }
 
+/* A started move the daemon's stop cancelled: one line for its client. */
+static void stopped_err(const struct nm_move_result *r, char *err)
+{
+	unsigned long long moved = r->engine->pages_moved;
+
+	if (r->thaw_failed)
+		nm_seterr(err, "numamigrated is stopping: move cancelled, "
+			  "%llu pages moved; cannot thaw: %s (the next start "
+			  "retries)", moved, r->thaw_err);
+	else if (r->frozen)
+		nm_seterr(err, "numamigrated is stopping: move cancelled and "
+			  "thawed, %llu pages moved, %llu not", moved,
+			  (unsigned long long)r->engine->pages_failed);
+	else
+		nm_seterr(err, "numamigrated is stopping: move cancelled "
+			  "before the freeze, %llu pages moved", moved);
+}
+
 /* A started move's end: the thaw and the deadline said, journal, log. */
 static void conclude(struct dmove *d, const struct nm_move_result *r,
 		     enum nm_move_status st, char *err)
@@ -629,6 +669,8 @@ static void conclude(struct dmove *d, const struct nm_move_result *r,
 				  "thawed early", d->cfg->frozen_deadline_ms /
 				  1000);
 	}
+	if (st != NM_MOVE_OK && nm_stopping())
+		stopped_err(r, err);
 	/* A journal of a job left frozen stays: a restart retries. */
 	if (d->journaled && !r->thaw_failed &&
 	    nm_journal_finish(&d->journal, msg) < 0)
@@ -656,9 +698,9 @@ enum nm_move_status nm_migrate(const struct nm_config *cfg,
 	struct dmove d = { .cfg = cfg, .req = req,
 			   .t_start = nm_now_seconds() };
 	const struct nm_move_hooks hooks = {
-		.arg = &d, .begin = on_begin, .admit = on_admit,
-		.modelled = on_modelled, .planned = on_planned,
-		.intents = on_intents,
+		.arg = &d, .handle = on_handle, .begin = on_begin,
+		.admit = on_admit, .modelled = on_modelled,
+		.planned = on_planned, .intents = on_intents,
 		.frozen = on_frozen, .thawing = on_thawing,
 		.suspended = on_suspended,
 		.phase = on_phase, .progress = on_progress, .log = on_log,

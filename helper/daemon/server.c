@@ -16,12 +16,15 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "helper/daemon/authz.h"
 #include "helper/daemon/log.h"
+#include "helper/daemon/migrate.h"
 #include "helper/daemon/server.h"
 #include "helper/daemon/slots.h"
+#include "helper/daemon/stopping.h"
 #include "helper/daemon/munge_auth.h"
 
 /* A whole request must arrive within this: no slow clients holding threads. */
@@ -471,6 +474,46 @@ drop:
 	free(c);
 }
 
+/*
+ * Told to stop: every waiting move is refused, every running one
+ * cancelled (its engine stops before the next batch, its job is thawed,
+ * its client told why), then the connections
+ * get a bounded time to finish: a freeze under way ends within
+ * freeze_timeout, a cancelled move within a batch.  Whatever is still
+ * open after that is left behind: the daemon exits all the same, within
+ * the bound the systemd unit's TimeoutStopSec allows for.
+ */
+static void stop_serving(struct nm_daemon *d, int sig)
+{
+	int bound = d->cfg.freeze_timeout_ms / 1000 + NM_STOP_WAIT_S;
+	int n, rc = 0;
+	struct timespec until;
+
+	/* Waiting moves are refused at once rather than sit out their wait. */
+	nm_migrate_close_queue("numamigrated is stopping");
+	n = nm_stopping_cancel_all();
+
+	nm_log(LOG_NOTICE, "signal %d: stopping, %d move(s) cancelled", sig,
+	       n);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += bound;
+	pthread_mutex_lock(&conn_lock);
+	if (nconns)
+		nm_log(LOG_NOTICE, "waiting for %d connection(s) to finish "
+		       "(at most %d s)", nconns, bound);
+	while (nconns && rc != ETIMEDOUT)
+		rc = pthread_cond_timedwait(&conn_cond, &conn_lock, &until);
+	n = nconns;
+	pthread_mutex_unlock(&conn_lock);
+	if (!n)
+		return;
+	/* Their threads may still use the daemon's state: no cleanup. */
+	nm_log(LOG_WARNING, "%d connection(s) still open after %d s: "
+	       "stopped without them (signal %d)", n, bound, sig);
+	unlink(d->cfg.socket);
+	_exit(0);
+}
+
 int nm_server_run(struct nm_daemon *d, int unix_fd, int tcp_fd, int sigfd)
 {
 	struct pollfd p[3] = {
@@ -504,12 +547,6 @@ int nm_server_run(struct nm_daemon *d, int unix_fd, int tcp_fd, int sigfd)
 	close(unix_fd);
 	if (tcp_fd >= 0)
 		close(tcp_fd);
-	pthread_mutex_lock(&conn_lock);
-	if (nconns)
-		nm_log(LOG_NOTICE, "waiting for %d connection(s) to finish",
-		       nconns);
-	while (nconns)
-		pthread_cond_wait(&conn_cond, &conn_lock);
-	pthread_mutex_unlock(&conn_lock);
+	stop_serving(d, sig);
 	return sig;
 }

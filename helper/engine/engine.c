@@ -10,7 +10,9 @@
 
 #include "helper/engine/engine.h"
 #include "helper/engine/engine_kmod.h"
+#include "helper/engine/kmod_client.h"
 #include "lib/base/clock.h"
+#include "lib/base/limits.h"
 #include "lib/base/units.h"
 #include "lib/linux/pidref.h"
 
@@ -35,7 +37,6 @@
 #define DEFAULT_BATCH	1024u
 #define MAX_BATCH	65536u
 #define DEFAULT_RETRIES	3
-#define MAX_THREADS	256
 #define DEFAULT_MAX_THREADS 8
 
 struct piece {
@@ -285,8 +286,8 @@ static long submit_batch(struct engine *e, struct batch *b, pid_t pid,
 		return -1;
 	}
 	if (b->kmod) {
-		uint32_t threads = e->opts && e->opts->threads > 0 ?
-				   (uint32_t)e->opts->threads : 0;
+		uint32_t threads = nm_kmod_threads(e->opts->kmod,
+						   e->opts->threads);
 
 		b->call_err = -nm_kmod_batch(e->opts->kmod, pid, e->to, threads,
 					     e->retries, w->rstart, w->rlen, nr,
@@ -770,6 +771,24 @@ static uint8_t piece_backend(const struct nm_engine_opts *o, uint16_t flags)
 	return NM_BY_KMOD;
 }
 
+int nm_engine_check_opts(const struct nm_engine_opts *o, char *err)
+{
+	if (o && (o->backend < NM_BACKEND_SYSCALL ||
+		  o->backend > NM_BACKEND_AUTO)) {
+		nm_seterr(err, "engine: unknown backend %d", (int)o->backend);
+		return -1;
+	}
+	if (o && (o->threads < 0 || o->threads > NM_MAX_THREADS ||
+		  o->batch_pages > MAX_BATCH || o->retries < 0 ||
+		  o->retries > 100)) {
+		nm_seterr(err, "engine: options out of range (threads 0-%d, "
+			  "batch 0-%u pages, retries 0-100)", NM_MAX_THREADS,
+			  MAX_BATCH);
+		return -1;
+	}
+	return 0;
+}
+
 static int check_args(const struct nm_topology *t, const struct nm_plan *plan,
 		      const pid_t *pids, const struct nm_scan *scans,
 		      int npids, const struct nm_engine_opts *o, char *err)
@@ -815,20 +834,7 @@ static int check_args(const struct nm_topology *t, const struct nm_plan *plan,
 				  (int)pids[i]);
 			return -1;
 		}
-	if (o && (o->backend < NM_BACKEND_SYSCALL ||
-		  o->backend > NM_BACKEND_AUTO)) {
-		nm_seterr(err, "engine: unknown backend %d", (int)o->backend);
-		return -1;
-	}
-	if (o && (o->threads < 0 || o->threads > MAX_THREADS ||
-		  o->batch_pages > MAX_BATCH || o->retries < 0 ||
-		  o->retries > 100)) {
-		nm_seterr(err, "engine: options out of range (threads 0-%d, "
-			  "batch 0-%u pages, retries 0-100)", MAX_THREADS,
-			  MAX_BATCH);
-		return -1;
-	}
-	return 0;
+	return nm_engine_check_opts(o, err);
 }
 
 /* A step's workers' CPUs: the destination's, as far as ours allow. */

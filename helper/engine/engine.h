@@ -163,4 +163,11 @@ int nm_engine_run(const struct nm_topology *t, const struct nm_plan *plan,
 		  const struct nm_engine_opts *opts,
 		  struct nm_engine_result *res, char *err);
 
+/*
+ * The checks nm_engine_run() makes of @opts alone (threads 0 to
+ * NM_MAX_THREADS, batch size, retries, backend), for a caller to make
+ * before it freezes anything.  -1 with @err when one is out of range.
+ */
+int nm_engine_check_opts(const struct nm_engine_opts *opts, char *err);
+
 #endif

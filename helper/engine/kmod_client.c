@@ -52,6 +52,16 @@ int nm_kmod_open(struct nm_kmod_client *c, const char *path, char *err)
 	return 0;
 }
 
+uint32_t nm_kmod_threads(const struct nm_kmod_client *c, int asked)
+{
+	uint32_t max = c && c->ver.max_threads ? c->ver.max_threads :
+		       NM_KMOD_MAX_THREADS;
+
+	if (asked <= 0)
+		return 0;
+	return (uint32_t)asked < max ? (uint32_t)asked : max;
+}
+
 void nm_kmod_close(struct nm_kmod_client *c)
 {
 	if (c->fd >= 0)

@@ -59,6 +59,12 @@ int nm_kmod_move(struct nm_kmod_client *c, pid_t pid,
 		 struct nm_kmod_page_fail *fails, uint32_t max_fails,
 		 struct nm_kmod_totals *tot, char *err);
 
+/*
+ * The copy threads a batch asks of the module for @asked migration
+ * threads (0: the module's default): at most the maximum it reported.
+ */
+uint32_t nm_kmod_threads(const struct nm_kmod_client *c, int asked);
+
 /* "busy", "nomem", ... for NM_KMOD_FAIL_*. */
 const char *nm_kmod_fail_reason(uint32_t reason);
 

@@ -213,6 +213,33 @@ static enum nm_move_status open_handles(struct nm_move *m, char *err)
 }
 
 /*
+ * The engine's options, checked before anything changes (a bad one would
+ * otherwise stop the engine with the job frozen), and what the module
+ * makes of the threads asked: its batches copy with at most its maximum.
+ */
+static enum nm_move_status check_options(struct nm_move *m, char *err)
+{
+	const struct nm_move_spec *spec = m->spec;
+	struct nm_engine_opts eo = {
+		.threads = spec->threads,
+		.batch_pages = spec->batch_pages,
+		.backend = spec->backend,
+	};
+	uint32_t k;
+
+	if (nm_engine_check_opts(&eo, err) < 0)
+		return NM_MOVE_BAD;
+	k = nm_kmod_threads(&m->kmod, spec->threads);
+	if (m->r->kmod_loaded && spec->threads > 0 &&
+	    (uint32_t)spec->threads > k)
+		snprintf(m->r->kmod_threads_capped,
+			 sizeof(m->r->kmod_threads_capped), "%d threads "
+			 "asked; the kernel module copies each batch with at "
+			 "most %u", spec->threads, k);
+	return NM_MOVE_OK;
+}
+
+/*
  * The job's processes and their descendants, as the caller admits them:
  * each gets a handle (pidfd and start time) before the access check, and
  * is checked again after it, so what was admitted is what the handles
@@ -244,7 +271,7 @@ static enum nm_move_status resolve(struct nm_move *m, char *err)
 	if (st == NM_MOVE_OK && m->spec->admit_delay_ms) {
 		nm_move_log(m, LOG_DEBUG, "[testing] delay of %d ms after "
 			    "admission", m->spec->admit_delay_ms);
-		nm_move_sleep_ms(m->spec->admit_delay_ms);
+		nm_move_pause(m, m->spec->admit_delay_ms);
 	}
 	return st == NM_MOVE_OK ? keep_verified(m, err) : st;
 }
@@ -428,7 +455,11 @@ enum nm_move_status nm_move_run(const struct nm_move_spec *spec,
 	memset(r, 0, sizeof(*r));
 	m.kmod.fd = -1;
 	pthread_mutex_init(&m.thaw_lock, NULL);
+	if (m.hooks->handle)
+		m.hooks->handle(m.hooks->arg, &m);
 	st = open_engine(&m, err);
+	if (st == NM_MOVE_OK)
+		st = check_options(&m, err);
 	if (st == NM_MOVE_OK && m.hooks->begin)
 		st = m.hooks->begin(m.hooks->arg, err);
 	if (st == NM_MOVE_OK)
@@ -451,6 +482,8 @@ enum nm_move_status nm_move_run(const struct nm_move_spec *spec,
 		if (r->frozen)
 			st = nm_move_thaw(&m, st, err);
 	}
+	if (m.hooks->handle)
+		m.hooks->handle(m.hooks->arg, NULL);
 	move_release(&m);
 	return st;
 }

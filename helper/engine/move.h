@@ -149,6 +149,9 @@ struct nm_move_result {
 	struct nm_move_skipped *skipped;
 	int nskipped;
 	uint64_t pages_skipped_shared;
+	/* When more threads were asked than the module copies with: what
+	   its batches got instead ("" otherwise). */
+	char kmod_threads_capped[NM_KMOD_ERRLEN];
 	/* A live move's figures (frozen: passes 0, all bytes frozen). */
 	bool live;
 	int passes;			/* live passes run */
@@ -172,6 +175,13 @@ struct nm_move;
  */
 struct nm_move_hooks {
 	void *arg;
+	/*
+	 * The move's handle as it starts, and NULL just before it ends:
+	 * in between, nm_move_expire(@mv) may cancel it from any thread (a
+	 * daemon told to stop).  A move cancelled before its freeze never
+	 * freezes.
+	 */
+	void (*handle)(void *arg, struct nm_move *mv);
 	/* The engine is open: the caller may refuse (busy). */
 	enum nm_move_status (*begin)(void *arg, char *err);
 	/* The processes are known: the caller's access check. */
@@ -227,9 +237,11 @@ enum nm_move_status nm_move_run(const struct nm_move_spec *spec,
 void nm_move_result_free(struct nm_move_result *r);
 
 /*
- * For a deadline armed in the frozen hook, from any thread: stops the
- * engine before its next batch (no page of a running job moves after)
- * and thaws the job now.  -1 with @err when the thaw failed.
+ * For a deadline armed in the frozen hook, or a cancel (the handle
+ * hook), from any thread: stops the engine before its next batch (no
+ * page of a running job moves after), ends live passes and [testing]
+ * pauses, keeps a move not yet frozen from freezing, and thaws the job
+ * now.  -1 with @err when the thaw failed.
  */
 int nm_move_expire(struct nm_move *mv, char *err);
 

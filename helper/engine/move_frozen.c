@@ -15,12 +15,16 @@
 #include "lib/base/clock.h"
 #include "lib/linux/proc.h"
 
-void nm_move_sleep_ms(int ms)
+void nm_move_pause(struct nm_move *m, int ms)
 {
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+	/* In slices: a cancel (a daemon stopping) ends it early. */
+	for (; ms > 0 && !m->cancel; ms -= 50) {
+		int step = ms < 50 ? ms : 50;
+		struct timespec ts = { 0, (long)step * 1000000 };
 
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+			;
+	}
 }
 
 static void restore_failed(void *arg, const char *dir, const char *err)
@@ -340,7 +344,13 @@ enum nm_move_status nm_move_frozen(struct nm_move *m, char *err)
 	if (m->spec->delay_ms) {
 		nm_move_log(m, LOG_DEBUG, "[testing] delay of %d ms",
 			    m->spec->delay_ms);
-		nm_move_sleep_ms(m->spec->delay_ms);
+		nm_move_pause(m, m->spec->delay_ms);
+	}
+	/* Cancelled (a deadline, a daemon stopping): touch nothing more. */
+	if (m->cancel) {
+		nm_seterr(err, "%s: cancelled before any page moved",
+			  m->spec->what);
+		return NM_MOVE_FAILED;
 	}
 	if (nm_move_widen(m, err) < 0 || nm_move_scan_all(m, err) < 0 ||
 	    (h->scanned && h->scanned(h->arg, m->r->pids, m->scans,

@@ -291,9 +291,12 @@ enum nm_move_status nm_move_live(struct nm_move *m, char *err)
 	if (m->spec->delay_ms) {
 		nm_move_log(m, LOG_DEBUG, "[testing] delay of %d ms",
 			    m->spec->delay_ms);
-		nm_move_sleep_ms(m->spec->delay_ms);
+		nm_move_pause(m, m->spec->delay_ms);
 	}
-	if (!before || !after || !pass || !sum)
+	if (m->cancel)
+		nm_seterr(err, "%s: cancelled before any page moved",
+			  m->spec->what);
+	else if (!before || !after || !pass || !sum)
 		nm_seterr(err, "out of memory");
 	else
 		st = live_run(m, before, after, pass, sum, err);

@@ -12,6 +12,7 @@
 #include <syslog.h>
 
 #include "helper/site/conf.h"
+#include "lib/base/limits.h"
 #include "lib/base/units.h"
 #include "lib/base/file.h"
 
@@ -196,7 +197,7 @@ static int set_move(struct nm_config *c, const char *k, const char *v,
 	long n;
 
 	if (!strcmp(k, "threads")) {
-		if (parse_long(v, 0, 4096, 10, &n, err, k) < 0)
+		if (parse_long(v, 0, NM_MAX_THREADS, 10, &n, err, k) < 0)
 			return -1;
 		c->threads = (int)n;
 		return 0;
@@ -343,6 +344,12 @@ static int set_testing(struct nm_config *c, const char *k, const char *v,
 		if (parse_long(v, 0, 100, 10, &n, err, k) < 0)
 			return -1;
 		c->test_fail_thaws = (int)n;
+		return 0;
+	}
+	if (!strcmp(k, "crash_frozen")) {
+		if (parse_long(v, 0, 1, 10, &n, err, k) < 0)
+			return -1;
+		c->test_crash_frozen = n == 1;
 		return 0;
 	}
 	if (!strcmp(k, "topology"))

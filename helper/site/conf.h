@@ -65,6 +65,8 @@ struct nm_config {
 	char test_topology[512];	/* plan on this hwloc XML */
 	char test_free[256];		/* NODE=BYTES overrides of free memory */
 	int test_fail_thaws;		/* journal recovery thaws to fail */
+	bool test_crash_frozen;		/* SIGKILL itself once a job is
+					   frozen, before journaling it */
 };
 
 void nm_config_defaults(struct nm_config *cfg);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "lib/base/clock.h"
+#include "lib/base/limits.h"
 #include "lib/proto/protocol.h"
 
 static const char *const op_names[] = {
@@ -401,7 +402,7 @@ static int decode_move_options(json_t *o, struct nm_request *req, char *err)
 	json_t *v;
 
 	if ((v = json_object_get(o, "threads"))) {
-		if (get_int(v, "threads", 0, 4096, &i, err) < 0)
+		if (get_int(v, "threads", 0, NM_MAX_THREADS, &i, err) < 0)
 			return -1;
 		req->threads = (int)i;
 	}

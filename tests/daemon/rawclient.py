@@ -6,6 +6,7 @@
                                 every frame the daemon sends back, one
                                 JSON per line, then "EOF"
   rawclient.py tcp HOST:PORT BODYHEX   send bytes as one frame over TCP
+  rawclient.py unix-json PATH JSON     send JSON (a request) as one frame
 """
 import json
 import socket
@@ -80,6 +81,10 @@ def main():
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         s.connect(where)
         data = CASES[what]
+    elif kind == "unix-json":
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(where)
+        data = frame(what.encode())
     else:
         host, port = where.rsplit(":", 1)
         s = socket.create_connection((host, int(port)))

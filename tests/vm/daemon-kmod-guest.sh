@@ -5,7 +5,8 @@
 # module takes the 4K pages, move_pages(2) the THPs, which stay huge, and
 # the shared memory) and --engine kmod (back: the module takes all
 # anonymous memory, THPs included; shared memory still goes to
-# move_pages(2)); pages, threads and data are checked after each.
+# move_pages(2)); pages, threads and data are checked after each; then
+# --engine kmod --threads 100, above the module's 64 (its batches get 64).
 set -u
 top_builddir=$1
 . "$(dirname "$0")/daemon-guest-lib.sh"
@@ -66,6 +67,22 @@ PY
 "$PLACEMENT" check "$T/b.json" "$T/m.json" "$P" &&
 	ok "every page back on 0-1, threads re-pinned" || fail "placement after --engine kmod"
 running "$P" || fail "job not running after --engine kmod"
+stop_nmw
+
+# 3. More threads than the module copies with (its max is 64): the move
+# goes through, the module's batches get 64, and the result says so.  A
+# job of private memory only: every page goes to the module (shared
+# memory would go to move_pages(2), where 100 workers contend for it).
+start_nmw --size 16M --procs 2 --threads 2 --kinds 4k,thp --node 0-1
+P=$NMW_PIDS
+"$PLACEMENT" snap "$T/b.json" "$P"
+"$NUMAMIGRATE" move --socket "$SOCK" --pid "$P" --to 2-3 --engine kmod --threads 100 --json >"$T/m.json" 2>"$T/err" &&
+	ok "move --engine kmod --threads 100" || fail "move --engine kmod --threads 100: $(cat "$T/err")"
+summary "$T/m.json"
+json_check "$T/m.json" "d['ok'] and d['threads'] == 100 and d['pages_failed'] == 0 and d['pages_by_engine']['kmod'] > 0 and 'at most 64' in d.get('kmod_threads_capped', '')"
+"$PLACEMENT" check "$T/b.json" "$T/m.json" "$P" &&
+	ok "--threads 100: every page on 2-3, threads re-pinned" || fail "placement after --threads 100"
+running "$P" || fail "job not running after --threads 100"
 stop_nmw
 stop_daemon
 finish
