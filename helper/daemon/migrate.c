@@ -111,6 +111,17 @@ static enum nm_move_status on_admit(void *arg, const pid_t *pids, int npids,
 	return NM_MOVE_OK;
 }
 
+/* A confined move parks pages only inside the job's allocation. */
+static int on_nodes(void *arg, const pid_t *pids, int npids,
+		    struct nm_bitmap *nodes, char *err)
+{
+	const struct nm_move_req *req = ((struct dmove *)arg)->req;
+
+	if (!req->confined)
+		return 0;
+	return nm_authz_usable_nodes(pids, npids, nodes, err) < 0 ? -1 : 1;
+}
+
 static enum nm_move_status on_planned(void *arg, struct nm_move_result *r,
 				      char *err)
 {
@@ -280,6 +291,18 @@ static json_t *errors_json(const struct nm_move_result *r)
 	return a;
 }
 
+/* Shared cpusets the move did not change, and why. */
+static json_t *cpusets_left_json(const struct nm_move_result *r)
+{
+	json_t *a = json_array();
+
+	for (int i = 0; i < r->ncpusets_left; i++)
+		json_array_append_new(a, json_pack("{s:s, s:s}",
+			"cgroup", r->cpusets_left[i].dir,
+			"reason", r->cpusets_left[i].why));
+	return a;
+}
+
 static json_t *exited_json(const struct nm_move_result *r)
 {
 	json_t *a = json_array();
@@ -362,6 +385,7 @@ static json_t *report(const struct dmove *d, const struct nm_move_result *mr)
 			    json_boolean(r->nfails == r->pages_failed));
 	json_object_set_new(o, "tasks_exited", exited_json(mr));
 	json_object_set_new(o, "errors", errors_json(mr));
+	json_object_set_new(o, "cpusets_left_alone", cpusets_left_json(mr));
 	json_object_set_new(o, "was_stopped", json_boolean(mr->was_stopped));
 	json_object_set_new(o, "deadline_exceeded",
 			    json_boolean(mr->deadline_exceeded));
@@ -432,6 +456,7 @@ enum nm_move_status nm_migrate(const struct nm_config *cfg,
 			   .t_start = nm_now_seconds() };
 	const struct nm_move_hooks hooks = {
 		.arg = &d, .begin = on_begin, .admit = on_admit,
+		.nodes = on_nodes,
 		.planned = on_planned, .intents = on_intents,
 		.frozen = on_frozen, .thawing = on_thawing,
 		.phase = on_phase, .progress = on_progress, .log = on_log,

@@ -22,6 +22,12 @@
 struct nm_move_req {
 	uid_t caller;
 	bool privileged;
+	/*
+	 * Pages park only on nodes the job's processes may use: an
+	 * unprivileged caller, or a trusted one acting for an unprivileged
+	 * owner.  Root's own moves may park on any node with CPUs.
+	 */
+	bool confined;
 	const pid_t *pids;		/* the job's tasks */
 	int npids;
 	struct nm_target target;

@@ -92,16 +92,28 @@ static enum nm_move_status open_engine(struct nm_move *m, char *err)
 	return NM_MOVE_OK;
 }
 
-/* The job's processes and their descendants, as the caller admits them. */
+/*
+ * The job's processes and their descendants, as the caller admits them,
+ * and the nodes it may use.
+ */
 static enum nm_move_status resolve(struct nm_move *m, char *err)
 {
+	const struct nm_move_hooks *h = m->hooks;
 	struct nm_move_result *r = m->r;
+	enum nm_move_status st = NM_MOVE_OK;
+	int rc;
 
 	if (nm_proc_descendants(m->spec->pids, m->spec->npids, &r->pids,
 				&r->npids, err) < 0)
 		return NM_MOVE_BAD;
-	if (m->hooks->admit)
-		return m->hooks->admit(m->hooks->arg, r->pids, r->npids, err);
+	if (h->admit)
+		st = h->admit(h->arg, r->pids, r->npids, err);
+	if (st != NM_MOVE_OK || !h->nodes)
+		return st;
+	rc = h->nodes(h->arg, r->pids, r->npids, &m->usable, err);
+	if (rc < 0)
+		return NM_MOVE_BAD;
+	m->usable_set = rc == 1;
 	return NM_MOVE_OK;
 }
 
@@ -155,6 +167,7 @@ static int compute_plan(struct nm_move *m, uint64_t *free_bytes, char *err)
 	struct nm_move_result *r = m->r;
 	struct nm_plan_options po = {
 		.memory_only_targets = spec->memory_only_targets,
+		.park_nodes = m->usable_set ? &m->usable : NULL,
 	};
 	int *imap = NULL;
 
@@ -289,5 +302,6 @@ void nm_move_result_free(struct nm_move_result *r)
 	free(r->cpu_map);
 	free(r->exited);
 	free(r->errors);
+	free(r->cpusets_left);
 	memset(r, 0, sizeof(*r));
 }
