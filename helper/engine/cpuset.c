@@ -8,6 +8,7 @@
 
 #include "helper/engine/cpuset.h"
 #include "lib/linux/cgroup.h"
+#include "lib/linux/job_cgroup.h"
 
 #define NM_MAX_CPUSETS 256
 
@@ -83,7 +84,8 @@ static bool is_left(const struct nm_cpusets *c, const char *dir)
 
 /*
  * Whether @dir is the move's to change: its whole subtree is processes
- * of @pids.  When not, it goes to c->left with why (unreadable counts as
+ * of @pids (and Slurm's step daemon, which task/cgroup puts in the
+ * step's cpuset).  When not, it goes to c->left with why (unreadable counts as
  * shared: never write what could not be checked).
  */
 static bool exclusive(struct nm_cpusets *c, const char *dir,
@@ -95,7 +97,8 @@ static bool exclusive(struct nm_cpusets *c, const char *dir,
 	pid_t foreign;
 	int inside, rc;
 
-	rc = nm_cgroup_tree_within(dir, pids, npids, &inside, &foreign, msg);
+	rc = nm_cgroup_tree_within(dir, pids, npids, nm_slurm_stepd, &inside,
+				   &foreign, msg);
 	if (rc == 1)
 		return true;
 	snprintf(l->dir, sizeof(l->dir), "%s", dir);

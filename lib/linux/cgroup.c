@@ -530,7 +530,8 @@ static int cmp_pid(const void *a, const void *b)
 }
 
 int nm_cgroup_tree_within(const char *dir, const pid_t *pids, int npids,
-			  int *inside, pid_t *foreign, char *err)
+			  bool (*ignore)(pid_t pid), int *inside,
+			  pid_t *foreign, char *err)
 {
 	pid_t *v, *mine = NULL;
 	int nv, rc = 1;
@@ -553,7 +554,7 @@ int nm_cgroup_tree_within(const char *dir, const pid_t *pids, int npids,
 		if (mine && bsearch(&v[i], mine, (size_t)npids,
 				    sizeof(*mine), cmp_pid)) {
 			(*inside)++;
-		} else if (rc == 1) {
+		} else if (rc == 1 && !(ignore && ignore(v[i]))) {
 			*foreign = v[i];
 			rc = 0;
 		}
@@ -569,8 +570,8 @@ bool nm_cgroup_is_exactly(const char *dir, const pid_t *pids, int npids)
 	pid_t foreign;
 	int inside;
 
-	return nm_cgroup_tree_within(dir, pids, npids, &inside, &foreign,
-				     err) == 1 && inside == npids;
+	return nm_cgroup_tree_within(dir, pids, npids, NULL, &inside,
+				     &foreign, err) == 1 && inside == npids;
 }
 
 static const char *const freeze_state_names[] = {

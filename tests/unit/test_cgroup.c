@@ -6,7 +6,10 @@
 #include <pthread.h>
 
 #include "cgtest.h"
+#include "lib/linux/job_cgroup.h"
 #include "lib/linux/proc.h"
+
+#include <sys/prctl.h>
 
 static char tmpdir[] = "/tmp/nm-cgroup-XXXXXX";
 
@@ -231,6 +234,11 @@ static const char *fake_cgroup(const char *rel, const char *procs)
 	return dir;
 }
 
+static bool keeper_77(pid_t pid)
+{
+	return pid == 77;
+}
+
 /*
  * A cgroup a move may change holds nothing but the move's processes, in
  * its whole subtree: a stranger in a child cgroup makes it shared.
@@ -245,21 +253,25 @@ static void test_tree_within(void **state)
 	(void)state;
 	snprintf(top, sizeof(top), "%s", fake_cgroup("job", "10\n"));
 	fake_cgroup("job/step_0", "20\n30\n");
-	assert_int_equal(nm_cgroup_tree_within(top, job, 3, &inside, &foreign,
-					       err), 1);
+	assert_int_equal(nm_cgroup_tree_within(top, job, 3, NULL, &inside,
+					       &foreign, err), 1);
 	assert_int_equal(inside, 3);
 	assert_true(nm_cgroup_is_exactly(top, job, 3));
 	/* a subset of the move in it: still the move's alone, not exact */
-	assert_int_equal(nm_cgroup_tree_within(top, job, 2, &inside, &foreign,
-					       err), 0);
+	assert_int_equal(nm_cgroup_tree_within(top, job, 2, NULL, &inside,
+					       &foreign, err), 0);
 	assert_int_equal(foreign, 20);
 	assert_false(nm_cgroup_is_exactly(top, job, 2));
 	/* one process of someone else, two levels down */
 	fake_cgroup("job/step_0/other", "77\n");
-	assert_int_equal(nm_cgroup_tree_within(top, job, 3, &inside, &foreign,
-					       err), 0);
+	assert_int_equal(nm_cgroup_tree_within(top, job, 3, NULL, &inside,
+					       &foreign, err), 0);
 	assert_int_equal(foreign, 77);
 	assert_int_equal(inside, 3);
+	assert_false(nm_cgroup_is_exactly(top, job, 3));
+	/* unless it is the cgroup's keeper (Slurm's step daemon) */
+	assert_int_equal(nm_cgroup_tree_within(top, job, 3, keeper_77,
+					       &inside, &foreign, err), 1);
 	assert_false(nm_cgroup_is_exactly(top, job, 3));
 	/* the move's part of a bigger job: the leaf alone is exclusive */
 	snprintf(top, sizeof(top), "%s/job/step_0", tmpdir);
@@ -267,13 +279,39 @@ static void test_tree_within(void **state)
 	snprintf(top, sizeof(top), "%s/job/step_0/other", tmpdir);
 	create(top, "cgroup.procs", "");
 	snprintf(top, sizeof(top), "%s/job/step_0", tmpdir);
-	assert_int_equal(nm_cgroup_tree_within(top, job, 3, &inside, &foreign,
-					       err), 1);
+	assert_int_equal(nm_cgroup_tree_within(top, job, 3, NULL, &inside,
+					       &foreign, err), 1);
 	assert_int_equal(inside, 1);
 	/* unreadable: an error, never "exclusive" */
 	assert_int_equal(nm_cgroup_tree_within("/nonexistent/cg", job, 3,
-					       &inside, &foreign, err), -1);
+					       NULL, &inside, &foreign, err), -1);
 	assert_false(nm_cgroup_is_exactly("/nonexistent/cg", job, 3));
+}
+
+/* Slurm's step daemon: named slurmstepd and root's in every uid. */
+static void test_slurm_stepd(void **state)
+{
+	int p[2];
+	pid_t child;
+	char c;
+
+	(void)state;
+	assert_false(nm_slurm_stepd(getpid()));
+	assert_int_equal(pipe(p), 0);
+	child = fork();
+	if (child == 0) {
+		prctl(PR_SET_NAME, "slurmstepd");
+		if (write(p[1], "r", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	assert_true(child > 0 && read(p[0], &c, 1) == 1);
+	/* a user's process may take the name, never root's uids */
+	assert_int_equal(nm_slurm_stepd(child), geteuid() == 0);
+	reap(child);
+	close(p[0]);
+	close(p[1]);
 }
 
 /*
@@ -501,6 +539,7 @@ int main(void)
 		cmocka_unit_test(test_live_v2_tree),
 		cmocka_unit_test(test_tree_within),
 		cmocka_unit_test(test_cpusets_shared),
+		cmocka_unit_test(test_slurm_stepd),
 		cmocka_unit_test(test_freeze_state_v2),
 		cmocka_unit_test(test_freeze_state_v1),
 		cmocka_unit_test(test_freeze_requested),
