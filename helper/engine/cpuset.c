@@ -85,8 +85,8 @@ static bool is_left(const struct nm_cpusets *c, const char *dir)
 /*
  * Whether @dir is the move's to change: its whole subtree is processes
  * of @pids (and Slurm's step daemon, which task/cgroup puts in the
- * step's cpuset).  When not, it goes to c->left with why (unreadable counts as
- * shared: never write what could not be checked).
+ * step's cpuset).  When not, it goes to c->left with why (unreadable
+ * counts as shared: never write what could not be checked).
  */
 static bool exclusive(struct nm_cpusets *c, const char *dir,
 		      const pid_t *pids, int npids)
