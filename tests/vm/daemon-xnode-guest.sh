@@ -97,11 +97,12 @@ grep -q "^cpuset: *$CGS left alone: it holds process $BY," "$T/out" &&
 stop_nmw
 kill "$BY"
 
-# Nodes 0-1 full, 2 and 3 with room (3 the most): a swap of 0 and 1 parks
-# pages on a spare.
+# Nodes 0-1 all but full (too little room to interleave a swap in
+# chunks), 2 and 3 with room (3 the most): a swap of 0 and 1 parks pages
+# on a spare.
 stop_daemon
 write_config "[testing]
-free = 0=0,1=0,2=64M,3=256M"
+free = 0=512K,1=512K,2=64M,3=256M"
 start_daemon
 
 # 4. An unprivileged user's swap parks only inside its allocation (0-2).
@@ -134,8 +135,17 @@ mkdir "$CGA" "$CGA/job" "$CGA/job/step" &&
 start_nmw --cgroup "$CGA/job/step" --size 16M --procs 2 --threads 1 --kinds 4k --node 0-1
 P="$NMW_PIDS"
 "$PLACEMENT" snap "$T/before5.json" "$P"
-"$NUMAMIGRATE" move --socket "$SOCK" --pid "$P" --map 0,1:1,0 --json >"$T/m5.json" 2>"$T/err" &&
-	ok "root: swap 0,1:1,0" || fail "root: swap: $(cat "$T/err")"
+"$NUMAMIGRATE" move --socket "$SOCK" --pid "$P" --map 0,1:1,0 --json >"$T/m5.json" 2>"$T/err" &
+MOVER=$!
+: >"$T/mems5"
+while kill -0 "$MOVER" 2>/dev/null; do
+	cat "$CGA/job/cpuset.mems" >>"$T/mems5"
+	sleep 0.01
+done
+wait "$MOVER" && ok "root: swap 0,1:1,0" || fail "root: swap: $(cat "$T/err")"
+echo "  ancestor cpuset.mems during the move: $(uniq "$T/mems5" | tr '\n' ' ')"
+grep -qx "0-1,3" "$T/mems5" && ok "the ancestor was widened to 0-1,3 for the spare" ||
+	fail "the ancestor never had the spare node 3"
 json_check "$T/m5.json" "d['ok'] and d['pages_failed'] == 0"
 json_check "$T/m5.json" "any(s['parked'] and s['to'] == 3 for s in d['plan']['steps'])"
 [ "$(cat "$CGA/job/step/cpuset.mems")" = 0-1 ] && [ "$(cat "$CGA/job/cpuset.mems")" = 0-1 ] &&
