@@ -292,6 +292,10 @@ static void print_summary(json_t *res)
 			printf("%s%lld", i ? "," : "", json_integer_value(v));
 		printf(" (now another process's: left alone)\n");
 	}
+	json_array_foreach(json_object_get(res, "cpusets_left_alone"), i, v)
+		printf("cpuset:      %s left alone: %s\n",
+		       json_string_value(json_object_get(v, "cgroup")),
+		       json_string_value(json_object_get(v, "reason")));
 	json_array_foreach(errs, i, v) {
 		char *s = json_dumps(v, JSON_COMPACT);
 

@@ -147,6 +147,13 @@ static int common_nodes(const pid_t *pids, int npids,
 	return 0;
 }
 
+int nm_authz_usable_nodes(const pid_t *pids, int npids,
+			  struct nm_bitmap *nodes, char *err)
+{
+	nm_bitmap_zero(nodes);
+	return common_nodes(pids, npids, nodes, err);
+}
+
 int nm_authz_on_behalf(const struct nm_config *cfg, uid_t owner,
 		       const char *what, const pid_t *pids, int npids,
 		       const struct nm_bitmap *nodes, char *err)

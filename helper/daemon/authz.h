@@ -37,6 +37,13 @@ int nm_authz_nodes(const pid_t *pids, int npids, const struct nm_bitmap *nodes,
 		   char *err);
 
 /*
+ * The memory nodes (OS numbers) every process of @pids may use: the
+ * job's allocation, the only nodes its plan may park pages on.
+ */
+int nm_authz_usable_nodes(const pid_t *pids, int npids,
+			  struct nm_bitmap *nodes, char *err);
+
+/*
  * The owner's rule, applied for a trusted caller acting on @owner's
  * behalf: every process of @pids and their descendants is @owner's, and
  * @nodes are within the memory nodes all of them may use.  A refusal

@@ -303,6 +303,17 @@ static enum nm_move_status reserve_plan(struct dmove *d,
 	return NM_MOVE_REFUSED;
 }
 
+/* A confined move parks pages only inside the job's allocation. */
+static int on_nodes(void *arg, const pid_t *pids, int npids,
+		    struct nm_bitmap *nodes, char *err)
+{
+	const struct nm_move_req *req = ((struct dmove *)arg)->req;
+
+	if (!req->confined)
+		return 0;
+	return nm_authz_usable_nodes(pids, npids, nodes, err) < 0 ? -1 : 1;
+}
+
 static enum nm_move_status on_planned(void *arg, struct nm_move_result *r,
 				      char *err)
 {
@@ -490,6 +501,18 @@ static json_t *errors_json(const struct nm_move_result *r)
 	return a;
 }
 
+/* Shared cpusets the move did not change, and why. */
+static json_t *cpusets_left_json(const struct nm_move_result *r)
+{
+	json_t *a = json_array();
+
+	for (int i = 0; i < r->ncpusets_left; i++)
+		json_array_append_new(a, json_pack("{s:s, s:s}",
+			"cgroup", r->cpusets_left[i].dir,
+			"reason", r->cpusets_left[i].why));
+	return a;
+}
+
 /* Shared memory of others an unprivileged move left where it was. */
 static json_t *shared_skipped_json(const struct nm_move_result *r)
 {
@@ -607,6 +630,7 @@ static json_t *report(const struct dmove *d, const struct nm_move_result *mr)
 							   mr->nreplaced));
 	json_object_set_new(o, "shared_skipped", shared_skipped_json(mr));
 	json_object_set_new(o, "errors", errors_json(mr));
+	json_object_set_new(o, "cpusets_left_alone", cpusets_left_json(mr));
 	json_object_set_new(o, "was_stopped", json_boolean(mr->was_stopped));
 	json_object_set_new(o, "left_suspended",
 			    json_boolean(mr->left_suspended));
@@ -700,6 +724,7 @@ enum nm_move_status nm_migrate(const struct nm_config *cfg,
 	const struct nm_move_hooks hooks = {
 		.arg = &d, .handle = on_handle, .begin = on_begin,
 		.admit = on_admit, .modelled = on_modelled,
+		.nodes = on_nodes,
 		.planned = on_planned, .intents = on_intents,
 		.frozen = on_frozen, .thawing = on_thawing,
 		.suspended = on_suspended,

@@ -23,6 +23,12 @@
 struct nm_move_req {
 	uid_t caller;
 	bool privileged;
+	/*
+	 * Pages park only on nodes the job's processes may use: an
+	 * unprivileged caller, or a trusted one acting for an unprivileged
+	 * owner.  Root's own moves may park on any node with CPUs.
+	 */
+	bool confined;
 	const pid_t *pids;		/* the job's tasks */
 	int npids;
 	/* NULL, or the pids' recorded start times (nm_move_spec.starts) */

@@ -317,6 +317,8 @@ static json_t *op_move(struct nm_daemon *d, const struct nm_caller *who,
 	}
 	if (!pids)
 		return error_reply(who, req, "internal", "out of memory");
+	mr.confined = !who->privileged || (req->has_owner &&
+			!nm_authz_privileged(&d->cfg, req->owner));
 	if (req->has_owner &&
 	    nm_authz_on_behalf(&d->cfg, req->owner, what, pids, n,
 			       &req->target.new_nodes, err) < 0) {

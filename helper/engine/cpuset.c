@@ -8,6 +8,7 @@
 
 #include "helper/engine/cpuset.h"
 #include "lib/linux/cgroup.h"
+#include "lib/linux/job_cgroup.h"
 
 #define NM_MAX_CPUSETS 256
 
@@ -73,12 +74,56 @@ static int find_cpuset(const struct nm_cpusets *c, const char *dir)
 	return -1;
 }
 
+static bool is_left(const struct nm_cpusets *c, const char *dir)
+{
+	for (int k = 0; k < c->nleft; k++)
+		if (!strcmp(c->left[k].dir, dir))
+			return true;
+	return false;
+}
+
+/*
+ * Whether @dir is the move's to change: its whole subtree is processes
+ * of @pids (and Slurm's step daemon, which task/cgroup puts in the
+ * step's cpuset).  When not, it goes to c->left with why (unreadable
+ * counts as shared: never write what could not be checked).
+ */
+static bool exclusive(struct nm_cpusets *c, const char *dir,
+		      const pid_t *pids, int npids)
+{
+	struct nm_cpuset_left *l = &c->left[c->nleft];
+	char msg[NM_ERRLEN], tmp[NM_ERRLEN], now[128];
+	struct nm_bitmap mems;
+	pid_t foreign;
+	int inside, rc;
+
+	rc = nm_cgroup_tree_within(dir, pids, npids, nm_slurm_stepd, &inside,
+				   &foreign, msg);
+	if (rc == 1)
+		return true;
+	snprintf(l->dir, sizeof(l->dir), "%s", dir);
+	if (cpuset_mems(dir, &mems, tmp) == 0)
+		nm_list_format(&mems, now, sizeof(now));
+	else
+		snprintf(now, sizeof(now), "?");
+	if (rc == 0)
+		snprintf(l->why, sizeof(l->why), "it holds process %d, which "
+			 "is not moved: its memory nodes stay %.100s",
+			 (int)foreign, now);
+	else
+		snprintf(l->why, sizeof(l->why), "%.120s: its memory nodes "
+			 "stay %.100s", msg, now);
+	c->nleft++;
+	return false;
+}
+
 int nm_cpusets_collect(struct nm_cpusets *c, const pid_t *pids, int npids,
 		       char *err)
 {
 	memset(c, 0, sizeof(*c));
 	c->set = calloc(NM_MAX_CPUSETS, sizeof(*c->set));
-	if (!c->set) {
+	c->left = calloc(NM_MAX_CPUSETS / 2, sizeof(*c->left));
+	if (!c->set || !c->left) {
 		nm_seterr(err, "out of memory");
 		return -1;
 	}
@@ -90,13 +135,15 @@ int nm_cpusets_collect(struct nm_cpusets *c, const pid_t *pids, int npids,
 			return -1;
 		dir = cg.v1_cpuset[0] ? cg.v1_cpuset :
 		      cg.v2[0] && cg.v2_has_cpuset ? cg.v2 : "";
-		if (!dir[0] || find_cpuset(c, dir) >= 0)
+		if (!dir[0] || find_cpuset(c, dir) >= 0 || is_left(c, dir))
 			continue;	/* the root cpuset has every node */
-		if (c->n == NM_MAX_CPUSETS / 2) {
+		if (c->n + c->nleft == NM_MAX_CPUSETS / 2) {
 			nm_seterr(err, "the job spans more than %d cpusets",
 				  NM_MAX_CPUSETS / 2);
 			return -1;
 		}
+		if (!exclusive(c, dir, pids, npids))
+			continue;
 		snprintf(c->set[c->n].dir, sizeof(c->set->dir), "%s", dir);
 		if (cpuset_mems(dir, &c->set[c->n].orig, err) < 0)
 			return -1;
@@ -213,38 +260,73 @@ void nm_cpusets_restore(const struct nm_cpusets *c, nm_cpuset_fail_fn *fail,
 	}
 }
 
+/* A job cpuset's nodes after the move: @map's image, and @holding. */
+static void leaf_after(const struct nm_cpuset *w, const struct nm_topology *t,
+		       const int *map, const struct nm_bitmap *holding,
+		       struct nm_bitmap *want)
+{
+	int os;
+
+	nm_bitmap_zero(want);
+	nm_bitmap_foreach(os, &w->orig) {
+		int idx = nm_topology_find(t, os);
+		int to = idx >= 0 && map[idx] >= 0 ?
+			 t->nodes[map[idx]].os : os;
+
+		nm_bitmap_set(want, (unsigned int)to);
+	}
+	nm_bitmap_or(want, holding);
+}
+
+/* Whether @dir is below the ancestor @anc. */
+static bool is_below(const char *dir, const char *anc)
+{
+	size_t n = strlen(anc);
+
+	return !strncmp(dir, anc, n) && dir[n] == '/';
+}
+
 int nm_cpusets_narrow(const struct nm_cpusets *c, const struct nm_topology *t,
 		      const int *map, const struct nm_bitmap *holding,
 		      nm_cpuset_fail_fn *fail, void *arg)
 {
+	struct nm_bitmap *after = calloc((size_t)c->nleaves + 1,
+					 sizeof(*after));
 	char err[NM_ERRLEN];
 	int rc = 0;
 
-	for (int i = 0; i < c->nleaves; i++) {
-		const struct nm_cpuset *w = &c->set[i];
-		struct nm_bitmap want;
-		int os;
+	if (!after) {
+		for (int i = 0; i < c->n; i++)
+			fail(arg, c->set[i].dir, "out of memory");
+		return -1;
+	}
+	/* The job's own first, then the ancestors deepest first. */
+	for (int i = 0; i < c->n; i++) {
+		int k = shrink_order(c, i);
+		const struct nm_cpuset *w = &c->set[k];
+		struct nm_bitmap want = w->orig;
 
-		nm_bitmap_zero(&want);
-		nm_bitmap_foreach(os, &w->orig) {
-			int idx = nm_topology_find(t, os);
-			int to = idx >= 0 && map[idx] >= 0 ?
-				 t->nodes[map[idx]].os : os;
-
-			nm_bitmap_set(&want, (unsigned int)to);
+		if (k < c->nleaves) {
+			leaf_after(w, t, map, holding, &after[k]);
+			want = after[k];
+		} else {
+			for (int l = 0; l < c->nleaves; l++)
+				if (is_below(c->set[l].dir, w->dir))
+					nm_bitmap_or(&want, &after[l]);
 		}
-		nm_bitmap_or(&want, holding);
 		if (nm_cgroup_set_list(w->dir, "cpuset.mems", &want,
 				       err) < 0) {
 			fail(arg, w->dir, err);
 			rc = -1;
 		}
 	}
+	free(after);
 	return rc;
 }
 
 void nm_cpusets_release(struct nm_cpusets *c)
 {
 	free(c->set);
+	free(c->left);
 	memset(c, 0, sizeof(*c));
 }

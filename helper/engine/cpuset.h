@@ -33,16 +33,32 @@ struct nm_cpuset {
 				   a child's nodes within its parent's) */
 };
 
+/*
+ * A cpuset the move leaves as it is: its subtree holds a process that is
+ * not moved (a shared cgroup), and changing its nodes would change them,
+ * and on cgroup v2 move the memory, of everyone in it.
+ */
+struct nm_cpuset_left {
+	char dir[512];
+	char why[NM_ERRLEN];
+};
+
 struct nm_cpusets {
 	struct nm_cpuset *set;
 	int n;			/* entries in set */
 	int nleaves;		/* the first nleaves are the job's own */
+	struct nm_cpuset_left *left;	/* shared ones, never written */
+	int nleft;
 };
 
 /* Called for each cpuset that could not be set, with why. */
 typedef void nm_cpuset_fail_fn(void *arg, const char *dir, const char *err);
 
-/* The cpuset directories of @pids, once each (the root one needs none). */
+/*
+ * The cpuset directories of @pids, once each (the root one needs none).
+ * Only a cpuset whose subtree holds nothing but processes of @pids is
+ * the move's to change; any other goes to c->left, with why.
+ */
 int nm_cpusets_collect(struct nm_cpusets *c, const pid_t *pids, int npids,
 		       char *err);
 
@@ -57,9 +73,11 @@ void nm_cpusets_restore(const struct nm_cpusets *c, nm_cpuset_fail_fn *fail,
 /*
  * Each of the job's own cpusets gets its nodes under @map (node index ->
  * node index, -1: unchanged), plus @holding, where memory still is.
- * Widened ancestors keep old and new nodes: other jobs below them may
- * still use the old ones, and shrinking a v2 parent would migrate their
- * memory.  -1 when any failed (each told to @fail).
+ * Each widened ancestor gets the nodes it had plus those its job cpusets
+ * now have: the old ones stay (other jobs below it may use them, and
+ * shrinking a v2 parent would migrate their memory), the nodes added
+ * only for the move (spares pages were parked on) go.  -1 when any
+ * failed (each told to @fail).
  */
 int nm_cpusets_narrow(const struct nm_cpusets *c, const struct nm_topology *t,
 		      const int *map, const struct nm_bitmap *holding,

@@ -80,22 +80,6 @@ static int cmp_pid(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* Whether the subtree at @dir holds exactly the processes @sorted. */
-static bool cgroup_is_exactly(const char *dir, const pid_t *sorted, int n)
-{
-	pid_t *v;
-	int nv;
-	char err[NM_ERRLEN];
-	bool same;
-
-	if (nm_cgroup_tree_pids(dir, &v, &nv, err) < 0)
-		return false;
-	qsort(v, (size_t)nv, sizeof(*v), cmp_pid);
-	same = nv == n && memcmp(v, sorted, (size_t)n * sizeof(*v)) == 0;
-	free(v);
-	return same;
-}
-
 /* The cgroup freezer usable for exactly these processes, if any. */
 static enum nm_freeze_method pick_method(const pid_t *pids,
 					 const pid_t *sorted, int n,
@@ -118,13 +102,13 @@ static enum nm_freeze_method pick_method(const pid_t *pids,
 
 		snprintf(path, sizeof(path), "%s/cgroup.freeze", cg0.v2);
 		if (access(path, W_OK) == 0 &&
-		    cgroup_is_exactly(cg0.v2, sorted, n)) {
+		    nm_cgroup_is_exactly(cg0.v2, sorted, n)) {
 			snprintf(dir, len, "%s", cg0.v2);
 			return NM_FREEZE_V2;
 		}
 	}
 	if (v1 && cg0.v1_freezer[0] &&
-	    cgroup_is_exactly(cg0.v1_freezer, sorted, n)) {
+	    nm_cgroup_is_exactly(cg0.v1_freezer, sorted, n)) {
 		snprintf(dir, len, "%s", cg0.v1_freezer);
 		return NM_FREEZE_V1;
 	}

@@ -243,13 +243,15 @@ static enum nm_move_status check_options(struct nm_move *m, char *err)
  * The job's processes and their descendants, as the caller admits them:
  * each gets a handle (pidfd and start time) before the access check, and
  * is checked again after it, so what was admitted is what the handles
- * name; every later action goes through them.
+ * name; every later action goes through them.  And the nodes it may use.
  */
 static enum nm_move_status resolve(struct nm_move *m, char *err)
 {
+	const struct nm_move_hooks *h = m->hooks;
 	struct nm_move_result *r = m->r;
 	enum nm_move_status st = NM_MOVE_OK;
 	size_t np;
+	int rc;
 
 	if (nm_proc_descendants(m->spec->pids, m->spec->npids, &r->pids,
 				&r->npids, err) < 0)
@@ -266,14 +268,22 @@ static enum nm_move_status resolve(struct nm_move *m, char *err)
 	for (int i = 0; i < m->nprocs; i++)
 		m->procs[i] = NM_PIDREF_NONE;
 	st = open_handles(m, err);
-	if (st == NM_MOVE_OK && m->hooks->admit)
-		st = m->hooks->admit(m->hooks->arg, r->pids, r->npids, err);
+	if (st == NM_MOVE_OK && h->admit)
+		st = h->admit(h->arg, r->pids, r->npids, err);
 	if (st == NM_MOVE_OK && m->spec->admit_delay_ms) {
 		nm_move_log(m, LOG_DEBUG, "[testing] delay of %d ms after "
 			    "admission", m->spec->admit_delay_ms);
 		nm_move_pause(m, m->spec->admit_delay_ms);
 	}
-	return st == NM_MOVE_OK ? keep_verified(m, err) : st;
+	if (st == NM_MOVE_OK)
+		st = keep_verified(m, err);
+	if (st != NM_MOVE_OK || !h->nodes)
+		return st;
+	rc = h->nodes(h->arg, r->pids, r->npids, &m->usable, err);
+	if (rc < 0)
+		return NM_MOVE_BAD;
+	m->usable_set = rc == 1;
+	return NM_MOVE_OK;
 }
 
 /* The job on the machine, where its pages and CPUs are now. */
@@ -358,6 +368,7 @@ static int compute_plan(struct nm_move *m, uint64_t *free_bytes, char *err)
 	struct nm_move_result *r = m->r;
 	struct nm_plan_options po = {
 		.memory_only_targets = spec->memory_only_targets,
+		.park_nodes = m->usable_set ? &m->usable : NULL,
 	};
 	int *imap = NULL;
 
@@ -500,5 +511,6 @@ void nm_move_result_free(struct nm_move_result *r)
 	free(r->replaced);
 	free(r->errors);
 	free(r->skipped);
+	free(r->cpusets_left);
 	memset(r, 0, sizeof(*r));
 }

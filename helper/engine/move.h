@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "helper/engine/cpuset.h"
 #include "helper/engine/engine.h"
 #include "helper/engine/freezer.h"
 #include "helper/engine/kmod_client.h"
@@ -143,6 +144,9 @@ struct nm_move_result {
 	uint64_t pages_exited;		/* not moved: their process exited */
 	struct nm_move_error *errors;
 	int nerrors;
+	/* Cpusets not changed: shared with processes not moved (why). */
+	struct nm_cpuset_left *cpusets_left;
+	int ncpusets_left;
 	bool kmod_loaded;
 	char kmod_unused[NM_KMOD_ERRLEN];	/* why AUTO ran without it */
 	/* Shared memory of others left out (unprivileged), last scan. */
@@ -196,6 +200,13 @@ struct nm_move_hooks {
 	enum nm_move_status (*modelled)(void *arg,
 					const struct nm_move_result *r,
 					bool *again, char *err);
+	/*
+	 * The nodes (OS numbers) the caller may use, after admit: the only
+	 * ones the plan parks pages on.  1: @nodes set; 0: no limit (root's
+	 * own move); -1: @err, the move is refused.
+	 */
+	int (*nodes)(void *arg, const pid_t *pids, int npids,
+		     struct nm_bitmap *nodes, char *err);
 	/* The plan is feasible; nothing touched yet.  May adjust it. */
 	enum nm_move_status (*planned)(void *arg, struct nm_move_result *r,
 				       char *err);

@@ -77,6 +77,24 @@ static int collect_cpusets(struct nm_move *m, char *err)
 	return rc;
 }
 
+/*
+ * Shared cpusets stay as they are; the result says which and why (pages
+ * go only where their nodes already allow, the rest is reported not
+ * moved).
+ */
+static void keep_shared(struct nm_move *m)
+{
+	struct nm_cpusets *c = &m->cpusets;
+
+	for (int k = 0; k < c->nleft; k++)
+		nm_move_log(m, LOG_NOTICE, "cpuset %s left alone: %s",
+			    c->left[k].dir, c->left[k].why);
+	m->r->cpusets_left = c->left;
+	m->r->ncpusets_left = c->nleft;
+	c->left = NULL;
+	c->nleft = 0;
+}
+
 /* Old and new nodes, and the spare nodes the plan parks pages on. */
 int nm_move_widen(struct nm_move *m, char *err)
 {
@@ -86,6 +104,7 @@ int nm_move_widen(struct nm_move *m, char *err)
 	nm_move_phase(m, "widening cpusets");
 	if (collect_cpusets(m, err) < 0)
 		return -1;
+	keep_shared(m);
 	for (int i = 0; i < plan->nsteps; i++)
 		nm_bitmap_set(&add, (unsigned int)plan->steps[i].to);
 	return nm_cpusets_widen(&m->cpusets, &add, err);

@@ -20,6 +20,9 @@ struct nm_move {
 	bool *gone;			/* exited, per r->pids */
 	uint64_t *failed_per_pid;	/* the engine's, per r->pids */
 	struct nm_cpusets cpusets;
+	/* The nodes the caller may use (the nodes hook), when limited. */
+	struct nm_bitmap usable;
+	bool usable_set;
 	struct nm_freeze fz;
 	/* Thawed once, by the move or its deadline, whoever comes first. */
 	pthread_mutex_t thaw_lock;

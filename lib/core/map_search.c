@@ -112,7 +112,7 @@ static int evaluate_leaf(struct bb *bb, uint64_t dist, uint64_t bytes)
 		return 0;
 	if (!nm_map_fits(s->t, s->job, s->free_bytes, bb->map, NULL))
 		return 0;
-	rc = nm_sequence(s->t, s->job, s->free_bytes, bb->map, &steps,
+	rc = nm_sequence(s->t, s->job, s->free_bytes, bb->map, s->park, &steps,
 			 &nsteps, &seq_bytes, NULL);
 	free(steps);
 	if (rc < 0)

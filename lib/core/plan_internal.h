@@ -20,13 +20,16 @@ bool nm_map_fits(const struct nm_topology *t, const struct nm_job *job,
  * Orders the moves of @map so that no node is ever over its free memory:
  * chains are moved from their end, cycles are interleaved in chunks
  * through the slack they have, or broken by parking pages on a spare node.
- * Returns 0 with the steps and their byte total, 1 when no order exists
- * (@reason says why), -1 when out of memory.
+ * A spare is a node of @park (node indexes; NULL: any) that has CPUs, or
+ * is one of the job's nodes or targets: a memory-only node (HBM, CXL)
+ * nobody asked for is no waiting room.  Returns 0 with the steps and
+ * their byte total, 1 when no order exists (@reason says why), -1 when
+ * out of memory.
  */
 int nm_sequence(const struct nm_topology *t, const struct nm_job *job,
 		const uint64_t *free_bytes, const int *map,
-		struct nm_step **steps, int *nsteps, uint64_t *bytes,
-		char *reason);
+		const struct nm_bitmap *park, struct nm_step **steps,
+		int *nsteps, uint64_t *bytes, char *reason);
 
 struct nm_search {
 	/* in */
@@ -38,6 +41,7 @@ struct nm_search {
 	uint64_t budget;
 	bool memory_only_targets;
 	bool injective;			/* one job node per target */
+	const struct nm_bitmap *park;	/* spares, node indexes; NULL: any */
 	/* out */
 	bool found;
 	int *best_map;			/* nnodes entries, caller-allocated */

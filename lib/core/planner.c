@@ -327,11 +327,25 @@ static int search_passes(struct nm_search *s, struct nm_plan *plan)
 	return 0;
 }
 
+/* The caller's nodes as node indexes, for the sequencer; NULL: any. */
+static const struct nm_bitmap *park_indexes(const struct nm_topology *t,
+					    const struct nm_plan_options *o,
+					    struct nm_bitmap *out)
+{
+	if (!o->park_nodes)
+		return NULL;
+	nm_bitmap_zero(out);
+	for (int n = 0; n < t->nnodes; n++)
+		if (nm_bitmap_test(o->park_nodes, (unsigned int)t->nodes[n].os))
+			nm_bitmap_set(out, (unsigned int)n);
+	return out;
+}
+
 static int plan_search(const struct nm_topology *t, const struct nm_job *job,
 		       const uint64_t *free_bytes,
 		       const struct nm_target *target,
 		       const struct nm_plan_options *opts,
-		       struct nm_plan *plan)
+		       const struct nm_bitmap *park, struct nm_plan *plan)
 {
 	struct nm_search s = {
 		.t = t,
@@ -340,6 +354,7 @@ static int plan_search(const struct nm_topology *t, const struct nm_job *job,
 		.budget = opts->search_budget ? opts->search_budget :
 						DEFAULT_SEARCH_BUDGET,
 		.memory_only_targets = opts->memory_only_targets,
+		.park = park,
 		.best_map = plan->map,
 	};
 	int os;
@@ -364,11 +379,14 @@ struct nm_plan *nm_plan_compute(const struct nm_topology *t,
 {
 	static const struct nm_plan_options defaults;
 	double start = nm_now_seconds();
+	const struct nm_bitmap *park;
+	struct nm_bitmap park_idx;
 	struct nm_plan *plan;
 	int rc;
 
 	if (!opts)
 		opts = &defaults;
+	park = park_indexes(t, opts, &park_idx);
 	if (job->nnodes != t->nnodes) {
 		nm_seterr(err, "job and topology disagree on the node count");
 		return NULL;
@@ -409,14 +427,15 @@ struct nm_plan *nm_plan_compute(const struct nm_topology *t,
 		rc = nm_map_fits(t, job, free_bytes, plan->map, plan->reason) ?
 			0 : 1;
 	} else {
-		rc = plan_search(t, job, free_bytes, target, opts, plan);
+		rc = plan_search(t, job, free_bytes, target, opts, park,
+				 plan);
 	}
 	if (rc < 0)
 		goto nomem;
 	if (rc == 0) {
-		rc = nm_sequence(t, job, free_bytes, plan->map, &plan->steps,
-				 &plan->nsteps, &plan->bytes_moved,
-				 plan->reason);
+		rc = nm_sequence(t, job, free_bytes, plan->map, park,
+				 &plan->steps, &plan->nsteps,
+				 &plan->bytes_moved, plan->reason);
 		if (rc < 0)
 			goto nomem;
 	}

@@ -34,6 +34,13 @@ struct nm_plan_options {
 	 * an earlier plan.  NULL: the ordinal map.
 	 */
 	const int *map;
+	/*
+	 * The nodes (OS numbers) the caller may use, the only ones the plan
+	 * may park pages on to break a cycle: an unprivileged caller's
+	 * allocation (its cpuset's nodes).  NULL: any node.  Either way a
+	 * spare has CPUs or is one of the job's nodes or targets.
+	 */
+	const struct nm_bitmap *park_nodes;
 };
 
 struct nm_plan {

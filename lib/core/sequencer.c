@@ -12,6 +12,7 @@ struct flow {
 
 struct seq {
 	const struct nm_topology *t;
+	struct nm_bitmap spares;	/* node indexes pages may park on */
 	uint64_t *avail;
 	struct flow *flows;
 	int nflows, cap_flows;
@@ -133,6 +134,7 @@ static int pick_spare(const struct seq *q, const struct flow *f)
 
 	for (int n = 0; n < t->nnodes; n++) {
 		if (n == f->src || n == f->dst ||
+		    !nm_bitmap_test(&q->spares, (unsigned int)n) ||
 		    page_floor(q->avail[n]) < nm_page_size())
 			continue;
 		if (best < 0) {
@@ -221,8 +223,8 @@ static int step_once(struct seq *q, char *reason)
 		char need[32], have[32];
 
 		nm_seterr(reason, "node %d cannot take %s from node %d (%s "
-			  "free) and no other node has room to park pages "
-			  "on meanwhile",
+			  "free) and no other node it may use has room to "
+			  "park pages on meanwhile",
 			  q->t->nodes[f->dst].os,
 			  nm_format_bytes(f->rem, need, sizeof(need)),
 			  q->t->nodes[f->src].os,
@@ -232,13 +234,36 @@ static int step_once(struct seq *q, char *reason)
 	return 1;
 }
 
+/*
+ * Where pages may park: nodes of @park with CPUs, or the job's own or
+ * its targets; never a memory-only node (HBM, CXL) nobody asked for.
+ */
+static void spare_nodes(struct seq *q, const struct nm_job *job,
+			const int *map, const struct nm_bitmap *park)
+{
+	const struct nm_topology *t = q->t;
+
+	nm_bitmap_zero(&q->spares);
+	for (int n = 0; n < t->nnodes; n++) {
+		if (!t->nodes[n].memory_only ||
+		    nm_bitmap_test(&job->nodes, (unsigned int)n))
+			nm_bitmap_set(&q->spares, (unsigned int)n);
+		if (map[n] >= 0)
+			nm_bitmap_set(&q->spares, (unsigned int)map[n]);
+	}
+	if (park)
+		nm_bitmap_and(&q->spares, park);
+}
+
 int nm_sequence(const struct nm_topology *t, const struct nm_job *job,
 		const uint64_t *free_bytes, const int *map,
-		struct nm_step **steps, int *nsteps, uint64_t *bytes,
-		char *reason)
+		const struct nm_bitmap *park, struct nm_step **steps,
+		int *nsteps, uint64_t *bytes, char *reason)
 {
 	struct seq q = { .t = t };
 	int rc = -1;
+
+	spare_nodes(&q, job, map, park);
 
 	q.avail = malloc((size_t)t->nnodes * sizeof(*q.avail));
 	if (!q.avail)

@@ -522,6 +522,58 @@ int nm_cgroup_tree_pids(const char *dir, pid_t **pids, int *npids, char *err)
 	return 0;
 }
 
+static int cmp_pid(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+int nm_cgroup_tree_within(const char *dir, const pid_t *pids, int npids,
+			  bool (*ignore)(pid_t pid), int *inside,
+			  pid_t *foreign, char *err)
+{
+	pid_t *v, *mine = NULL;
+	int nv, rc = 1;
+
+	*inside = 0;
+	*foreign = 0;
+	if (nm_cgroup_tree_pids(dir, &v, &nv, err) < 0)
+		return -1;
+	if (npids > 0) {
+		mine = malloc((size_t)npids * sizeof(*mine));
+		if (!mine) {
+			free(v);
+			nm_seterr(err, "out of memory");
+			return -1;
+		}
+		memcpy(mine, pids, (size_t)npids * sizeof(*mine));
+		qsort(mine, (size_t)npids, sizeof(*mine), cmp_pid);
+	}
+	for (int i = 0; i < nv; i++) {
+		if (mine && bsearch(&v[i], mine, (size_t)npids,
+				    sizeof(*mine), cmp_pid)) {
+			(*inside)++;
+		} else if (rc == 1 && !(ignore && ignore(v[i]))) {
+			*foreign = v[i];
+			rc = 0;
+		}
+	}
+	free(mine);
+	free(v);
+	return rc;
+}
+
+bool nm_cgroup_is_exactly(const char *dir, const pid_t *pids, int npids)
+{
+	char err[NM_ERRLEN];
+	pid_t foreign;
+	int inside;
+
+	return nm_cgroup_tree_within(dir, pids, npids, NULL, &inside,
+				     &foreign, err) == 1 && inside == npids;
+}
+
 static const char *const freeze_state_names[] = {
 	[NM_THAWED] = "THAWED", [NM_FREEZING] = "FREEZING",
 	[NM_FROZEN] = "FROZEN",

@@ -63,6 +63,23 @@ int nm_cgroup_of_files(const char *mountinfo_path, const char *cgroup_path,
 int nm_cgroup_tree_pids(const char *dir, pid_t **pids, int *npids, char *err);
 
 /*
+ * Whether the subtree at @dir holds only processes of @pids (any order)
+ * and those @ignore (may be NULL) says are the cgroup's own keepers: a
+ * cgroup whose settings a move may change without touching anyone else.
+ * 1: yes, with @inside how many of @pids it holds; 0: no, @foreign is
+ * one process there that is neither; -1: @err (unreadable).
+ */
+int nm_cgroup_tree_within(const char *dir, const pid_t *pids, int npids,
+			  bool (*ignore)(pid_t pid), int *inside,
+			  pid_t *foreign, char *err);
+
+/*
+ * Whether the subtree at @dir holds exactly @pids (distinct, any order):
+ * what a cgroup freeze of the subtree would stop.  false when unreadable.
+ */
+bool nm_cgroup_is_exactly(const char *dir, const pid_t *pids, int npids);
+
+/*
  * "Is it frozen?" has two questions, each answered here once.
  *
  * nm_cgroup_freeze_state(): the ACTUAL state the kernel reports.

@@ -8,6 +8,7 @@
 
 #include "lib/linux/job_cgroup.h"
 #include "lib/base/file.h"
+#include "lib/linux/proc.h"
 
 /* One line "ID:CONTROLLERS:PATH": does PATH have the component @want? */
 static int line_match(const char *line, size_t len, const char *want)
@@ -62,4 +63,25 @@ int nm_pid_in_job_cgroup(pid_t pid, uint64_t job, char *err)
 	r = nm_job_cgroup_match(buf, len, job);
 	free(buf);
 	return r;
+}
+
+bool nm_slurm_stepd(pid_t pid)
+{
+	char path[64], comm[32] = "", err[NM_ERRLEN];
+	struct nm_proc_info pi;
+	FILE *f;
+
+	if (nm_proc_info(pid, &pi, err) < 0)
+		return false;
+	for (int i = 0; i < 4; i++)
+		if (pi.uid[i] != 0)
+			return false;
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	if (!fgets(comm, sizeof(comm), f))
+		comm[0] = 0;
+	fclose(f);
+	return !strcmp(comm, "slurmstepd\n");
 }

@@ -2,6 +2,7 @@
 #ifndef NM_JOB_CGROUP_H
 #define NM_JOB_CGROUP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -25,5 +26,14 @@ int nm_job_cgroup_match(const char *buf, size_t len, uint64_t job);
 
 /* The same for process @pid: 1 inside, 0 not, -1 with @err (no process). */
 int nm_pid_in_job_cgroup(pid_t pid, uint64_t job, char *err);
+
+/*
+ * Whether @pid is Slurm's step daemon: comm "slurmstepd", every uid root.
+ * Slurm's task/cgroup attaches it to the step's cpuset cgroup beside the
+ * tasks; it is Slurm's process of that very step, not another job's, so
+ * the step's cgroup is still the job's alone.  A user cannot make a
+ * process whose uids are root's.
+ */
+bool nm_slurm_stepd(pid_t pid);
 
 #endif

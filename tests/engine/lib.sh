@@ -30,6 +30,13 @@ start_workload() {
 		exit 1
 	fi
 	job_pids=$(sed -n 's/^pids: //p' "$wl_out")
+	# The job is the workers, alone in its cgroup as Slurm's tasks are
+	# (a cgroup shared with a process not moved is left alone): the
+	# supervisor, which only waits and checks, leaves it.
+	if [ -n "$cg" ]; then
+		echo "$wl_pid" >/sys/fs/cgroup/cgroup.procs ||
+			{ echo "FAIL: cannot move the supervisor out of $cg"; exit 1; }
+	fi
 	echo "workload: supervisor $wl_pid, job $job_pids"
 }
 

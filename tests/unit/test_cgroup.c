@@ -6,7 +6,10 @@
 #include <pthread.h>
 
 #include "cgtest.h"
+#include "lib/linux/job_cgroup.h"
 #include "lib/linux/proc.h"
+
+#include <sys/prctl.h>
 
 static char tmpdir[] = "/tmp/nm-cgroup-XXXXXX";
 
@@ -220,6 +223,136 @@ static void create(const char *dir, const char *file, const char *text)
 	fclose(f);
 }
 
+/* A fake cgroup directory @rel under tmpdir with @procs in it. */
+static const char *fake_cgroup(const char *rel, const char *procs)
+{
+	static char dir[256];
+
+	snprintf(dir, sizeof(dir), "%s/%s", tmpdir, rel);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	create(dir, "cgroup.procs", procs);
+	return dir;
+}
+
+static bool keeper_77(pid_t pid)
+{
+	return pid == 77;
+}
+
+/*
+ * A cgroup a move may change holds nothing but the move's processes, in
+ * its whole subtree: a stranger in a child cgroup makes it shared.
+ */
+static void test_tree_within(void **state)
+{
+	const pid_t job[] = { 30, 10, 20 };
+	char err[NM_ERRLEN] = "", top[256];
+	pid_t foreign = -1;
+	int inside = -1;
+
+	(void)state;
+	snprintf(top, sizeof(top), "%s", fake_cgroup("job", "10\n"));
+	fake_cgroup("job/step_0", "20\n30\n");
+	assert_int_equal(nm_cgroup_tree_within(top, job, 3, NULL, &inside,
+					       &foreign, err), 1);
+	assert_int_equal(inside, 3);
+	assert_true(nm_cgroup_is_exactly(top, job, 3));
+	/* a subset of the move in it: still the move's alone, not exact */
+	assert_int_equal(nm_cgroup_tree_within(top, job, 2, NULL, &inside,
+					       &foreign, err), 0);
+	assert_int_equal(foreign, 20);
+	assert_false(nm_cgroup_is_exactly(top, job, 2));
+	/* one process of someone else, two levels down */
+	fake_cgroup("job/step_0/other", "77\n");
+	assert_int_equal(nm_cgroup_tree_within(top, job, 3, NULL, &inside,
+					       &foreign, err), 0);
+	assert_int_equal(foreign, 77);
+	assert_int_equal(inside, 3);
+	assert_false(nm_cgroup_is_exactly(top, job, 3));
+	/* unless it is the cgroup's keeper (Slurm's step daemon) */
+	assert_int_equal(nm_cgroup_tree_within(top, job, 3, keeper_77,
+					       &inside, &foreign, err), 1);
+	assert_false(nm_cgroup_is_exactly(top, job, 3));
+	/* the move's part of a bigger job: the leaf alone is exclusive */
+	snprintf(top, sizeof(top), "%s/job/step_0", tmpdir);
+	create(top, "cgroup.procs", "20\n");
+	snprintf(top, sizeof(top), "%s/job/step_0/other", tmpdir);
+	create(top, "cgroup.procs", "");
+	snprintf(top, sizeof(top), "%s/job/step_0", tmpdir);
+	assert_int_equal(nm_cgroup_tree_within(top, job, 3, NULL, &inside,
+					       &foreign, err), 1);
+	assert_int_equal(inside, 1);
+	/* unreadable: an error, never "exclusive" */
+	assert_int_equal(nm_cgroup_tree_within("/nonexistent/cg", job, 3,
+					       NULL, &inside, &foreign, err), -1);
+	assert_false(nm_cgroup_is_exactly("/nonexistent/cg", job, 3));
+}
+
+/* Slurm's step daemon: named slurmstepd and root's in every uid. */
+static void test_slurm_stepd(void **state)
+{
+	int p[2];
+	pid_t child;
+	char c;
+
+	(void)state;
+	assert_false(nm_slurm_stepd(getpid()));
+	assert_int_equal(pipe(p), 0);
+	child = fork();
+	if (child == 0) {
+		prctl(PR_SET_NAME, "slurmstepd");
+		if (write(p[1], "r", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	assert_true(child > 0 && read(p[0], &c, 1) == 1);
+	/* a user's process may take the name, never root's uids */
+	assert_int_equal(nm_slurm_stepd(child), geteuid() == 0);
+	reap(child);
+	close(p[0]);
+	close(p[1]);
+}
+
+/*
+ * A real v1 cpuset shared with a process outside the move: collected as
+ * left alone, with the stranger named, never as one to widen or narrow.
+ */
+static void test_cpusets_shared(void **state)
+{
+	struct nm_cgroup_mounts m;
+	struct nm_cpusets c;
+	char err[NM_ERRLEN] = "", dir[600], why[64];
+	pid_t p[2];
+
+	(void)state;
+	assert_int_equal(nm_cgroup_mounts("/proc/self/mountinfo", &m, err), 0);
+	if (!make_cgroup(m.v1_cpuset, "share", dir, sizeof(dir), true))
+		skip();	/* no v1 cpuset hierarchy or not root: SKIPPED */
+	p[0] = spawn_sleeper(0);
+	p[1] = spawn_sleeper(0);
+	enter(dir, p[0]);
+	enter(dir, p[1]);
+	if (nm_cpusets_collect(&c, p, 1, err) < 0)
+		fail_msg("%s", err);
+	assert_int_equal(c.n, 0);
+	assert_int_equal(c.nleft, 1);
+	assert_string_equal(c.left[0].dir, dir);
+	snprintf(why, sizeof(why), "holds process %d,", (int)p[1]);
+	assert_non_null(strstr(c.left[0].why, why));
+	nm_cpusets_release(&c);
+	/* the whole cpuset is the move's: it may change it */
+	if (nm_cpusets_collect(&c, p, 2, err) < 0)
+		fail_msg("%s", err);
+	assert_int_equal(c.n, 1);
+	assert_int_equal(c.nleft, 0);
+	assert_string_equal(c.set[0].dir, dir);
+	nm_cpusets_release(&c);
+	reap(p[0]);
+	reap(p[1]);
+	drop_cgroup(m.v1_cpuset, dir);
+}
+
 /* A fake freezer cgroup in tmpdir: the files the kernel would show. */
 static const char *fake_freezer(const char *events, const char *freeze,
 				const char *state)
@@ -404,6 +537,9 @@ int main(void)
 		cmocka_unit_test(test_live_self),
 		cmocka_unit_test(test_live_v1_cpuset),
 		cmocka_unit_test(test_live_v2_tree),
+		cmocka_unit_test(test_tree_within),
+		cmocka_unit_test(test_cpusets_shared),
+		cmocka_unit_test(test_slurm_stepd),
 		cmocka_unit_test(test_freeze_state_v2),
 		cmocka_unit_test(test_freeze_state_v1),
 		cmocka_unit_test(test_freeze_requested),

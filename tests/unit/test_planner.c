@@ -254,8 +254,8 @@ static void test_cycle_through_spare(void **state)
 	char reason[NM_ERRLEN] = "";
 
 	(void)state;
-	assert_int_equal(nm_sequence(t, job, free_bytes, map, &steps, &nsteps,
-				     &bytes, reason), 0);
+	assert_int_equal(nm_sequence(t, job, free_bytes, map, NULL, &steps,
+				     &nsteps, &bytes, reason), 0);
 	check_steps(t, job, free_bytes, map, steps, nsteps);
 	assert_true(bytes > 2 * 8192); /* some pages parked and moved on */
 	assert_true(bytes <= 3 * 8192);
@@ -264,8 +264,8 @@ static void test_cycle_through_spare(void **state)
 	/* with slack in the cycle itself, it is interleaved, nothing parked */
 	uint64_t slack[8] = { 0, 4096, 0, 0, 0, 0, 0, 0 };
 
-	assert_int_equal(nm_sequence(t, job, slack, map, &steps, &nsteps,
-				     &bytes, reason), 0);
+	assert_int_equal(nm_sequence(t, job, slack, map, NULL, &steps,
+				     &nsteps, &bytes, reason), 0);
 	check_steps(t, job, slack, map, steps, nsteps);
 	assert_int_equal(bytes, 2 * 8192);
 	free(steps);
@@ -273,9 +273,114 @@ static void test_cycle_through_spare(void **state)
 	/* no slack, no spare: refused with the reason */
 	uint64_t none[8] = { 0 };
 
-	assert_int_equal(nm_sequence(t, job, none, map, &steps, &nsteps,
-				     &bytes, reason), 1);
-	assert_non_null(strstr(reason, "no other node has room"));
+	assert_int_equal(nm_sequence(t, job, none, map, NULL, &steps,
+				     &nsteps, &bytes, reason), 1);
+	assert_non_null(strstr(reason, "no other node it may use has room"));
+	nm_job_free(job);
+	nm_topology_free(t);
+}
+
+/* Whether any step of @plan parks pages on OS node @os. */
+static bool parks_on(const struct nm_plan *plan, int os)
+{
+	for (int i = 0; i < plan->nsteps; i++)
+		if (plan->steps[i].parked && plan->steps[i].to == os)
+			return true;
+	return false;
+}
+
+/* The swap 0<->1 of two full nodes on the KNL (MCDRAM: 4-7), planned. */
+static struct nm_plan *swap_plan(const struct nm_topology *t,
+				 const struct nm_job *job,
+				 const char *free_spec,
+				 const struct nm_bitmap *park)
+{
+	struct nm_plan_options opts = { .park_nodes = park };
+	uint64_t free_bytes[NM_MAX_NODES] = { 0 };
+	char err[NM_ERRLEN] = "";
+	struct nm_target target;
+	struct nm_plan *plan;
+
+	if (nm_target_parse_map("0,1:1,0", &target, err) < 0 ||
+	    nm_parse_free_overrides(free_spec, t, free_bytes, err) < 0)
+		fail_msg("%s", err);
+	plan = nm_plan_compute(t, job, free_bytes, &target, &opts, err);
+	if (!plan)
+		fail_msg("plan: %s", err);
+	return plan;
+}
+
+/*
+ * Parking is authorised: never on a memory-only node nobody asked for
+ * (another job's HBM), and only inside the caller's nodes when given.
+ */
+static void test_parking_authorised(void **state)
+{
+	struct nm_topology *t = load_topo("64intel64-fakeKNL-SNC4-hybrid.xml");
+	struct nm_job *job = parse_job("{\"tasks\": ["
+		"{\"rank\": 0, \"cpus\": \"0\", \"memory\": {\"0\": 8192}},"
+		"{\"rank\": 1, \"cpus\": \"4\", \"memory\": {\"1\": 8192}}]}",
+		t);
+	struct nm_bitmap mine;
+	struct nm_plan *plan;
+
+	(void)state;
+	/* MCDRAM node 4 has the most room: not a spare, node 2 is */
+	plan = swap_plan(t, job, "0=0,1=0,2=4096,3=0,4=1G,5=0,6=0,7=0",
+			 NULL);
+	assert_true(plan->feasible);
+	assert_true(parks_on(plan, 2));
+	for (int os = 3; os < 8; os++)
+		assert_false(parks_on(plan, os));
+	nm_plan_free(plan);
+
+	/* only MCDRAM has room: refused, nothing parked there */
+	plan = swap_plan(t, job, "0=0,1=0,2=0,3=0,4=1G,5=1G,6=0,7=0", NULL);
+	assert_false(plan->feasible);
+	assert_non_null(strstr(plan->reason, "no other node it may use"));
+	nm_plan_free(plan);
+
+	/* the caller may use 0,1,3: node 3 although 2 has more room */
+	nm_bitmap_zero(&mine);
+	nm_bitmap_set(&mine, 0);
+	nm_bitmap_set(&mine, 1);
+	nm_bitmap_set(&mine, 3);
+	plan = swap_plan(t, job, "0=0,1=0,2=1M,3=4096,4=1G,5=0,6=0,7=0",
+			 &mine);
+	assert_true(plan->feasible);
+	assert_true(parks_on(plan, 3));
+	assert_false(parks_on(plan, 2));
+	assert_false(parks_on(plan, 4));
+	nm_plan_free(plan);
+
+	/* the caller's allocation is 0-1 only: no spare, refused */
+	nm_bitmap_clear(&mine, 3);
+	plan = swap_plan(t, job, "0=0,1=0,2=1M,3=1M,4=1G,5=1G,6=0,7=0",
+			 &mine);
+	assert_false(plan->feasible);
+	assert_int_equal(plan->nsteps, 0);
+	nm_plan_free(plan);
+	nm_job_free(job);
+	nm_topology_free(t);
+}
+
+/* A memory-only node the job is on, or a target, is its own to use. */
+static void test_parking_own_memory_only(void **state)
+{
+	struct nm_topology *t = load_topo("64intel64-fakeKNL-SNC4-hybrid.xml");
+	struct nm_job *job = parse_job("{\"tasks\": ["
+		"{\"rank\": 0, \"cpus\": \"0\", \"memory\": {\"0\": 8192,"
+		" \"5\": 4096}},"
+		"{\"rank\": 1, \"cpus\": \"4\", \"memory\": {\"1\": 8192}}]}",
+		t);
+	struct nm_plan *plan;
+
+	(void)state;
+	plan = swap_plan(t, job, "0=0,1=0,2=0,3=0,4=1G,5=1G,6=0,7=0", NULL);
+	assert_true(plan->feasible);
+	assert_true(parks_on(plan, 5));
+	assert_false(parks_on(plan, 4));
+	nm_plan_free(plan);
 	nm_job_free(job);
 	nm_topology_free(t);
 }
@@ -472,6 +577,8 @@ int main(void)
 		cmocka_unit_test(test_refused_capacity),
 		cmocka_unit_test(test_memory_only_tiers),
 		cmocka_unit_test(test_cycle_through_spare),
+		cmocka_unit_test(test_parking_authorised),
+		cmocka_unit_test(test_parking_own_memory_only),
 		cmocka_unit_test(test_random_24node),
 		cmocka_unit_test(test_random_amd),
 		cmocka_unit_test(test_random_hetero),

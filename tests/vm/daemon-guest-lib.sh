@@ -16,15 +16,19 @@ PLACEMENT=$top_srcdir/tests/vm/nm-placement.py
 	{ echo "FAIL: the guest runs with NUMA balancing on"; exit 1; }
 NMW_PID= NMW_PIDS=
 
-# start_nmw [--cgroup DIR] ARGS...: nm-workload, ready; sets NMW_PID (the
-# supervisor) and NMW_PIDS (the workers: the job, "P1,P2").
+# start_nmw [--cgroup DIR] [--user USER] ARGS...: nm-workload, ready; sets
+# NMW_PID (the supervisor) and NMW_PIDS (the workers: the job, "P1,P2").
+# In DIR the workers are alone, as Slurm's tasks are in theirs: the
+# supervisor, which only waits and checks, leaves it once they run.
 start_nmw() {
-	local cg=
+	local cg= user=root
 	if [ "${1:-}" = --cgroup ]; then cg=$2; shift 2; fi
+	if [ "${1:-}" = --user ]; then user=$2; shift 2; fi
 	: >"$T/nmw.out"
 	if [ -n "$cg" ]; then
 		bash -c 'echo $$ >"$1/cgroup.procs" && shift && exec "$@"' nmw \
-			"$cg" "$WORKLOAD" "$@" >"$T/nmw.out" 2>&1 &
+			"$cg" setpriv --reuid "$user" --regid "$user" --init-groups \
+			"$WORKLOAD" "$@" >"$T/nmw.out" 2>&1 &
 	else
 		"$WORKLOAD" "$@" >"$T/nmw.out" 2>&1 &
 	fi
@@ -42,6 +46,10 @@ start_nmw() {
 	fi
 	NMW_PIDS=$(sed -n 's/^pids: //p' "$T/nmw.out")
 	EXTRA_PIDS="$EXTRA_PIDS ${NMW_PIDS//,/ }"
+	if [ -n "$cg" ]; then
+		echo "$NMW_PID" >/sys/fs/cgroup/cgroup.procs ||
+			{ echo "FAIL: cannot move the supervisor out of $cg"; exit 1; }
+	fi
 	echo "workload: supervisor $NMW_PID, job $NMW_PIDS, memory per node" \
 		"$("$PLACEMENT" nodes "$NMW_PIDS")"
 }

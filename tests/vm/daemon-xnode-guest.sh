@@ -5,6 +5,10 @@
 # sits in a cpuset cgroup, then back with an explicit map outside it.
 # Then an unprivileged user's move of a process that maps root's /dev/shm
 # file: its own memory moves, root's shared pages stay (shared_skipped).
+# Then the cpusets a move may touch: a shared one is left alone (an
+# unprivileged user's move), pages park only inside an unprivileged
+# user's allocation, and an ancestor widened for root's parking is
+# narrowed again.
 set -u
 top_builddir=$1
 . "$(dirname "$0")/daemon-guest-lib.sh"
@@ -109,4 +113,91 @@ json_check "$T/m3.json" "(lambda k: k['pages'] == 1024 and k['bytes'] == 4 << 20
 grep -q "is another user's shared memory: not moved" "$T/daemon.log" || fail "no log line for the skipped mapping"
 kill "$U"
 rm -f "$SHM"
+# 4. A cpuset shared with a process the move leaves out: an unprivileged
+# user's 'move --pid' goes on within its nodes and changes nothing of it.
+ensure_user nmtest
+CGS=/sys/fs/cgroup/nmshared
+mkdir "$CGS" && echo 0-3 >"$CGS/cpuset.cpus" && echo 0-2 >"$CGS/cpuset.mems" ||
+	{ echo "FAIL: cannot make the cpuset cgroup $CGS"; exit 1; }
+sleep 600 &
+BY=$!
+EXTRA_PIDS="$EXTRA_PIDS $BY"
+echo "$BY" >"$CGS/cgroup.procs"
+start_nmw --cgroup "$CGS" --user nmtest --size 8M --procs 1 --threads 1 --kinds 4k --node 0
+P="$NMW_PIDS"
+"$PLACEMENT" snap "$T/before3.json" "$P"
+run_as nmtest "$NUMAMIGRATE" move --socket "$SOCK" --pid "$P" --to 1 --json >"$T/m3.json" 2>"$T/err" &&
+	ok "nmtest: move --pid in a shared cpuset" || fail "nmtest: move in a shared cpuset: $(cat "$T/err")"
+json_check "$T/m3.json" "d['ok'] and d['pages_failed'] == 0 and d['pages_moved'] > 0"
+json_check "$T/m3.json" "[c['cgroup'] for c in d['cpusets_left_alone']] == ['$CGS'] and 'process $BY,' in d['cpusets_left_alone'][0]['reason']"
+[ "$(cat "$CGS/cpuset.mems")" = 0-2 ] && ok "the shared cpuset.mems stays 0-2" ||
+	fail "the shared cpuset.mems is $(cat "$CGS/cpuset.mems"), want 0-2"
+"$PLACEMENT" check "$T/before3.json" "$T/m3.json" "$P" &&
+	ok "the user's pages on node 1" || fail "placement after the move in a shared cpuset"
+run_as nmtest "$NUMAMIGRATE" move --socket "$SOCK" --pid "$P" --to 0 >"$T/out" 2>&1 ||
+	fail "nmtest: move back: $(cat "$T/out")"
+grep -q "^cpuset: *$CGS left alone: it holds process $BY," "$T/out" &&
+	ok "the summary says the cpuset was left alone, and why" ||
+	fail "no 'left alone' line: $(cat "$T/out")"
+[ "$(cat "$CGS/cpuset.mems")" = 0-2 ] || fail "the shared cpuset.mems is $(cat "$CGS/cpuset.mems") after the move back"
+stop_nmw
+kill "$BY"
+
+# Nodes 0-1 all but full (too little room to interleave a swap in
+# chunks), 2 and 3 with room (3 the most): a swap of 0 and 1 parks pages
+# on a spare.
+stop_daemon
+write_config "[testing]
+free = 0=512K,1=512K,2=64M,3=256M"
+start_daemon
+
+# 5. An unprivileged user's swap parks only inside its allocation (0-2).
+CGU=/sys/fs/cgroup/nmuser
+mkdir "$CGU" && echo 0-3 >"$CGU/cpuset.cpus" && echo 0-2 >"$CGU/cpuset.mems" ||
+	{ echo "FAIL: cannot make the cpuset cgroup $CGU"; exit 1; }
+start_nmw --cgroup "$CGU" --user nmtest --size 16M --procs 2 --threads 1 --kinds 4k --node 0-1
+P="$NMW_PIDS"
+"$PLACEMENT" snap "$T/before4.json" "$P"
+run_as nmtest "$NUMAMIGRATE" move --socket "$SOCK" --pid "$P" --map 0,1:1,0 --json >"$T/m4.json" 2>"$T/err" &&
+	ok "nmtest: swap 0,1:1,0" || fail "nmtest: swap: $(cat "$T/err")"
+echo "  steps: $(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['plan']['steps'])" "$T/m4.json" 2>&1)"
+json_check "$T/m4.json" "d['ok'] and d['pages_failed'] == 0 and d['cpusets_left_alone'] == []"
+json_check "$T/m4.json" "any(s['parked'] for s in d['plan']['steps']) and all(s['to'] in (0, 1, 2) for s in d['plan']['steps'])"
+[ "$(cat "$CGU/cpuset.mems")" = 0-2 ] && ok "the user's cpuset.mems is 0-2 again" ||
+	fail "the user's cpuset.mems is $(cat "$CGU/cpuset.mems"), want 0-2"
+"$PLACEMENT" check "$T/before4.json" "$T/m4.json" "$P" &&
+	ok "swapped: every page on its mapped node" || fail "placement after the swap"
+stop_nmw
+
+# 6. Root's swap may park on node 3; the ancestor widened for it (job,
+# above the job's step cpuset) is narrowed again after.
+CGA=/sys/fs/cgroup/nmanc
+mkdir "$CGA" "$CGA/job" "$CGA/job/step" &&
+	echo +cpuset >"$CGA/cgroup.subtree_control" &&
+	echo 0-3 >"$CGA/job/cpuset.cpus" && echo 0-1 >"$CGA/job/cpuset.mems" &&
+	echo +cpuset >"$CGA/job/cgroup.subtree_control" &&
+	echo 0-3 >"$CGA/job/step/cpuset.cpus" && echo 0-1 >"$CGA/job/step/cpuset.mems" ||
+	{ echo "FAIL: cannot make the cpuset cgroups under $CGA"; exit 1; }
+start_nmw --cgroup "$CGA/job/step" --size 16M --procs 2 --threads 1 --kinds 4k --node 0-1
+P="$NMW_PIDS"
+"$PLACEMENT" snap "$T/before5.json" "$P"
+"$NUMAMIGRATE" move --socket "$SOCK" --pid "$P" --map 0,1:1,0 --json >"$T/m5.json" 2>"$T/err" &
+MOVER=$!
+: >"$T/mems5"
+while kill -0 "$MOVER" 2>/dev/null; do
+	cat "$CGA/job/cpuset.mems" >>"$T/mems5"
+	sleep 0.01
+done
+wait "$MOVER" && ok "root: swap 0,1:1,0" || fail "root: swap: $(cat "$T/err")"
+echo "  ancestor cpuset.mems during the move: $(uniq "$T/mems5" | tr '\n' ' ')"
+grep -qx "0-1,3" "$T/mems5" && ok "the ancestor was widened to 0-1,3 for the spare" ||
+	fail "the ancestor never had the spare node 3"
+json_check "$T/m5.json" "d['ok'] and d['pages_failed'] == 0"
+json_check "$T/m5.json" "any(s['parked'] and s['to'] == 3 for s in d['plan']['steps'])"
+[ "$(cat "$CGA/job/step/cpuset.mems")" = 0-1 ] && [ "$(cat "$CGA/job/cpuset.mems")" = 0-1 ] &&
+	ok "step and its ancestor back to 0-1 (the spare node 3 gone)" ||
+	fail "cpuset.mems: step $(cat "$CGA/job/step/cpuset.mems"), ancestor $(cat "$CGA/job/cpuset.mems"); want 0-1, 0-1"
+"$PLACEMENT" check "$T/before5.json" "$T/m5.json" "$P" &&
+	ok "swapped: every page on its mapped node" || fail "placement after root's swap"
+stop_nmw
 finish
