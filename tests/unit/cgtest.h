@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "lib/linux/cgroup.h"
+#include "lib/linux/proc.h"
 
 static inline void put(const char *dir, const char *file, const char *val)
 {
@@ -116,6 +117,19 @@ static inline void reap(pid_t pid)
 {
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
+}
+
+/* Waits up to 2 s for nm_process_stopped(@pid) == @want. */
+static inline bool settles(pid_t pid, int want)
+{
+	char err[NM_ERRLEN];
+
+	for (int i = 0; i < 400; i++) {
+		if (nm_process_stopped(pid, NULL, err) == want)
+			return true;
+		usleep(5000);
+	}
+	return false;
 }
 
 #endif

@@ -9,19 +9,6 @@
 #include "cgtest.h"
 #include "helper/engine/freezer.h"
 
-/* Waits up to 2 s for nm_process_stopped(@pid) == @want. */
-static bool settles(pid_t pid, int want)
-{
-	char err[NM_ERRLEN];
-
-	for (int i = 0; i < 400; i++) {
-		if (nm_process_stopped(pid, NULL, err) == want)
-			return true;
-		usleep(5000);
-	}
-	return false;
-}
-
 static void test_journal_roundtrip(void **state)
 {
 	struct nm_freeze fz = { .method = NM_FREEZE_SIGSTOP, .npids = 2 };

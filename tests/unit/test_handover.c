@@ -47,19 +47,6 @@ static void move(pid_t pid, struct script *sc, struct nm_move_result *r)
 	assert_false(r->thaw_failed);
 }
 
-/* Waits up to 2 s for nm_process_stopped(@pid) == @want. */
-static bool settles(pid_t pid, int want)
-{
-	char err[NM_ERRLEN];
-
-	for (int i = 0; i < 400; i++) {
-		if (nm_process_stopped(pid, NULL, err) == want)
-			return true;
-		usleep(5000);
-	}
-	return false;
-}
-
 /* SIGSTOP freeze, suspended: left stopped, and SIGCONT (the resume) runs it. */
 static void test_sigstop_left_held(void **state)
 {
