@@ -231,15 +231,58 @@ static void print_shared_skipped(json_t *sk)
 	}
 }
 
-static void print_summary(json_t *res)
+/* The pages not moved, by reason, and the first of them one a line. */
+static void print_not_moved(json_t *res)
 {
 	static const char *const kinds[] = { "busy", "nomem", "gone", "access",
 					     "other", "cancelled" };
 	json_t *byk = json_object_get(res, "failed_by_reason");
-	json_t *gone = json_object_get(res, "tasks_exited");
-	json_t *repl = json_object_get(res, "tasks_replaced");
-	json_t *errs = json_object_get(res, "errors");
-	json_t *fails = json_object_get(res, "failed_pages");
+	json_int_t failed = json_integer_value(json_object_get(res,
+							       "pages_failed"));
+	const char *sep = " (";
+	size_t i;
+	json_t *v;
+
+	printf("not moved:   %lld pages", failed);
+	for (i = 0; failed && i < sizeof(kinds) / sizeof(*kinds); i++) {
+		json_int_t n = json_integer_value(json_object_get(byk,
+								  kinds[i]));
+
+		if (n) {
+			printf("%s%s: %lld", sep, kinds[i], n);
+			sep = ", ";
+		}
+	}
+	printf("%s\n", failed ? ")" : "");
+	json_array_foreach(json_object_get(res, "failed_pages"), i, v) {
+		if (i == 20) {
+			printf("             ... (--json lists up to 1024)\n");
+			break;
+		}
+		printf("             pid %lld page %s on node %lld: %s\n",
+		       json_integer_value(json_object_get(v, "pid")),
+		       json_string_value(json_object_get(v, "addr")),
+		       json_integer_value(json_object_get(v, "node")),
+		       json_string_value(json_object_get(v, "error")));
+	}
+}
+
+/* "LABEL 12,34 (WHY)" when the array @pids is not empty. */
+static void print_pids(const char *label, json_t *pids, const char *why)
+{
+	size_t i;
+	json_t *v;
+
+	if (!json_array_size(pids))
+		return;
+	printf("%-13s", label);
+	json_array_foreach(pids, i, v)
+		printf("%s%lld", i ? "," : "", json_integer_value(v));
+	printf(" (%s)\n", why);
+}
+
+static void print_summary(json_t *res)
+{
 	uint64_t bytes = (uint64_t)json_integer_value(
 		json_object_get(res, "bytes_moved"));
 	double thr = json_number_value(json_object_get(res,
@@ -251,52 +294,17 @@ static void print_summary(json_t *res)
 	printf("moved:       %s in %lld pages\n",
 	       nm_format_bytes(bytes, b, sizeof(b)),
 	       json_integer_value(json_object_get(res, "pages_moved")));
-	printf("not moved:   %lld pages",
-	       json_integer_value(json_object_get(res, "pages_failed")));
-	if (json_integer_value(json_object_get(res, "pages_failed"))) {
-		const char *sep = " (";
-
-		for (i = 0; i < sizeof(kinds) / sizeof(*kinds); i++) {
-			json_int_t n = json_integer_value(
-				json_object_get(byk, kinds[i]));
-
-			if (n) {
-				printf("%s%s: %lld", sep, kinds[i], n);
-				sep = ", ";
-			}
-		}
-		printf(")");
-	}
-	printf("\n");
-	json_array_foreach(fails, i, v) {
-		if (i == 20) {
-			printf("             ... (--json lists up to 1024)\n");
-			break;
-		}
-		printf("             pid %lld page %s on node %lld: %s\n",
-		       json_integer_value(json_object_get(v, "pid")),
-		       json_string_value(json_object_get(v, "addr")),
-		       json_integer_value(json_object_get(v, "node")),
-		       json_string_value(json_object_get(v, "error")));
-	}
+	print_not_moved(res);
 	print_shared_skipped(json_object_get(res, "shared_skipped"));
-	if (json_array_size(gone)) {
-		printf("exited:      ");
-		json_array_foreach(gone, i, v)
-			printf("%s%lld", i ? "," : "", json_integer_value(v));
-		printf(" (exited during the move)\n");
-	}
-	if (json_array_size(repl)) {
-		printf("pid reused:  ");
-		json_array_foreach(repl, i, v)
-			printf("%s%lld", i ? "," : "", json_integer_value(v));
-		printf(" (now another process's: left alone)\n");
-	}
+	print_pids("exited:", json_object_get(res, "tasks_exited"),
+		   "exited during the move");
+	print_pids("pid reused:", json_object_get(res, "tasks_replaced"),
+		   "now another process's: left alone");
 	json_array_foreach(json_object_get(res, "cpusets_left_alone"), i, v)
 		printf("cpuset:      %s left alone: %s\n",
 		       json_string_value(json_object_get(v, "cgroup")),
 		       json_string_value(json_object_get(v, "reason")));
-	json_array_foreach(errs, i, v) {
+	json_array_foreach(json_object_get(res, "errors"), i, v) {
 		char *s = json_dumps(v, JSON_COMPACT);
 
 		printf("error:       %s\n", s ? s : "?");

@@ -250,6 +250,84 @@ static json_t *op_unregister(struct nm_daemon *d, const struct nm_caller *who,
 	return r;
 }
 
+/*
+ * A registered job's tasks, with the start times they were registered
+ * with (a pid since recycled is then not the job's).  NULL, or the
+ * reply's error code with @err.
+ */
+static const char *job_pids(struct nm_daemon *d, const struct nm_request *req,
+			    struct nm_move_req *mr, char *err)
+{
+	struct nm_reg_task *tasks = NULL;
+	pid_t *pids;
+	unsigned long long *starts;
+	int n = 0;
+
+	if (nm_registry_list(d->reg, req->job, (uid_t)-1, &tasks, &n,
+			     err) < 0)
+		return "internal";
+	if (!n) {
+		free(tasks);
+		nm_seterr(err, "job %llu has no registered tasks",
+			  (unsigned long long)req->job);
+		return "refused";
+	}
+	pids = calloc((size_t)n, sizeof(*pids));
+	starts = calloc((size_t)n, sizeof(*starts));
+	for (int i = 0; pids && starts && i < n; i++) {
+		pids[i] = tasks[i].pid;
+		starts[i] = tasks[i].starttime;
+	}
+	free(tasks);
+	if (!pids || !starts) {
+		free(pids);
+		free(starts);
+		nm_seterr(err, "out of memory");
+		return "internal";
+	}
+	mr->pids = pids;
+	mr->starts = starts;
+	mr->npids = n;
+	mr->slurm_job = req->job;
+	return NULL;
+}
+
+/*
+ * The processes a move request names (a registered job's, a cgroup's, or
+ * the pids given) into @mr, and @what the move calls them.  NULL, or the
+ * reply's error code with @err.
+ */
+static const char *move_pids(struct nm_daemon *d, const struct nm_request *req,
+			     struct nm_move_req *mr, char *what, size_t len,
+			     char *err)
+{
+	pid_t *pids;
+	int n;
+
+	if (req->job != NM_NO_ID) {
+		snprintf(what, len, "job %llu", (unsigned long long)req->job);
+		return job_pids(d, req, mr, err);
+	}
+	if (req->cgroup) {
+		if (cgroup_pids(req->cgroup, &pids, &n, err) < 0)
+			return "bad_request";
+		snprintf(what, len, "cgroup %.100s", req->cgroup);
+	} else {
+		n = req->npids;
+		pids = calloc((size_t)n, sizeof(*pids));
+		if (!pids) {
+			nm_seterr(err, "out of memory");
+			return "internal";
+		}
+		memcpy(pids, req->pids, (size_t)n * sizeof(*pids));
+		snprintf(what, len, "pid%s %d%s", n > 1 ? "s" : "",
+			 (int)req->pids[0], n > 1 ? ",..." : "");
+	}
+	mr->pids = pids;
+	mr->npids = n;
+	return NULL;
+}
+
 static json_t *op_move(struct nm_daemon *d, const struct nm_caller *who,
 		       const struct nm_request *req, nm_progress_fn progress,
 		       void *arg)
@@ -265,78 +343,38 @@ static json_t *op_move(struct nm_daemon *d, const struct nm_caller *who,
 		.progress = req->progress ? progress : NULL,
 		.progress_arg = arg,
 	};
-	struct nm_reg_task *tasks = NULL;
-	pid_t *pids = NULL;
-	unsigned long long *starts = NULL;	/* as registered */
 	char err[NM_ERRLEN] = "", what[128];
+	const char *code;
 	enum nm_move_status st;
 	json_t *res = NULL, *r;
-	int n = 0;
 
 	if (req->has_owner && !who->privileged)
 		return error_reply(who, req, "denied", "permission denied: "
 				   "only root and the Slurm user may act for "
 				   "an owner (\"owner\")");
-	if (req->job != NM_NO_ID) {
-		if (nm_registry_list(d->reg, req->job, (uid_t)-1, &tasks, &n,
-				     err) < 0)
-			return error_reply(who, req, "internal", err);
-		if (!n) {
-			free(tasks);
-			snprintf(err, sizeof(err), "job %llu has no registered "
-				 "tasks", (unsigned long long)req->job);
-			return error_reply(who, req, "refused", err);
-		}
-		pids = calloc((size_t)n, sizeof(*pids));
-		starts = calloc((size_t)n, sizeof(*starts));
-		for (int i = 0; pids && starts && i < n; i++) {
-			pids[i] = tasks[i].pid;
-			starts[i] = tasks[i].starttime;
-		}
-		free(tasks);
-		if (!pids || !starts) {
-			free(pids);
-			free(starts);
-			pids = NULL;	/* out of memory, below */
-			starts = NULL;
-		}
-		snprintf(what, sizeof(what), "job %llu",
-			 (unsigned long long)req->job);
-		mr.slurm_job = req->job;
-	} else if (req->cgroup) {
-		if (cgroup_pids(req->cgroup, &pids, &n, err) < 0)
-			return error_reply(who, req, "bad_request", err);
-		snprintf(what, sizeof(what), "cgroup %.100s", req->cgroup);
-	} else {
-		n = req->npids;
-		pids = calloc((size_t)n, sizeof(*pids));
-		if (pids)
-			memcpy(pids, req->pids, (size_t)n * sizeof(*pids));
-		snprintf(what, sizeof(what), "pid%s %d%s", n > 1 ? "s" : "",
-			 (int)req->pids[0], n > 1 ? ",..." : "");
-	}
-	if (!pids)
-		return error_reply(who, req, "internal", "out of memory");
+	code = move_pids(d, req, &mr, what, sizeof(what), err);
+	if (code)
+		return error_reply(who, req, code, err);
 	mr.confined = !who->privileged || (req->has_owner &&
 			!nm_authz_privileged(&d->cfg, req->owner));
 	if (req->has_owner &&
-	    nm_authz_on_behalf(&d->cfg, req->owner, what, pids, n,
+	    nm_authz_on_behalf(&d->cfg, req->owner, what, mr.pids, mr.npids,
 			       &req->target.new_nodes, err) < 0) {
-		free(pids);
-		free(starts);
-		return error_reply(who, req, strstr(err, "permission denied") ?
-				   "denied" : "bad_request", err);
+		code = strstr(err, "permission denied") ? "denied" :
+							  "bad_request";
+		st = NM_MOVE_BAD;
+		goto out;
 	}
-	mr.pids = pids;
-	mr.starts = starts;
-	mr.npids = n;
 	mr.what = what;
 	/* Shared memory of others stays, for the user the move is for. */
 	mr.shared_uid = req->has_owner ? req->owner : who->uid;
 	mr.shared_guard = !nm_authz_privileged(&d->cfg, mr.shared_uid);
 	st = nm_migrate(&d->cfg, &mr, &res, err);
-	free(pids);
-	free(starts);
+out:
+	free((pid_t *)mr.pids);
+	free((unsigned long long *)mr.starts);
+	if (code)
+		return error_reply(who, req, code, err);
 	if (st == NM_MOVE_OK) {
 		r = ok_reply();
 	} else {
