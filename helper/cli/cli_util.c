@@ -34,6 +34,38 @@ int nm_cli_bad_option(int c, char **argv, const char *cmd)
 	return -1;
 }
 
+/* getopt's values for the table's entries: past any short option. */
+#define OPT_BASE 256
+
+int nm_cli_options(int argc, char **argv, const char *cmd,
+		   const struct nm_cli_opt *opts)
+{
+	struct option lo[64];
+	int n = 0, c;
+
+	/* A subcommand has a dozen options at most: room to spare. */
+	while (opts[n].name && n < 62) {
+		lo[n] = (struct option){ opts[n].name, opts[n].has_arg, NULL,
+					 OPT_BASE + n };
+		n++;
+	}
+	lo[n++] = (struct option){ "help", no_argument, NULL, 'h' };
+	lo[n] = (struct option){ NULL, 0, NULL, 0 };
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
+		if (c == 'h')
+			return 1;
+		if (c < OPT_BASE)
+			return nm_cli_bad_option(c, argv, cmd);
+		if (opts[c - OPT_BASE].value)
+			*opts[c - OPT_BASE].value = optarg;
+		else
+			*opts[c - OPT_BASE].flag = true;
+	}
+	return 0;
+}
+
 /* The project's whole-file reader; "-" is standard input. */
 char *nm_cli_read_file(const char *path, size_t max, size_t *len, char *err)
 {

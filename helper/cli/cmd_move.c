@@ -83,48 +83,31 @@ static void move_usage(FILE *out)
 
 static int parse_args(int argc, char **argv, struct move_args *a)
 {
-	static const struct option opts[] = {
-		{ "socket", required_argument, NULL, 's' },
-		{ "pid", required_argument, NULL, 'p' },
-		{ "cgroup", required_argument, NULL, 'c' },
-		{ "job", required_argument, NULL, 'j' },
-		{ "to", required_argument, NULL, 'T' },
-		{ "map", required_argument, NULL, 'm' },
-		{ "threads", required_argument, NULL, 't' },
-		{ "engine", required_argument, NULL, 'e' },
-		{ "mode", required_argument, NULL, 'o' },
-		{ "json", no_argument, NULL, 'J' },
-		{ "port", required_argument, NULL, 'P' },
-		{ "munge-socket", required_argument, NULL, 'M' },
-		{ "config", required_argument, NULL, 'C' },
-		{ "tcp", no_argument, NULL, 'N' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	const struct nm_cli_opt opts[] = {
+		{ "socket", required_argument, &a->socket, NULL },
+		{ "pid", required_argument, &a->pids, NULL },
+		{ "cgroup", required_argument, &a->cgroup, NULL },
+		{ "job", required_argument, &a->job, NULL },
+		{ "to", required_argument, &a->to, NULL },
+		{ "map", required_argument, &a->map, NULL },
+		{ "threads", required_argument, &a->threads, NULL },
+		{ "engine", required_argument, &a->engine, NULL },
+		{ "mode", required_argument, &a->mode, NULL },
+		{ "json", no_argument, NULL, &a->json },
+		{ "port", required_argument, &a->port, NULL },
+		{ "munge-socket", required_argument, &a->munge_socket, NULL },
+		{ "config", required_argument, &a->config, NULL },
+		{ "tcp", no_argument, NULL, &a->tcp },
+		{ NULL, 0, NULL, NULL },
 	};
-	int c;
+	int rc = nm_cli_options(argc, argv, "move", opts);
 
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-		switch (c) {
-		case 's': a->socket = optarg; break;
-		case 'p': a->pids = optarg; break;
-		case 'c': a->cgroup = optarg; break;
-		case 'j': a->job = optarg; break;
-		case 'T': a->to = optarg; break;
-		case 'm': a->map = optarg; break;
-		case 't': a->threads = optarg; break;
-		case 'e': a->engine = optarg; break;
-		case 'o': a->mode = optarg; break;
-		case 'J': a->json = true; break;
-		case 'P': a->port = optarg; break;
-		case 'M': a->munge_socket = optarg; break;
-		case 'C': a->config = optarg; break;
-		case 'N': a->tcp = true; break;
-		case 'h': move_usage(stdout); exit(NM_EXIT_OK);
-		default: return nm_cli_bad_option(c, argv, "move");
-		}
+	if (rc > 0) {
+		move_usage(stdout);
+		exit(NM_EXIT_OK);
 	}
+	if (rc < 0)
+		return -1;
 	if (optind < argc)
 		a->jobid = argv[optind++];
 	if (optind < argc) {

@@ -53,49 +53,42 @@ static void plan_usage(FILE *out)
 		"  --json               one JSON object instead of the table\n");
 }
 
+/* --search-budget: a positive number (a message when not). */
+static int parse_budget(const char *s, unsigned long long *budget)
+{
+	char *end;
+
+	*budget = strtoull(s, &end, 10);
+	if (*end || !*budget) {
+		nm_cli_error("plan: --search-budget '%s': expected a positive "
+			     "number", s);
+		return -1;
+	}
+	return 0;
+}
+
 static int parse_args(int argc, char **argv, struct plan_args *a)
 {
-	static const struct option opts[] = {
-		{ "topology", required_argument, NULL, 't' },
-		{ "job", required_argument, NULL, 'j' },
-		{ "pid", required_argument, NULL, 'p' },
-		{ "map", required_argument, NULL, 'm' },
-		{ "to", required_argument, NULL, 'T' },
-		{ "free", required_argument, NULL, 'f' },
-		{ "json", no_argument, NULL, 'J' },
-		{ "search-budget", required_argument, NULL, 'b' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	const char *budget = NULL;
+	const struct nm_cli_opt opts[] = {
+		{ "topology", required_argument, &a->topology, NULL },
+		{ "job", required_argument, &a->job_file, NULL },
+		{ "pid", required_argument, &a->pids, NULL },
+		{ "map", required_argument, &a->map, NULL },
+		{ "to", required_argument, &a->to, NULL },
+		{ "free", required_argument, &a->free, NULL },
+		{ "json", no_argument, NULL, &a->json },
+		{ "search-budget", required_argument, &budget, NULL },
+		{ NULL, 0, NULL, NULL },
 	};
-	int c;
+	int rc = nm_cli_options(argc, argv, "plan", opts);
 
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-		switch (c) {
-		case 't': a->topology = optarg; break;
-		case 'j': a->job_file = optarg; break;
-		case 'p': a->pids = optarg; break;
-		case 'm': a->map = optarg; break;
-		case 'T': a->to = optarg; break;
-		case 'f': a->free = optarg; break;
-		case 'J': a->json = true; break;
-		case 'b': {
-			char *end;
-
-			a->budget = strtoull(optarg, &end, 10);
-			if (*end || !a->budget) {
-				nm_cli_error("plan: --search-budget '%s': "
-					     "expected a positive number",
-					     optarg);
-				return -1;
-			}
-			break;
-		}
-		case 'h': plan_usage(stdout); exit(NM_EXIT_OK);
-		default: return nm_cli_bad_option(c, argv, "plan");
-		}
+	if (rc > 0) {
+		plan_usage(stdout);
+		exit(NM_EXIT_OK);
 	}
+	if (rc < 0 || (budget && parse_budget(budget, &a->budget) < 0))
+		return -1;
 	if (optind < argc) {
 		nm_cli_error("plan: unexpected argument '%s'", argv[optind]);
 		return -1;

@@ -49,26 +49,21 @@ static void usage(FILE *out, const char *cmd)
 
 static int parse(int argc, char **argv, const char *cmd, struct args *a)
 {
-	static const struct option opts[] = {
-		{ "socket", required_argument, NULL, 's' },
-		{ "nodes", required_argument, NULL, 'n' },
-		{ "json", no_argument, NULL, 'J' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	const struct nm_cli_opt opts[] = {
+		{ "socket", required_argument, &a->socket, NULL },
+		{ "nodes", required_argument, &a->nodes, NULL },
+		{ "json", no_argument, NULL, &a->json },
+		{ NULL, 0, NULL, NULL },
 	};
-	int want = strcmp(cmd, "policy") ? 1 : 2, c;
+	int want = strcmp(cmd, "policy") ? 1 : 2,
+	    rc = nm_cli_options(argc, argv, cmd, opts);
 
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-		switch (c) {
-		case 's': a->socket = optarg; break;
-		case 'n': a->nodes = optarg; break;
-		case 'J': a->json = true; break;
-		case 'h': usage(stdout, cmd); exit(NM_EXIT_OK);
-		default: return nm_cli_bad_option(c, argv, cmd);
-		}
+	if (rc > 0) {
+		usage(stdout, cmd);
+		exit(NM_EXIT_OK);
 	}
+	if (rc < 0)
+		return -1;
 	for (; optind < argc; optind++) {
 		if (a->npos == want) {
 			nm_cli_error("%s: unexpected argument '%s'", cmd,

@@ -37,16 +37,6 @@ static int call(const char *socket, const struct nm_request *req,
 	return NM_EXIT_OK;
 }
 
-static int common_opt(int c, char **argv, const char *cmd,
-		      void (*usage)(FILE *))
-{
-	if (c == 'h') {
-		usage(stdout);
-		exit(NM_EXIT_OK);
-	}
-	return nm_cli_bad_option(c, argv, cmd);
-}
-
 /* ---- status -------------------------------------------------------------- */
 
 static void status_usage(FILE *out)
@@ -172,29 +162,24 @@ static void print_status(json_t *r)
 
 int nm_cmd_status(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "socket", required_argument, NULL, 's' },
-		{ "json", no_argument, NULL, 'J' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct nm_request req = { .op = NM_OP_STATUS, .job = NM_NO_ID,
 				  .step = NM_NO_ID };
 	const char *socket = NULL;
 	bool json = false;
+	const struct nm_cli_opt opts[] = {
+		{ "socket", required_argument, &socket, NULL },
+		{ "json", no_argument, NULL, &json },
+		{ NULL, 0, NULL, NULL },
+	};
 	json_t *r;
-	int c, rc;
+	int rc = nm_cli_options(argc, argv, "status", opts);
 
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-		if (c == 's')
-			socket = optarg;
-		else if (c == 'J')
-			json = true;
-		else if (common_opt(c, argv, "status", status_usage) < 0)
-			return NM_EXIT_USAGE;
+	if (rc > 0) {
+		status_usage(stdout);
+		exit(NM_EXIT_OK);
 	}
+	if (rc < 0)
+		return NM_EXIT_USAGE;
 	if (optind < argc) {
 		nm_cli_error("status: unexpected argument '%s'", argv[optind]);
 		return NM_EXIT_USAGE;
@@ -269,36 +254,42 @@ struct register_args {
 	const char *socket;	/* --socket, NULL: the default */
 	const char *pids;	/* --pid LIST */
 	const char *ranks;	/* --rank LIST, one per pid */
-	char *cgroup;		/* --cgroup PATH, instead of --pid */
+	const char *cgroup;	/* --cgroup PATH, instead of --pid */
 	const char *job;	/* --job ID */
 	const char *step;	/* --step ID, with --job */
 };
 
 /*
- * The getopt loop register and unregister share; @opts says which of the
- * task options the command takes.  -1 after a message.
+ * The options register and unregister share; @names says which of them
+ * the command takes.  -1 after a message.
  */
-static int task_opts(int argc, char **argv, const struct option *opts,
-		     const char *cmd, void (*usage)(FILE *),
+static int task_opts(int argc, char **argv, const char *cmd,
+		     const char *const *names, void (*usage)(FILE *),
 		     struct register_args *a)
 {
-	int c;
+	const struct nm_cli_opt all[] = {
+		{ "socket", required_argument, &a->socket, NULL },
+		{ "pid", required_argument, &a->pids, NULL },
+		{ "rank", required_argument, &a->ranks, NULL },
+		{ "cgroup", required_argument, &a->cgroup, NULL },
+		{ "job", required_argument, &a->job, NULL },
+		{ "step", required_argument, &a->step, NULL },
+	};
+	struct nm_cli_opt opts[sizeof(all) / sizeof(*all) + 1];
+	int n = 0, rc;
 
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-		switch (c) {
-		case 's': a->socket = optarg; break;
-		case 'p': a->pids = optarg; break;
-		case 'r': a->ranks = optarg; break;
-		case 'c': a->cgroup = optarg; break;
-		case 'j': a->job = optarg; break;
-		case 'S': a->step = optarg; break;
-		default:
-			if (common_opt(c, argv, cmd, usage) < 0)
-				return -1;
-		}
+	for (size_t i = 0; i < sizeof(all) / sizeof(*all); i++)
+		for (int k = 0; names[k]; k++)
+			if (!strcmp(names[k], all[i].name))
+				opts[n++] = all[i];
+	opts[n] = (struct nm_cli_opt){ NULL, 0, NULL, NULL };
+	rc = nm_cli_options(argc, argv, cmd, opts);
+	if (rc > 0) {
+		usage(stdout);
+		exit(NM_EXIT_OK);
 	}
+	if (rc < 0)
+		return -1;
 	if (optind < argc) {
 		nm_cli_error("%s: unexpected argument '%s'", cmd, argv[optind]);
 		return -1;
@@ -309,18 +300,10 @@ static int task_opts(int argc, char **argv, const struct option *opts,
 /* The options and their combinations; -1 after a message. */
 static int register_parse(int argc, char **argv, struct register_args *a)
 {
-	static const struct option opts[] = {
-		{ "socket", required_argument, NULL, 's' },
-		{ "pid", required_argument, NULL, 'p' },
-		{ "rank", required_argument, NULL, 'r' },
-		{ "cgroup", required_argument, NULL, 'c' },
-		{ "job", required_argument, NULL, 'j' },
-		{ "step", required_argument, NULL, 'S' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
+	static const char *const names[] = { "socket", "pid", "rank", "cgroup",
+					     "job", "step", NULL };
 
-	if (task_opts(argc, argv, opts, "register", register_usage, a) < 0)
+	if (task_opts(argc, argv, "register", names, register_usage, a) < 0)
 		return -1;
 	if (!!a->pids == !!a->cgroup) {
 		nm_cli_error("register: give exactly one of --pid or --cgroup");
@@ -402,7 +385,7 @@ int nm_cmd_register(int argc, char **argv)
 
 	if (register_parse(argc, argv, &a) < 0 || register_ids(&a, &req) < 0)
 		return NM_EXIT_USAGE;
-	req.cgroup = a.cgroup;
+	req.cgroup = (char *)a.cgroup;	/* only sent, never freed */
 	if (a.pids && register_tasks(&a, &req) < 0)
 		goto out;
 	rc = call(a.socket, &req, "register", &r);
@@ -419,15 +402,9 @@ out:
 /* unregister's options: --pid LIST or --job ID; -1 after a message. */
 static int unregister_parse(int argc, char **argv, struct register_args *a)
 {
-	static const struct option opts[] = {
-		{ "socket", required_argument, NULL, 's' },
-		{ "pid", required_argument, NULL, 'p' },
-		{ "job", required_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
+	static const char *const names[] = { "socket", "pid", "job", NULL };
 
-	if (task_opts(argc, argv, opts, "unregister", unregister_usage,
+	if (task_opts(argc, argv, "unregister", names, unregister_usage,
 		      a) < 0)
 		return -1;
 	if (!!a->pids == !!a->job) {
