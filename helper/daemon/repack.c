@@ -38,16 +38,28 @@ json_t *nm_repack_denied(const struct nm_caller *who,
 	return nm_reply_error("denied", msg);
 }
 
-json_t *nm_repack_reply(const struct nm_request *req, json_t **results)
+bool nm_repack_begin(const struct nm_caller *who,
+		     const struct nm_request *req, json_t **r,
+		     json_t **results)
 {
-	json_t *r = nm_reply_ok();
-
-	if (!r)
-		return NULL;
-	json_object_set_new(r, "job", json_integer((json_int_t)req->job));
+	if (!who->privileged) {
+		*r = nm_repack_denied(who, req);
+		return false;
+	}
+	*r = nm_reply_ok();
+	if (!*r)
+		return false;
+	json_object_set_new(*r, "job", json_integer((json_int_t)req->job));
 	*results = json_array();
-	json_object_set_new(r, "jobs", *results);
-	return r;
+	json_object_set_new(*r, "jobs", *results);
+	nm_repack_lock();
+	return true;
+}
+
+struct nm_topology *nm_repack_topology(const struct nm_daemon *d, char *err)
+{
+	return nm_topology_load(d->cfg.test_topology[0] ?
+				d->cfg.test_topology : NULL, err);
 }
 
 json_t *nm_repack_fail(const struct nm_caller *who,
@@ -400,14 +412,9 @@ json_t *nm_op_repack(struct nm_daemon *d, const struct nm_caller *who,
 	json_t *r, *results;
 	int njobs = 0, nmoved, nvictims = 0;
 
-	if (!who->privileged)
-		return nm_repack_denied(who, req);
-	r = nm_repack_reply(req, &results);
-	if (!r)
-		return NULL;
-	nm_repack_lock();
-	rp.t = t = nm_topology_load(d->cfg.test_topology[0] ?
-				    d->cfg.test_topology : NULL, err);
+	if (!nm_repack_begin(who, req, &r, &results))
+		return r;
+	rp.t = t = nm_repack_topology(d, err);
 	if (!t || survey(&rp, r, err) < 0 ||
 	    nm_registry_jobs(d->reg, &jobs, &njobs, err) < 0) {
 		r = repack_nothing(r, err, req);

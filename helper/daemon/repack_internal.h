@@ -21,8 +21,17 @@
 /* The "denied" reply to an unprivileged caller, logged. */
 json_t *nm_repack_denied(const struct nm_caller *who,
 			 const struct nm_request *req);
-/* An ok reply for @req's job with an empty "jobs" list (@results). */
-json_t *nm_repack_reply(const struct nm_request *req, json_t **results);
+/*
+ * Starts a repack or restore of @req's job: true with the records' lock
+ * held (nm_repack_lock()) and *@r an ok reply to fill, its "jobs" list
+ * *@results empty; false with *@r the answer (an unprivileged caller's
+ * "denied"; NULL when out of memory).
+ */
+bool nm_repack_begin(const struct nm_caller *who,
+		     const struct nm_request *req, json_t **r,
+		     json_t **results);
+/* The machine's topology, or the file [testing] topology names. */
+struct nm_topology *nm_repack_topology(const struct nm_daemon *d, char *err);
 /* A failed request's reply, logged. */
 json_t *nm_repack_fail(const struct nm_caller *who,
 		       const struct nm_request *req, const char *code,

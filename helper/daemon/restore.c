@@ -256,20 +256,15 @@ json_t *nm_op_restore(struct nm_daemon *d, const struct nm_caller *who,
 	json_t *r, *results, *rec, *left;
 	int nrestored;
 
-	if (!who->privileged)
-		return nm_repack_denied(who, req);
-	r = nm_repack_reply(req, &results);
-	if (!r)
-		return NULL;
-	nm_repack_lock();
+	if (!nm_repack_begin(who, req, &r, &results))
+		return r;
 	rec = nm_repack_store_get(req->job);
 	if (!rec) {
 		not_restored(r, "nothing was evacuated for this job here");
 		nm_repack_unlock();
 		return r;
 	}
-	t = nm_topology_load(d->cfg.test_topology[0] ? d->cfg.test_topology :
-			     NULL, err);
+	t = nm_repack_topology(d, err);
 	find_busy(d, req->job, t, &busy, err);
 	left = json_array();
 	nrestored = restore_all(d, req->job, rec, &busy, results, left);
