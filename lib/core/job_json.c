@@ -11,7 +11,6 @@ static int parse_node_key(const char *key, const struct nm_topology *t,
 			  const char *where, char *err)
 {
 	long v = 0;
-	int idx;
 
 	if (!*key || strlen(key) > 4)
 		goto bad;
@@ -20,18 +19,7 @@ static int parse_node_key(const char *key, const struct nm_topology *t,
 			goto bad;
 		v = v * 10 + (*p - '0');
 	}
-	idx = nm_topology_find(t, (int)v);
-	if (idx < 0) {
-		struct nm_bitmap all;
-		char list[128];
-
-		nm_topology_nodeset(t, &all);
-		nm_list_format(&all, list, sizeof(list));
-		nm_seterr(err, "%s: node %ld does not exist (the topology has "
-			  "nodes %s)", where, v, list);
-		return -1;
-	}
-	return idx;
+	return nm_topology_index(t, v, where, err);
 bad:
 	nm_seterr(err, "%s: '%.40s' is not a node number", where, key);
 	return -1;

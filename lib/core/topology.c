@@ -85,24 +85,32 @@ void nm_topology_nodeset(const struct nm_topology *t, struct nm_bitmap *out)
 		nm_bitmap_set(out, (unsigned int)t->nodes[i].os);
 }
 
+int nm_topology_index(const struct nm_topology *t, long os, const char *what,
+		      char *err)
+{
+	struct nm_bitmap all;
+	char list[128];
+	int idx = os >= 0 && os < NM_MAX_NODES ?
+		  nm_topology_find(t, (int)os) : -1;
+
+	if (idx >= 0)
+		return idx;
+	nm_topology_nodeset(t, &all);
+	nm_list_format(&all, list, sizeof(list));
+	nm_seterr(err, "%s: node %ld does not exist (nodes %s do)", what, os,
+		  list);
+	return -1;
+}
+
 int nm_topology_check_nodes(const struct nm_topology *t,
 			    const struct nm_bitmap *nodes, const char *what,
 			    char *err)
 {
 	int os;
 
-	nm_bitmap_foreach(os, nodes) {
-		if (nm_topology_find(t, os) < 0) {
-			struct nm_bitmap all;
-			char list[128];
-
-			nm_topology_nodeset(t, &all);
-			nm_list_format(&all, list, sizeof(list));
-			nm_seterr(err, "%s: node %d does not exist (this "
-				  "machine has nodes %s)", what, os, list);
+	nm_bitmap_foreach(os, nodes)
+		if (nm_topology_index(t, os, what, err) < 0)
 			return -1;
-		}
-	}
 	return 0;
 }
 

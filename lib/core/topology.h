@@ -68,6 +68,10 @@ static inline int nm_topology_cpu_node(const struct nm_topology *t, int cpu)
 	return t->cpu_to_idx[cpu];
 }
 
+/* Index of OS node @os; -1 with "@what: node N does not exist ..." */
+int nm_topology_index(const struct nm_topology *t, long os, const char *what,
+		      char *err);
+
 /* OS node numbers of all nodes. */
 void nm_topology_nodeset(const struct nm_topology *t, struct nm_bitmap *out);
 
