@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "helper/engine/engine.h"
-#include "lib/linux/pidref.h"
+#include "pidtest.h"
 #include "lib/linux/scan.h"
 #include "lib/base/units.h"
 
@@ -333,7 +333,6 @@ static void test_handles(void **state)
 	struct nm_engine_opts o = { .procs = &ref };
 	char err[NM_ERRLEN] = "";
 	struct nm_plan *plan;
-	pid_t dead;
 
 	(void)state;
 	need_root();
@@ -349,14 +348,7 @@ static void test_handles(void **state)
 	nm_scan_release(&s);
 	free_plan(plan);
 
-	dead = fork();
-	if (dead == 0)
-		for (;;)
-			pause();
-	assert_int_equal(nm_pidref_open(&stale, dead, err), 0);
-	kill(dead, SIGKILL);
-	waitpid(dead, NULL, 0);
-	stale.pid = c.pid;
+	stale = stale_ref(c.pid);
 	o.procs = &stale;
 	if (nm_scan_process(c.pid, NM_SCAN_AUTO, &s, err) < 0)
 		fail_msg("scan: %s", err);

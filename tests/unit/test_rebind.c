@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "helper/engine/rebind.h"
-#include "lib/linux/pidref.h"
+#include "pidtest.h"
 
 static int pipe_up[2];
 
@@ -166,7 +166,7 @@ static void test_handle(void **state)
 	struct nm_pidref ref, stale;
 	int swap[2] = { 1, 0 };
 	char err[NM_ERRLEN] = "";
-	pid_t tids[3], pid, dead;
+	pid_t tids[3], pid;
 
 	(void)state;
 	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
@@ -176,14 +176,7 @@ static void test_handle(void **state)
 	assert_int_equal(nm_pidref_open(&ref, pid, err), 0);
 	assert_int_equal(nm_rebind_ref(t, swap, &ref, err), 4);
 	assert_int_equal(mask_of(tids[0]), 2);
-	dead = fork();
-	if (dead == 0)
-		for (;;)
-			pause();
-	assert_int_equal(nm_pidref_open(&stale, dead, err), 0);
-	kill(dead, SIGKILL);
-	waitpid(dead, NULL, 0);
-	stale.pid = pid;	/* what a recycled pid looks like */
+	stale = stale_ref(pid);
 	assert_int_equal(nm_rebind_ref(t, swap, &stale, err), -1);
 	assert_non_null(strstr(err, "exited"));
 	assert_int_equal(mask_of(tids[0]), 2);
