@@ -4,7 +4,8 @@
 # tree, without installing it on the host, so that tests/vm/numa-vm can
 # boot it (--kernel SERIES) and the module can be built against it.
 #
-#   scripts/kernels.sh [SERIES]    SERIES: 6.12 (default), bookworm-backports
+#   scripts/kernels.sh [SERIES]    SERIES: 6.12 (default, bookworm-backports),
+#                                  5.10 (bullseye)
 #
 # Prints the unpacked root (ROOT/boot/vmlinuz-VER, ROOT/lib/modules/VER,
 # ROOT/usr/src/linux-headers-VER) on stdout.  Cache: $NUMAMIGRATE_KERNELS
@@ -19,10 +20,14 @@ die() {
 }
 
 series=${1:-6.12}
+# Debian names a kernel VERSION-amd64 (6.12.N+deb12-amd64, 5.10.0-N-amd64);
+# PATTERN matches VERSION's first part; bullseye's kbuild package is named
+# by the series, later ones by the whole version.
 case $series in
-6.12) suite=bookworm-backports tag=deb12 ;;
+6.12) suite=bookworm-backports pattern='6\.12\.[0-9]*+deb12' kbuild_name= ;;
+5.10) suite=bullseye pattern='5\.10\.0-[0-9]*' kbuild_name=5.10 ;;
 *)
-	echo "$prog: unknown kernel series '$series' (known: 6.12)" >&2
+	echo "$prog: unknown kernel series '$series' (known: 6.12, 5.10)" >&2
 	exit 2
 	;;
 esac
@@ -62,13 +67,13 @@ A=(-o "Dir::Etc::sourcelist=$apt/sources.list" -o Dir::Etc::sourceparts=-
 echo "$prog: fetching the $series kernel from $suite into $dir" >&2
 apt-get "${A[@]}" -qq update >"$dir/apt.log" 2>&1 ||
 	die "apt-get update for $suite failed (see $dir/apt.log)"
-# The newest linux-image-<series>.N+<tag>-amd64-unsigned.
+# The newest linux-image-<PATTERN>-amd64-unsigned.
 v=$(apt-cache "${A[@]}" pkgnames linux-image- 2>/dev/null |
-	sed -n "s/^linux-image-\(${series//./\\.}\.[0-9]*+${tag}-amd64\)-unsigned\$/\1/p" |
+	sed -n "s/^linux-image-\(${pattern}-amd64\)-unsigned\$/\1/p" |
 	sort -V | tail -n 1)
 [[ -n $v ]] || die "no linux-image-$series.*-amd64-unsigned in $suite"
 base=${v%-amd64}
-kbuild=linux-kbuild-$base
+kbuild=linux-kbuild-${kbuild_name:-$base}
 pkgs=("linux-image-$v-unsigned" "linux-headers-$v" "linux-headers-$base-common" "$kbuild")
 debs=$dir/debs
 rm -rf "$debs" "$root"
