@@ -125,7 +125,12 @@ int nm_server_listen_unix(const struct nm_config *cfg, char *err)
 		nm_seterr(err, "chmod %s: %s", cfg->socket, strerror(errno));
 		goto fail_unlink;
 	}
-	if (listen(fd, 64) < 0) {
+	/*
+	 * The kernel's largest backlog: a burst of clients (every rank's
+	 * prolog, a hundred status callers) waits to be accepted instead of
+	 * being turned away with EAGAIN.
+	 */
+	if (listen(fd, SOMAXCONN) < 0) {
 		nm_seterr(err, "listen %s: %s", cfg->socket, strerror(errno));
 		goto fail_unlink;
 	}
@@ -165,7 +170,7 @@ int nm_server_listen_tcp(const struct nm_config *cfg, char *err)
 		return -1;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, sa, len) < 0 || listen(fd, 64) < 0) {
+	if (bind(fd, sa, len) < 0 || listen(fd, SOMAXCONN) < 0) {
 		nm_seterr(err, "TCP %s port %d: %s", cfg->tcp_address,
 			  cfg->tcp_port, strerror(errno));
 		close(fd);
