@@ -18,6 +18,7 @@
 #include "helper/daemon/ops.h"
 #include "lib/linux/proc.h"
 #include "lib/linux/ptable.h"
+#include "helper/daemon/priority.h"
 #include "helper/daemon/status_procs.h"
 #include "helper/daemon/repack.h"
 
@@ -424,6 +425,10 @@ json_t *nm_handle_request(struct nm_daemon *d, const struct nm_caller *who,
 {
 	json_t *r = NULL;
 
+	/* Long work at the daemon's own level, not the answering boost. */
+	if (req->op == NM_OP_MOVE || req->op == NM_OP_REPACK ||
+	    req->op == NM_OP_RESTORE)
+		nm_priority_work();
 	switch (req->op) {
 	case NM_OP_PING:
 		r = op_ping(who);

@@ -22,6 +22,7 @@
 #include "helper/daemon/authz.h"
 #include "helper/daemon/log.h"
 #include "helper/daemon/migrate.h"
+#include "helper/daemon/priority.h"
 #include "helper/daemon/server.h"
 #include "helper/daemon/slots.h"
 #include "helper/daemon/stopping.h"
@@ -244,6 +245,7 @@ static void *serve(void *arg)
 	bool eof;
 	char *body;
 
+	nm_priority_serve();
 	body = nm_frame_read(c->fd, &len, REQUEST_TIMEOUT_MS, &eof, err);
 	if (!body) {
 		if (!eof)
