@@ -13,13 +13,15 @@ status until the movers are done.  Prints the figures and exits 1 when a
 status took a second or more, a request failed, or a move ended neither
 done nor refused with a reason.
 
-The clients are 100 connections driven by one asyncio loop: in the slow
-emulated guest, 100 Python threads would spend more CPU switching the
-interpreter lock than the daemon spends answering, and a client that
-waits for its own CPU time measures itself, not the daemon.
+The clients are 100 connections driven by PROCS asyncio loops, one
+process each: in the slow emulated guest, 100 Python threads would spend
+more CPU switching the interpreter lock than the daemon spends
+answering, one loop alone is busy for every request in turn, and a
+client that waits for its own CPU time measures itself, not the daemon.
 """
 import asyncio
 import json
+import multiprocessing
 import os
 import random
 import struct
@@ -27,6 +29,7 @@ import sys
 import time
 
 CLIENTS = 100
+PROCS = 4
 MOVES_PER_JOB = 2
 STATUS_LIMIT = 1.0
 
@@ -93,9 +96,9 @@ async def mover(path, job, st):
                          res.get("bytes_moved", 0)))
 
 
-async def registrar(path, k, sleepers, done, st):
+async def registrar(path, k, sleepers, moving, st):
     job, pid = 9000 + k, sleepers[k % len(sleepers)]
-    while not done.is_set():
+    while moving.value:
         for op in ({"op": "register", "job": job,
                     "tasks": [{"pid": pid, "rank": 0}]},
                    {"op": "unregister", "job": job}):
@@ -112,8 +115,8 @@ async def registrar(path, k, sleepers, done, st):
         await asyncio.sleep(random.uniform(0.2, 0.6))
 
 
-async def watcher(path, done, st):
-    while not done.is_set():
+async def watcher(path, moving, st):
+    while moving.value:
         try:
             sec, r = await request(path, {"op": "status"}, timeout=30)
         except Exception as e:  # noqa: BLE001
@@ -130,11 +133,10 @@ async def watcher(path, done, st):
         await asyncio.sleep(random.uniform(1.0, 2.0))
 
 
-def report(st, wall):
+def report(st, wall, cpu):
     bad = 0
-    cpu = os.times()
-    print("load: %d clients, %.1f s, the clients' CPU %.1f s" %
-          (CLIENTS, wall, cpu.user + cpu.system))
+    print("load: %d clients in %d processes, %.1f s, the clients' CPU "
+          "%.1f s" % (CLIENTS, PROCS, wall, cpu))
     total = sum(len(v) for v in st.lat.values())
     print("load: requests %d (%s)" % (total, ", ".join(
         "%s %d" % (k, len(v)) for k, v in sorted(st.lat.items()))))
@@ -202,29 +204,62 @@ async def alone(path):
           % (pct(fresh, 50), pct(shared, 50), pct(ping, 50)))
 
 
-async def run(path, spec, st):
+async def share(path, spec, k, moving, st):
+    """Process k's share of the clients; moving: movers still at work."""
     jobs, sleepers = spec["jobs"], spec["sleepers"]
-    await alone(path)
-    done = asyncio.Event()
-    t0 = time.monotonic()
-    others = [asyncio.ensure_future(registrar(path, k, sleepers, done, st))
-              for k in range(10)]
-    others += [asyncio.ensure_future(watcher(path, done, st))
-               for _ in range(CLIENTS - len(jobs) - 10)]
+    mine = jobs[k::PROCS]
+    others = [asyncio.ensure_future(registrar(path, r, sleepers, moving,
+                                              st))
+              for r in range(10)[k::PROCS]]
+    others += [asyncio.ensure_future(watcher(path, moving, st))
+               for _ in range(CLIENTS - len(jobs) - 10)[k::PROCS]]
     await asyncio.sleep(1)      # status traffic first, then the moves
-    await asyncio.gather(*[mover(path, j, st) for j in jobs])
-    done.set()
+    await asyncio.gather(*[mover(path, j, st) for j in mine])
+    with moving.get_lock():
+        moving.value -= len(mine)
     await asyncio.gather(*others)
-    return time.monotonic() - t0
+
+
+def child(path, spec, k, moving, out):
+    st = Stats()
+    asyncio.run(share(path, spec, k, moving, st))
+    cpu = os.times()
+    out.put((st.__dict__, cpu.user + cpu.system))
+
+
+def run(path, spec):
+    """Every process's figures merged, the wall time, the clients' CPU."""
+    st = Stats()
+    moving = multiprocessing.Value("i", len(spec["jobs"]))
+    out = multiprocessing.Queue()
+    t0 = time.monotonic()
+    procs = [multiprocessing.Process(target=child,
+                                     args=(path, spec, k, moving, out))
+             for k in range(PROCS)]
+    for p in procs:
+        p.start()
+    cpu = 0.0
+    for _ in procs:
+        d, c = out.get()
+        cpu += c
+        for kind, v in d["lat"].items():
+            st.lat.setdefault(kind, []).extend(v)
+        st.errors += d["errors"]
+        st.moves += d["moves"]
+        for f in ("max_running", "max_waiting", "max_position"):
+            setattr(st, f, max(getattr(st, f), d[f]))
+    for p in procs:
+        p.join()
+    return st, time.monotonic() - t0, cpu
 
 
 def main():
     path, jobs_file = sys.argv[1], sys.argv[2]
     with open(jobs_file) as f:
         spec = json.load(f)
-    st = Stats()
-    wall = asyncio.run(run(path, spec, st))
-    sys.exit(1 if report(st, wall) else 0)
+    asyncio.run(alone(path))
+    st, wall, cpu = run(path, spec)
+    sys.exit(1 if report(st, wall, cpu) else 0)
 
 
 if __name__ == "__main__":
