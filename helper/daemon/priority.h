@@ -3,10 +3,11 @@
 #define NM_PRIORITY_H
 
 /*
- * Requests are answered ahead of the moves' bulk work.  A connection's
- * thread runs NM_SERVE_BOOST nice levels above the daemon's own, so a
- * status, a register or a refusal never waits behind a move's page
- * copying for a busy CPU; a thread that starts long work (a move, a
+ * Requests are answered ahead of the moves' bulk work.  The accepting
+ * thread and each connection's thread run NM_SERVE_BOOST nice levels
+ * above the daemon's own, so a status, a register or a refusal never
+ * waits behind a move's page copying for a busy CPU; a thread that
+ * starts long work (a move, a
  * repack, a restore) first gives the boost up, and the engine threads it
  * starts inherit the daemon's own level.  Answering is cheap and each
  * user's connections are limited (slots.c): the boost cannot be turned

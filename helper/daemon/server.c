@@ -530,6 +530,8 @@ int nm_server_run(struct nm_daemon *d, int unix_fd, int tcp_fd, int sigfd)
 	};
 	int sig = 0;
 
+	/* Every request passes through this accept: it is answering too. */
+	nm_priority_serve();
 	while (!sig) {
 		int n = poll(p, tcp_fd >= 0 ? 3 : 2, -1);
 
