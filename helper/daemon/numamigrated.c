@@ -19,6 +19,7 @@
 #include "helper/daemon/thaw_retry.h"
 #include "helper/daemon/log.h"
 #include "helper/daemon/ops.h"
+#include "helper/daemon/priority.h"
 #include "helper/daemon/registry.h"
 #include "helper/daemon/repack.h"
 #include "helper/site/slurm_info.h"
@@ -226,6 +227,7 @@ int main(int argc, char **argv)
 	}
 	if (listen_all(&d.cfg, &unix_fd, &tcp_fd) < 0)
 		return 1;
+	nm_priority_init();
 	sig = nm_server_run(&d, unix_fd, tcp_fd, sigfd);
 	unlink(d.cfg.socket);
 	nm_registry_free(d.reg);

@@ -17,6 +17,9 @@
 #include "lib/linux/mpi_ranks.h"
 #include "helper/daemon/ops.h"
 #include "lib/linux/proc.h"
+#include "lib/linux/ptable.h"
+#include "helper/daemon/priority.h"
+#include "helper/daemon/status_procs.h"
 #include "helper/daemon/repack.h"
 
 static json_t *error_reply(const struct nm_caller *who,
@@ -50,10 +53,12 @@ static json_t *op_ping(const struct nm_caller *who)
 
 /*
  * The processes of the job whose registered tasks are @tasks[0..n): the
- * tasks and their descendants, each with its MPI rank and role (mpirun's
- * ranks are not registered themselves).  NULL when they cannot be read.
+ * tasks and their descendants in @pt, each with its MPI rank and role
+ * (mpirun's ranks are not registered themselves).  NULL when they cannot
+ * be read.
  */
-static json_t *job_processes(const struct nm_reg_task *tasks, int n)
+static json_t *job_processes(const struct nm_ptable *pt,
+			     const struct nm_reg_task *tasks, int n)
 {
 	pid_t *reg = calloc((size_t)n, sizeof(*reg)), *all = NULL;
 	enum nm_task_role *role = NULL;
@@ -65,7 +70,7 @@ static json_t *job_processes(const struct nm_reg_task *tasks, int n)
 		return NULL;
 	for (int i = 0; i < n; i++)
 		reg[i] = tasks[i].pid;
-	if (nm_proc_descendants(reg, n, &all, &nall, err) < 0)
+	if (!pt || nm_ptable_descendants(pt, reg, n, &all, &nall, err) < 0)
 		goto out;
 	rank = calloc((size_t)nall, sizeof(*rank));
 	role = calloc((size_t)nall, sizeof(*role));
@@ -84,10 +89,31 @@ out:
 	return a;
 }
 
+/* The shared process table holding every one of @tasks; NULL if none. */
+static struct nm_status_procs *status_table(const struct nm_reg_task *tasks,
+					    int n)
+{
+	pid_t *pids = calloc((size_t)n, sizeof(*pids));
+	struct nm_status_procs *sp = NULL;
+	char err[NM_ERRLEN];
+
+	if (!pids)
+		return NULL;
+	for (int i = 0; i < n; i++)
+		pids[i] = tasks[i].pid;
+	sp = nm_status_procs_get(pids, n, err);
+	if (!sp)
+		nm_log(LOG_WARNING, "status: no process table: %s", err);
+	free(pids);
+	return sp;
+}
+
 static json_t *op_status(struct nm_daemon *d, const struct nm_caller *who,
 			 const struct nm_request *req)
 {
 	uid_t filter = who->privileged ? (uid_t)-1 : who->uid;
+	struct nm_status_procs *sp = NULL;
+	const struct nm_ptable *pt = NULL;
 	struct nm_reg_task *tasks;
 	json_t *r, *a, *jobs;
 	char err[NM_ERRLEN];
@@ -95,6 +121,11 @@ static json_t *op_status(struct nm_daemon *d, const struct nm_caller *who,
 
 	if (nm_registry_list(d->reg, NM_NO_ID, filter, &tasks, &n, err) < 0)
 		return error_reply(who, req, "internal", err);
+	/* One table of /proc for all the jobs, shared: status stays cheap. */
+	if (n > 0)
+		sp = status_table(tasks, n);
+	if (sp)
+		pt = nm_status_procs_table(sp);
 	r = ok_reply();
 	a = json_array();
 	jobs = json_array();
@@ -110,7 +141,7 @@ static json_t *op_status(struct nm_daemon *d, const struct nm_caller *who,
 					      (json_int_t)tasks[i].job,
 					      "tasks", k - i, "uid",
 					      (json_int_t)tasks[i].owner);
-			json_t *procs = job_processes(&tasks[i], k - i);
+			json_t *procs = job_processes(pt, &tasks[i], k - i);
 
 			if (j && procs)
 				json_object_set_new(j, "processes", procs);
@@ -120,6 +151,7 @@ static json_t *op_status(struct nm_daemon *d, const struct nm_caller *who,
 		}
 	}
 	free(tasks);
+	nm_status_procs_put(sp);
 	json_object_set_new(r, "tasks", a);
 	json_object_set_new(r, "jobs", jobs);
 	json_object_set_new(r, "moves", nm_migrate_active(filter));
@@ -393,6 +425,10 @@ json_t *nm_handle_request(struct nm_daemon *d, const struct nm_caller *who,
 {
 	json_t *r = NULL;
 
+	/* Long work at the daemon's own level, not the answering boost. */
+	if (req->op == NM_OP_MOVE || req->op == NM_OP_REPACK ||
+	    req->op == NM_OP_RESTORE)
+		nm_priority_work();
 	switch (req->op) {
 	case NM_OP_PING:
 		r = op_ping(who);

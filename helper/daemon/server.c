@@ -22,6 +22,7 @@
 #include "helper/daemon/authz.h"
 #include "helper/daemon/log.h"
 #include "helper/daemon/migrate.h"
+#include "helper/daemon/priority.h"
 #include "helper/daemon/server.h"
 #include "helper/daemon/slots.h"
 #include "helper/daemon/stopping.h"
@@ -125,7 +126,12 @@ int nm_server_listen_unix(const struct nm_config *cfg, char *err)
 		nm_seterr(err, "chmod %s: %s", cfg->socket, strerror(errno));
 		goto fail_unlink;
 	}
-	if (listen(fd, 64) < 0) {
+	/*
+	 * The kernel's largest backlog: a burst of clients (every rank's
+	 * prolog, a hundred status callers) waits to be accepted instead of
+	 * being turned away with EAGAIN.
+	 */
+	if (listen(fd, SOMAXCONN) < 0) {
 		nm_seterr(err, "listen %s: %s", cfg->socket, strerror(errno));
 		goto fail_unlink;
 	}
@@ -165,7 +171,7 @@ int nm_server_listen_tcp(const struct nm_config *cfg, char *err)
 		return -1;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, sa, len) < 0 || listen(fd, 64) < 0) {
+	if (bind(fd, sa, len) < 0 || listen(fd, SOMAXCONN) < 0) {
 		nm_seterr(err, "TCP %s port %d: %s", cfg->tcp_address,
 			  cfg->tcp_port, strerror(errno));
 		close(fd);
@@ -239,6 +245,7 @@ static void *serve(void *arg)
 	bool eof;
 	char *body;
 
+	nm_priority_serve();
 	body = nm_frame_read(c->fd, &len, REQUEST_TIMEOUT_MS, &eof, err);
 	if (!body) {
 		if (!eof)
@@ -523,6 +530,8 @@ int nm_server_run(struct nm_daemon *d, int unix_fd, int tcp_fd, int sigfd)
 	};
 	int sig = 0;
 
+	/* Every request passes through this accept: it is answering too. */
+	nm_priority_serve();
 	while (!sig) {
 		int n = poll(p, tcp_fd >= 0 ? 3 : 2, -1);
 

@@ -9,6 +9,7 @@
 
 #include "lib/base/file.h"
 #include "lib/linux/proc.h"
+#include "lib/linux/ptable.h"
 
 /* A stat line is a few hundred bytes; anything near this is not one. */
 #define NM_STAT_MAX 65536
@@ -58,8 +59,8 @@ int nm_proc_stat_parse(const char *buf, size_t len, char *state,
 	return 0;
 }
 
-static int read_stat(pid_t pid, char *state, pid_t *ppid,
-		     unsigned long long *start, char *err)
+int nm_proc_stat(pid_t pid, char *state, pid_t *ppid,
+		 unsigned long long *start, char *err)
 {
 	char path[64], buf[1024], msg[NM_ERRLEN];
 	FILE *f;
@@ -147,7 +148,7 @@ int nm_proc_info(pid_t pid, struct nm_proc_info *out, char *err)
 		nm_seterr(err, "process %d: not a process id", (int)pid);
 		return -1;
 	}
-	if (read_stat(pid, &out->state, &out->ppid, &out->starttime, err) < 0)
+	if (nm_proc_stat(pid, &out->state, &out->ppid, &out->starttime, err) < 0)
 		return -1;
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
 	buf = nm_read_file(path, NM_PROC_STATUS_MAX, &len);
@@ -169,7 +170,7 @@ bool nm_proc_same(pid_t pid, unsigned long long starttime)
 	unsigned long long s;
 	char state, err[NM_ERRLEN];
 
-	return read_stat(pid, &state, NULL, &s, err) == 0 && s == starttime &&
+	return nm_proc_stat(pid, &state, NULL, &s, err) == 0 && s == starttime &&
 	       state != 'Z' && state != 'X';
 }
 
@@ -201,92 +202,18 @@ static int grow(pid_t **a, int *cap, int need, char *err)
 	return 0;
 }
 
-/* Every live process and its parent, from one pass over /proc. */
-struct ptable {
-	pid_t *pid;	/* the processes (zombies left out) */
-	pid_t *ppid;	/* ppid[i]: the parent of pid[i] */
-	int n, cap;	/* entries used, allocated */
-};
-
-static int ptable_read(struct ptable *t, char *err)
-{
-	int cappar = 0;
-	struct dirent *de;
-	DIR *d = opendir("/proc");
-
-	if (!d) {
-		nm_seterr(err, "/proc: %s", strerror(errno));
-		return -1;
-	}
-	while ((de = readdir(d))) {
-		unsigned long long st;
-		char state;
-		pid_t pid, ppid;
-
-		if (!is_number(de->d_name))
-			continue;
-		pid = (pid_t)atoi(de->d_name);
-		if (read_stat(pid, &state, &ppid, &st, err) < 0)
-			continue;	/* exited while we looked */
-		if (state == 'Z' || state == 'X')
-			continue;
-		if (grow(&t->pid, &t->cap, t->n + 1, err) < 0 ||
-		    grow(&t->ppid, &cappar, t->n + 1, err) < 0) {
-			closedir(d);
-			return -1;
-		}
-		t->pid[t->n] = pid;
-		t->ppid[t->n++] = ppid;
-	}
-	closedir(d);
-	return 0;
-}
-
-static bool has_pid(const pid_t *v, int n, pid_t pid)
-{
-	for (int i = 0; i < n; i++)
-		if (v[i] == pid)
-			return true;
-	return false;
-}
-
 int nm_proc_descendants(const pid_t *pids, int npids, pid_t **out, int *nout,
 			char *err)
 {
-	struct ptable t = { 0 };
-	pid_t *res = NULL;
-	int nres = 0, capres = 0, rc = -1;
+	struct nm_ptable t;
+	int rc;
 
 	*out = NULL;
 	*nout = 0;
-	if (ptable_read(&t, err) < 0 || grow(&res, &capres, npids, err) < 0)
-		goto out;
-	for (int i = 0; i < npids; i++) {
-		if (!has_pid(t.pid, t.n, pids[i])) {
-			nm_seterr(err, "process %d: no such process",
-				  (int)pids[i]);
-			goto out;
-		}
-		if (!has_pid(res, nres, pids[i]))
-			res[nres++] = pids[i];
-	}
-	/* Breadth first: res doubles as the queue. */
-	for (int q = 0; q < nres; q++)
-		for (int j = 0; j < t.n; j++) {
-			if (t.ppid[j] != res[q] || has_pid(res, nres, t.pid[j]))
-				continue;
-			if (grow(&res, &capres, nres + 1, err) < 0)
-				goto out;
-			res[nres++] = t.pid[j];
-		}
-	*out = res;
-	*nout = nres;
-	res = NULL;
-	rc = 0;
-out:
-	free(t.pid);
-	free(t.ppid);
-	free(res);
+	if (nm_ptable_read(&t, err) < 0)
+		return -1;
+	rc = nm_ptable_descendants(&t, pids, npids, out, nout, err);
+	nm_ptable_free(&t);
 	return rc;
 }
 

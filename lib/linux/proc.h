@@ -42,6 +42,13 @@ int nm_proc_status_parse(const char *buf, size_t len,
 int nm_proc_stat_file(const char *path, char *state,
 		      unsigned long long *start);
 
+/*
+ * State letter, parent and start time of @pid from /proc/PID/stat
+ * (@ppid and @start may be NULL); -1 with @err when it is gone.
+ */
+int nm_proc_stat(pid_t pid, char *state, pid_t *ppid,
+		 unsigned long long *start, char *err);
+
 /* True when @pid still names the process that started at @starttime. */
 bool nm_proc_same(pid_t pid, unsigned long long starttime);
 
@@ -49,6 +56,8 @@ bool nm_proc_same(pid_t pid, unsigned long long starttime);
  * @pids and every descendant process of them (a /proc scan: the
  * task/TID/children files need CONFIG_PROC_CHILDREN), each once, the
  * given ones first in their order.  Missing given pids are an error.
+ * One pass over /proc; for several sets of pids, read one nm_ptable
+ * (ptable.h) and ask it for each.
  */
 int nm_proc_descendants(const pid_t *pids, int npids, pid_t **out, int *nout,
 			char *err);

@@ -54,6 +54,9 @@ python3 "$top_srcdir/tests/vm/load-clients.py" "$SOCK" "$T/jobs.json" &&
 	ok "100 clients: every status within 1 s, every move done or refused with a reason" ||
 	fail "the load run (above)"
 
+# Its CPU time beside the clients' (above): what status costs the daemon.
+awk -v hz="$(getconf CLK_TCK)" '{ printf "load: numamigrated CPU %.1f s\n", ($14 + $15) / hz }' \
+	"/proc/$DAEMON_PID/stat"
 "$NUMAMIGRATE" status --socket "$SOCK" --json >"$T/st.json"
 json_check "$T/st.json" "d['moves'] == [] and d['queue'] == [] and d['frozen'] == [] and len(d['jobs']) == 10"
 for p in $JOBPIDS; do
