@@ -44,6 +44,7 @@ struct dmove {
 	bool on;
 	struct nm_bitmap held;		/* a copy of slot.nodes */
 	const char *phase;
+	bool live_said;			/* req->live_started was called */
 	int npids;
 	uint64_t done;
 	struct timespec start;
@@ -416,6 +417,11 @@ static void on_phase(void *arg, const char *phase)
 		d->req->progress(d->req->progress_arg, 0, d->total, phase);
 	if (!strncmp(phase, "moving", 6))
 		clock_gettime(CLOCK_MONOTONIC, &d->last_progress);
+	if (!strcmp(phase, "moving live") && !d->live_said &&
+	    d->req->live_started) {
+		d->live_said = true;
+		d->req->live_started(d->req->live_arg);
+	}
 }
 
 /* Status requests see every batch; the client a frame every 100 ms. */
