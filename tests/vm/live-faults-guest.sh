@@ -4,9 +4,10 @@
 # ending with the job running, its data intact and its placement
 # consistent (every thread on the node holding most of its process's
 # memory).  The job: nm-workload, 2 processes x 2 threads of 4K pages, the
-# first on node 0, the second on node 1.  The engine sleeps 200 ms after
-# each 4 MiB batch ([testing]), so the live phase lasts many seconds
-# however slow the checks that decide when to strike.
+# first on node 0, the second on node 1; then (case 5) a job whose memory
+# NUMA balancing may move, moved with it off and on.  The engine sleeps
+# 200 ms after each 4 MiB batch ([testing]), so the live phase lasts many
+# seconds however slow the checks that decide when to strike.
 set -u
 top_builddir=$1
 . "$(dirname "$0")/daemon-guest-lib.sh"
@@ -149,9 +150,12 @@ MOVER=
 	running "$P" && ok "daemon kill: the job keeps running" ||
 	fail "daemon kill: job not running: $(state_of "$P1") $(state_of "$P2")"
 echo "  memory per node after the kill: $("$PLACEMENT" nodes "$P")"
+# The threads were re-pinned to 2-3 before the first pass; most of the
+# memory is still on 0-1: the restarted daemon puts them back with it.
 write_config "$SLOW"
 start_daemon
 journal_empty || fail "daemon kill: journal left after the restart"
+consistent "daemon kill, after the restart"
 "$PLACEMENT" snap "$T/b.json" "$P"
 "$NUMAMIGRATE" move --socket "$SOCK" --pid "$P" --to 2-3 --mode live --json \
 	>"$T/m.json" 2>"$T/err" && ok "daemon kill: the live move again" ||
@@ -180,4 +184,48 @@ sed 's/^/  workload: /' "$T/nmw.out" | grep -v ': 4k '
 grep -q "^worker $P1: OK" "$T/nmw.out" && ok "survivor verified all its memory" ||
 	fail "survivor's data did not survive"
 NMW_PID=
+
+# 5. Automatic NUMA balancing on and off: a job whose memory has the
+# default policy (--local: first touch, threads pinned), which the kernel's
+# balancer may move, moved live 0-1 -> 2-3 with numa_balancing off, then
+# back 2-3 -> 0-1 with it on.  The move re-pins the threads first, so the
+# balancer's hinting faults pull pages the same way as the move; a page
+# it is migrating when a live pass reaches it is busy there and moved by a
+# later pass or the frozen one (the job's own threads take the hinting
+# faults, so nothing of the balancer runs while it is frozen).  The
+# placement check runs up to 3 times a second apart, so that a page in
+# flight (a migration entry, counted on no node) is not taken for lost.
+start_nmw --size 32M --procs 2 --threads 2 --kinds 4k --node 0-1 --local
+P=$NMW_PIDS
+# vmstat_of KEY: the kernel's counter
+vmstat_of() { awk -v k="$1" '$1 == k { print $2 }' /proc/vmstat; }
+placed() {
+	local i
+	for i in 1 2 3; do
+		"$PLACEMENT" check "$T/b.json" "$T/m.json" "$P" >"$T/pl.out" 2>&1 && return 0
+		sleep 1
+	done
+	return 1
+}
+for bal in 0 1; do
+	echo "$bal" >/proc/sys/kernel/numa_balancing ||
+		{ fail "numa_balancing: cannot set it to $bal"; continue; }
+	[ "$bal" = 0 ] && how="--to 2-3" || how="--map 2-3:0-1"
+	"$PLACEMENT" snap "$T/b.json" "$P"
+	h0=$(vmstat_of numa_hint_faults) m0=$(vmstat_of numa_pages_migrated)
+	# shellcheck disable=SC2086
+	live_move $how
+	wait "$MOVER" && ok "numa_balancing=$bal: live move $how completed" ||
+		fail "numa_balancing=$bal: $(cat "$T/err")"
+	MOVER=
+	summary "$T/m.json"
+	echo "  numa_balancing=$bal: the balancer took $(($(vmstat_of numa_hint_faults) - h0)) hinting faults and migrated $(($(vmstat_of numa_pages_migrated) - m0)) pages during the move"
+	json_check "$T/m.json" "d['ok'] and d['mode'] == 'live' and d['passes'] >= 1 and d['pages_failed'] == 0"
+	placed && ok "numa_balancing=$bal: every page and thread on its mapped node ($(tail -n 1 "$T/pl.out"))" ||
+		{ fail "numa_balancing=$bal: placement after the move"; sed 's/^/  /' "$T/pl.out"; }
+	consistent "numa_balancing=$bal"
+	running "$P" || fail "numa_balancing=$bal: job not running afterwards"
+done
+echo 0 >/proc/sys/kernel/numa_balancing
+stop_nmw
 finish
