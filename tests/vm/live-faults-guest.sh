@@ -41,12 +41,15 @@ cpu_ticks() {
 	done
 	echo "$n"
 }
-# wait_for_move: until the daemon reports a move in progress
+# wait_for_move: until the daemon reports a move in progress; 1 when the
+# move ended first, or after 120 s
 wait_for_move() {
-	for _ in $(seq 600); do
+	local end=$((SECONDS + 120))
+	while [ $SECONDS -lt $end ]; do
 		"$NUMAMIGRATE" status --socket "$SOCK" --json >"$T/st.json" 2>/dev/null &&
 			python3 -c "import json,sys; sys.exit(0 if json.load(open(sys.argv[1])).get('moves') else 1)" \
 				"$T/st.json" && return 0
+		[ -n "${MOVER:-}" ] && ! kill -0 "$MOVER" 2>/dev/null && return 1
 		sleep 0.1
 	done
 	return 1
@@ -91,6 +94,7 @@ stop_daemon
 write_config "$SLOW
 delay_ms = 60000"
 start_daemon
+echo "  target full: memory per node before: $("$PLACEMENT" nodes "$P")"
 live_move --map 2-3:0-1
 hog=
 if wait_for_move; then
@@ -108,7 +112,7 @@ if wait_for_move; then
 		ok "target full: node 1 ($((free1 >> 20)) MiB free) filled with $hogmb MiB after the plan" ||
 		fail "target full: the program filling node 1 did not get ready"
 else
-	fail "target full: never saw the move start: $(cat "$T/err")"
+	fail "target full: never saw the move start: $(cat "$T/err"); status: $(cat "$T/st.json" 2>/dev/null)"
 fi
 wait "$MOVER"
 rc=$?
