@@ -193,12 +193,15 @@ NMW_PID=
 # default policy (--local: first touch, threads pinned), which the kernel's
 # balancer may move, moved live 0-1 -> 2-3 with numa_balancing off, then
 # back 2-3 -> 0-1 with it on.  The move re-pins the threads first, so the
-# balancer's hinting faults pull pages the same way as the move; a page
-# it is migrating when a live pass reaches it is busy there and moved by a
-# later pass or the frozen one (the job's own threads take the hinting
-# faults, so nothing of the balancer runs while it is frozen).  The
-# placement check runs up to 3 times a second apart, so that a page in
-# flight (a migration entry, counted on no node) is not taken for lost.
+# balancer's hinting faults pull the job's pages the same way as the move.
+# What it may still do: move a page the job shares with a process outside
+# it (the workload's supervisor, after fork) after that process's faults,
+# even while the job is frozen.  A page in flight reads as not present:
+# the engine tries it again, and one still in flight is reported "gone".
+# So with it on: no failure but "gone", and the placement check counts the
+# shared mappings but checks only the private ones (the job's 4k regions,
+# nearly all of it), up to 3 times a second apart (a page in flight is
+# counted on no node).
 start_nmw --size 32M --procs 2 --threads 2 --kinds 4k --node 0-1 --local
 P=$NMW_PIDS
 # vmstat_of KEY: the kernel's counter
@@ -206,7 +209,7 @@ vmstat_of() { awk -v k="$1" '$1 == k { print $2 }' /proc/vmstat; }
 placed() {
 	local i
 	for i in 1 2 3; do
-		"$PLACEMENT" check "$T/b.json" "$T/m.json" "$P" >"$T/pl.out" 2>&1 && return 0
+		"$PLACEMENT" check "$T/b.json" "$T/m.json" "$P" "$@" >"$T/pl.out" 2>&1 && return 0
 		sleep 1
 	done
 	return 1
@@ -214,18 +217,28 @@ placed() {
 for bal in 0 1; do
 	echo "$bal" >/proc/sys/kernel/numa_balancing ||
 		{ fail "numa_balancing: cannot set it to $bal"; continue; }
-	[ "$bal" = 0 ] && how="--to 2-3" || how="--map 2-3:0-1"
+	if [ "$bal" = 0 ]; then
+		how="--to 2-3" only=
+		want="d['ok'] and d['pages_failed'] == 0 and d['pages_moved'] > 15000"
+	else
+		how="--map 2-3:0-1" only=--private-only
+		want="d['pages_failed'] == d['failed_by_reason']['gone'] and d['pages_moved'] > 0"
+	fi
 	"$PLACEMENT" snap "$T/b.json" "$P"
 	h0=$(vmstat_of numa_hint_faults) m0=$(vmstat_of numa_pages_migrated)
 	# shellcheck disable=SC2086
 	live_move $how
-	wait "$MOVER" && ok "numa_balancing=$bal: live move $how completed" ||
-		fail "numa_balancing=$bal: $(cat "$T/err")"
+	wait "$MOVER"
+	rc=$?
 	MOVER=
+	echo "  numa_balancing=$bal: move exit $rc $(cat "$T/err")"
+	[ "$rc" = 0 ] || [ "$bal" = 1 ] || fail "numa_balancing=$bal: the move failed"
 	summary "$T/m.json"
 	echo "  numa_balancing=$bal: the balancer took $(($(vmstat_of numa_hint_faults) - h0)) hinting faults and migrated $(($(vmstat_of numa_pages_migrated) - m0)) pages during the move"
-	json_check "$T/m.json" "d['ok'] and d['mode'] == 'live' and d['passes'] >= 1 and d['pages_failed'] == 0"
-	placed && ok "numa_balancing=$bal: every page and thread on its mapped node ($(tail -n 1 "$T/pl.out"))" ||
+	json_check "$T/m.json" "$want and d['mode'] == 'live' and d['passes'] >= 1"
+	gone=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['pages_failed'])" "$T/m.json")
+	# shellcheck disable=SC2086
+	placed $only --allow-off="${gone:-0}" && ok "numa_balancing=$bal: every page and thread on its mapped node ($(tail -n 1 "$T/pl.out"))" ||
 		{ fail "numa_balancing=$bal: placement after the move"; sed 's/^/  /' "$T/pl.out"; }
 	consistent "numa_balancing=$bal"
 	running "$P" || fail "numa_balancing=$bal: job not running afterwards"
