@@ -100,7 +100,14 @@ static void print_jobs(json_t *r, const char *what)
 				sizeof(b));
 		printf("  job %lld: ", json_integer_value(json_object_get(j,
 								       "job")));
-		if (done)
+		if (json_object_get(j, "restoring"))
+			printf("moving back live %s -> %s (threads re-pinned; "
+			       "the daemon logs the end)\n",
+			       json_string_value(json_object_get(j, "from")) ?:
+			       "?",
+			       json_string_value(json_object_get(j, "to")) ?:
+			       "?");
+		else if (done)
 			printf("%s %s -> %s, %s\n", !strcmp(what, "moved") ?
 			       "moved" : "moved back",
 			       json_string_value(json_object_get(j, "from")) ?:
@@ -158,6 +165,7 @@ static void print_reply(json_t *r, const struct args *a,
 	printf("job %llu%s%s%s: %s\n", (unsigned long long)req->job,
 	       json_object_get(r, "nodes") ? " (nodes " : "", nodes ?: "",
 	       json_object_get(r, "nodes") ? ")" : "",
+	       json_object_get(r, "restoring") ? "moving jobs back live" :
 	       json_is_true(json_object_get(r, what)) ?
 	       (req->op == NM_OP_REPACK ? "moved suspended jobs" :
 		"moved jobs back") : "nothing moved");

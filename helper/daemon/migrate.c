@@ -14,6 +14,7 @@
 
 #include "helper/daemon/authz.h"
 #include "helper/daemon/journal.h"
+#include "helper/daemon/live_journal.h"
 #include "helper/daemon/log.h"
 #include "helper/daemon/migrate.h"
 #include "helper/daemon/move_queue.h"
@@ -33,6 +34,8 @@ struct dmove {
 	struct nm_move *mv;		/* for the watchdog, once frozen */
 	struct nm_journal journal;
 	bool journaled;
+	struct nm_live_journal live;	/* threads ahead of their pages */
+	bool live_journaled;
 	struct nm_watchdog dog;
 	bool dog_on;
 	struct nm_inflight inflight;	/* cancelled if the daemon stops */
@@ -44,6 +47,7 @@ struct dmove {
 	bool on;
 	struct nm_bitmap held;		/* a copy of slot.nodes */
 	const char *phase;
+	bool live_said;			/* req->live_started was called */
 	int npids;
 	uint64_t done;
 	struct timespec start;
@@ -338,6 +342,32 @@ static enum nm_move_status on_planned(void *arg, struct nm_move_result *r,
 	return NM_MOVE_OK;
 }
 
+/* A live move's threads go ahead of their pages: recorded first. */
+static int on_repinning(void *arg, const struct nm_move_result *r,
+			const unsigned long long *starts, char *err)
+{
+	struct dmove *d = arg;
+
+	if (nm_live_journal_begin(&d->live, d->cfg->journal_dir, d->id, r->t,
+				  r->plan->map, r->pids, starts, r->npids,
+				  err) < 0)
+		return -1;
+	d->live_journaled = true;
+	return 0;
+}
+
+static void on_live_ended(void *arg)
+{
+	struct dmove *d = arg;
+	char err[NM_ERRLEN];
+
+	if (!d->live_journaled)
+		return;
+	d->live_journaled = false;
+	if (nm_live_journal_finish(&d->live, err) < 0)
+		nm_log(LOG_ERR, "move %lu: %s", d->id, err);
+}
+
 /* Journal first: a crash from here on is undone at restart. */
 static int on_intents(void *arg, const struct nm_freeze *in, int n, char *err)
 {
@@ -416,6 +446,11 @@ static void on_phase(void *arg, const char *phase)
 		d->req->progress(d->req->progress_arg, 0, d->total, phase);
 	if (!strncmp(phase, "moving", 6))
 		clock_gettime(CLOCK_MONOTONIC, &d->last_progress);
+	if (!strcmp(phase, "moving live") && !d->live_said &&
+	    d->req->live_started) {
+		d->live_said = true;
+		d->req->live_started(d->req->live_arg);
+	}
 }
 
 /* Status requests see every batch; the client a frame every 100 ms. */
@@ -725,7 +760,8 @@ enum nm_move_status nm_migrate(const struct nm_config *cfg,
 		.arg = &d, .handle = on_handle, .begin = on_begin,
 		.admit = on_admit, .modelled = on_modelled,
 		.nodes = on_nodes,
-		.planned = on_planned, .intents = on_intents,
+		.planned = on_planned, .repinning = on_repinning,
+		.live_ended = on_live_ended, .intents = on_intents,
 		.frozen = on_frozen, .thawing = on_thawing,
 		.suspended = on_suspended,
 		.phase = on_phase, .progress = on_progress, .log = on_log,

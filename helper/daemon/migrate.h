@@ -61,6 +61,13 @@ struct nm_move_req {
 	void (*progress)(void *arg, uint64_t done, uint64_t total,
 			 const char *phase);
 	void *progress_arg;
+	/*
+	 * A live move: called once, from the coordinating thread, when its
+	 * first live pass starts (the cpusets widened, every thread
+	 * re-pinned to its mapped CPUs); may be NULL.
+	 */
+	void (*live_started)(void *arg);
+	void *live_arg;
 };
 
 /*

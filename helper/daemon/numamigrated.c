@@ -16,6 +16,7 @@
 
 #include "helper/site/conf.h"
 #include "helper/daemon/journal.h"
+#include "helper/daemon/live_journal.h"
 #include "helper/daemon/thaw_retry.h"
 #include "helper/daemon/log.h"
 #include "helper/daemon/ops.h"
@@ -155,6 +156,11 @@ static int recover(const struct nm_config *cfg)
 	nm_journal_test_failures(cfg->test_fail_thaws);
 	if (nm_journal_init(cfg->journal_dir, err) < 0 ||
 	    nm_journal_recover(cfg->journal_dir, recovered, NULL, err) < 0) {
+		nm_log(LOG_ERR, "%s", err);
+		return -1;
+	}
+	/* Threads a live move re-pinned ahead of their pages go back. */
+	if (nm_live_journal_recover(cfg->journal_dir, err) < 0) {
 		nm_log(LOG_ERR, "%s", err);
 		return -1;
 	}

@@ -421,7 +421,7 @@ out:
 
 json_t *nm_handle_request(struct nm_daemon *d, const struct nm_caller *who,
 			  const struct nm_request *req, nm_progress_fn progress,
-			  void *progress_arg)
+			  nm_answer_fn answer, void *arg)
 {
 	json_t *r = NULL;
 
@@ -443,7 +443,7 @@ json_t *nm_handle_request(struct nm_daemon *d, const struct nm_caller *who,
 		r = op_unregister(d, who, req);
 		break;
 	case NM_OP_MOVE:
-		r = op_move(d, who, req, progress, progress_arg);
+		r = op_move(d, who, req, progress, arg);
 		break;
 	case NM_OP_POLICY:
 		r = nm_op_policy(d, who, req);
@@ -452,7 +452,7 @@ json_t *nm_handle_request(struct nm_daemon *d, const struct nm_caller *who,
 		r = nm_op_repack(d, who, req);
 		break;
 	case NM_OP_RESTORE:
-		r = nm_op_restore(d, who, req);
+		r = nm_op_restore(d, who, req, answer, arg);
 		break;
 	}
 	if (!r)

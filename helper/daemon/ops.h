@@ -29,11 +29,20 @@ typedef void (*nm_progress_fn)(void *arg, uint64_t done, uint64_t total,
 			       const char *phase);
 
 /*
+ * The reply, sent before the request is done (a live restore: the epilog
+ * returns while the job's pages flow back).  The client gets it as its
+ * reply; what the request returns afterwards is logged, not sent.
+ * @reply is the caller's still.
+ */
+typedef void (*nm_answer_fn)(void *arg, json_t *reply);
+
+/*
  * Carries out one decoded request and returns the reply object (never
  * NULL: an internal error becomes an error reply).  Logs the outcome.
+ * @progress and @answer get @arg.
  */
 json_t *nm_handle_request(struct nm_daemon *d, const struct nm_caller *who,
 			  const struct nm_request *req, nm_progress_fn progress,
-			  void *progress_arg);
+			  nm_answer_fn answer, void *arg);
 
 #endif

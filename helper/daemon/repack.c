@@ -83,7 +83,8 @@ json_t *nm_repack_move_summary(json_t *res)
 	static const char *const keep[] = {
 		"bytes_moved", "pages_moved", "pages_failed", "frozen_seconds",
 		"seconds", "was_stopped", "cpu_map", "tasks_exited",
-		"tasks_replaced", "errors", NULL };
+		"tasks_replaced", "errors", "mode", "passes", "live_seconds",
+		"left_suspended", NULL };
 	json_t *o = json_object();
 
 	if (!o || !res)

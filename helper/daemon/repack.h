@@ -19,8 +19,15 @@ json_t *nm_op_policy(struct nm_daemon *d, const struct nm_caller *who,
 		     const struct nm_request *req);
 json_t *nm_op_repack(struct nm_daemon *d, const struct nm_caller *who,
 		     const struct nm_request *req);
+/*
+ * [slurm] restore_mode = live: each job goes back by a live move, and
+ * @answer gets the reply once the last job's first live pass starts (its
+ * threads re-pinned): the epilog returns and Slurm resumes the jobs
+ * while their pages flow back.  The rest is logged.
+ */
 json_t *nm_op_restore(struct nm_daemon *d, const struct nm_caller *who,
-		      const struct nm_request *req);
+		      const struct nm_request *req, nm_answer_fn answer,
+		      void *arg);
 
 /* Reads the records a previous daemon left; returns how many, or -1. */
 int nm_repack_load(const char *journal_dir, char *err);

@@ -12,6 +12,7 @@
 #include "helper/daemon/repack.h"
 #include "helper/daemon/repack_internal.h"
 #include "helper/site/slurm_info.h"
+#include "lib/base/clock.h"
 #include "lib/linux/proc.h"
 
 /* Which nodes running jobs use now, so that nothing moves onto them. */
@@ -19,6 +20,62 @@ struct busy {
 	struct nm_bitmap nodes;	/* OS numbers */
 	bool known;		/* false: Slurm or the topology failed */
 };
+
+/*
+ * One restore request.  Live ([slurm] restore_mode): each job goes back
+ * by a live move, and the reply goes to the epilog once the last job's
+ * first live pass starts: every job before it is home, its threads are
+ * re-pinned to its home nodes (so is every page it allocates from then
+ * on), its pages flow back.  Slurm resumes the jobs then; the live move
+ * runs on under the rules of any move (journal, freeze deadline, Slurm's
+ * suspend kept, cpusets narrowed at its end) and holds the records' lock
+ * until it ends, so a later prolog's repack waits for it.
+ */
+struct restoring {
+	uint64_t job;			/* the preemptor */
+	bool live;
+	nm_answer_fn answer;
+	void *arg;
+	json_t *reply;			/* the reply; its "jobs" as they end */
+	json_t *current;		/* the entry of the job moving back */
+	bool last;			/* it is the record's last job */
+	bool answered;
+	double t0;
+	double t_answer;
+};
+
+/*
+ * The first live pass of the last job: the reply so far, that job's
+ * entry with "restoring": "live", to the epilog now.
+ */
+static void live_started(void *arg)
+{
+	struct restoring *rs = arg;
+	json_t *early, *one;
+
+	if (!rs->last || rs->answered || !rs->answer)
+		return;
+	early = json_deep_copy(rs->reply);
+	one = json_deep_copy(rs->current);
+	if (!early || !one) {
+		json_decref(early);
+		json_decref(one);
+		return;		/* the whole reply comes at the end */
+	}
+	json_object_set_new(one, "restoring", json_string("live"));
+	json_array_append_new(json_object_get(early, "jobs"), one);
+	json_object_set_new(early, "restoring", json_string("live"));
+	rs->t_answer = nm_now_seconds() - rs->t0;
+	json_object_set_new(early, "answered_seconds",
+			    json_real(rs->t_answer));
+	rs->answered = true;
+	rs->answer(rs->arg, early);
+	json_decref(early);
+	nm_log(LOG_INFO, "restore for job %llu: answered after %.3f s: job "
+	       "%lld re-pinned, its pages flow back while it runs",
+	       (unsigned long long)rs->job, rs->t_answer,
+	       json_integer_value(json_object_get(rs->current, "job")));
+}
 
 /* The recorded processes still alive (same pid and start time). */
 static pid_t *live_pids(json_t *tasks, int *n)
@@ -82,9 +139,35 @@ static void not_restored(json_t *r, const char *why)
 	json_object_set_new(r, "reason", json_string(why));
 }
 
+/*
+ * A live restore refused (nothing changed: the plan parks pages, a node
+ * is both old and new) goes back frozen.
+ */
+static enum nm_move_status migrate_back(struct nm_daemon *d,
+					struct nm_move_req *mr, json_t **res,
+					json_t *r, char *err)
+{
+	enum nm_move_status st = nm_migrate(&d->cfg, mr, res, err);
+	char why[NM_ERRLEN];
+
+	if (st != NM_MOVE_REFUSED || mr->mode != NM_MODE_LIVE)
+		return st;
+	snprintf(why, sizeof(why), "live refused (%s): moved back frozen", err);
+	nm_log(LOG_NOTICE, "%s: %s", mr->what, why);
+	json_object_set_new(r, "note", json_string(why));
+	json_decref(*res);
+	*res = NULL;
+	mr->mode = NM_MODE_FROZEN;
+	mr->slurm_job = 0;
+	mr->live_started = NULL;
+	err[0] = '\0';
+	return nm_migrate(&d->cfg, mr, res, err);
+}
+
 /* Moves job @job's @pids back along @w; *@done when it did. */
-static void move_back(struct nm_daemon *d, uint64_t job, pid_t *pids, int n,
-		      struct way_back *w, json_t *r, bool *done)
+static void move_back(struct restoring *rs, struct nm_daemon *d,
+		      uint64_t job, pid_t *pids, int n, struct way_back *w,
+		      json_t *r, bool *done)
 {
 	struct nm_move_req mr = {
 		.caller = 0,
@@ -97,6 +180,12 @@ static void move_back(struct nm_daemon *d, uint64_t job, pid_t *pids, int n,
 		.os_map = w->os_map,
 		.pids = pids,
 		.npids = n,
+		.mode = rs->live ? NM_MODE_LIVE : NM_MODE_FROZEN,
+		/* Live: the job runs again meanwhile; a suspend of it by a
+		   later preemption outlasts the final pass's thaw. */
+		.slurm_job = rs->live ? job : 0,
+		.live_started = rs->live ? live_started : NULL,
+		.live_arg = rs,
 	};
 	char err[NM_ERRLEN] = "", what[64];
 	enum nm_move_status st;
@@ -114,7 +203,9 @@ static void move_back(struct nm_daemon *d, uint64_t job, pid_t *pids, int n,
 	snprintf(what, sizeof(what), "restore of job %llu",
 		 (unsigned long long)job);
 	mr.what = what;
-	st = nm_migrate(&d->cfg, &mr, &res, err);
+	rs->current = r;
+	st = migrate_back(d, &mr, &res, r, err);
+	rs->current = NULL;
 	if (res) {
 		json_object_set_new(r, "result", nm_repack_move_summary(res));
 		json_decref(res);
@@ -129,8 +220,8 @@ static void move_back(struct nm_daemon *d, uint64_t job, pid_t *pids, int n,
 }
 
 /* Moves one evacuated job @e back.  *@done: drop it from the record. */
-static json_t *restore_one(struct nm_daemon *d, json_t *e,
-			   const struct busy *busy, bool *done)
+static json_t *restore_one(struct restoring *rs, struct nm_daemon *d,
+			   json_t *e, const struct busy *busy, bool *done)
 {
 	static struct way_back w;	/* under nm_repack_lock() */
 	uint64_t job = (uint64_t)json_integer_value(json_object_get(e, "job"));
@@ -170,7 +261,7 @@ static json_t *restore_one(struct nm_daemon *d, json_t *e,
 		not_restored(r, err);
 		goto out;
 	}
-	move_back(d, job, pids, n, &w, r, done);
+	move_back(rs, d, job, pids, n, &w, r, done);
 out:
 	free(pids);
 	return r;
@@ -198,8 +289,9 @@ static void find_busy(struct nm_daemon *d, uint64_t job,
 }
 
 /* Every job in @rec back; those not done go to @left.  Returns how many. */
-static int restore_all(struct nm_daemon *d, uint64_t job, json_t *rec,
-		       const struct busy *busy, json_t *results, json_t *left)
+static int restore_all(struct restoring *rs, struct nm_daemon *d,
+		       uint64_t job, json_t *rec, const struct busy *busy,
+		       json_t *results, json_t *left)
 {
 	json_t *ev = json_object_get(rec, "evacuated"), *e;
 	int nrestored = 0;
@@ -207,7 +299,10 @@ static int restore_all(struct nm_daemon *d, uint64_t job, json_t *rec,
 
 	json_array_foreach(ev, i, e) {
 		bool done, ok;
-		json_t *one = restore_one(d, e, busy, &done);
+		json_t *one;
+
+		rs->last = i + 1 == json_array_size(ev);
+		one = restore_one(rs, d, e, busy, &done);
 
 		if (!one)
 			one = json_pack("{s:b, s:s}", "restored", 0, "reason",
@@ -247,9 +342,25 @@ static void keep_left(struct nm_daemon *d, uint64_t job, json_t *rec,
 		(json_int_t)json_array_size(left)));
 }
 
-json_t *nm_op_restore(struct nm_daemon *d, const struct nm_caller *who,
-		      const struct nm_request *req)
+/* The end of a restore that answered early, logged. */
+static void log_live_end(const struct restoring *rs, int nrestored)
 {
+	if (!rs->answered)
+		return;
+	nm_log(LOG_INFO, "restore for job %llu: live restore ended after "
+	       "%.3f s (answered after %.3f s), %d job(s) moved back",
+	       (unsigned long long)rs->job, nm_now_seconds() - rs->t0,
+	       rs->t_answer, nrestored);
+}
+
+json_t *nm_op_restore(struct nm_daemon *d, const struct nm_caller *who,
+		      const struct nm_request *req, nm_answer_fn answer,
+		      void *arg)
+{
+	struct restoring rs = {
+		.job = req->job, .live = d->cfg.restore_mode == NM_MODE_LIVE,
+		.answer = answer, .arg = arg, .t0 = nm_now_seconds(),
+	};
 	struct nm_topology *t;
 	struct busy busy;
 	char err[NM_ERRLEN] = "";
@@ -258,6 +369,7 @@ json_t *nm_op_restore(struct nm_daemon *d, const struct nm_caller *who,
 
 	if (!nm_repack_begin(who, req, &r, &results))
 		return r;
+	rs.reply = r;
 	rec = nm_repack_store_get(req->job);
 	if (!rec) {
 		not_restored(r, "nothing was evacuated for this job here");
@@ -267,9 +379,10 @@ json_t *nm_op_restore(struct nm_daemon *d, const struct nm_caller *who,
 	t = nm_repack_topology(d, err);
 	find_busy(d, req->job, t, &busy, err);
 	left = json_array();
-	nrestored = restore_all(d, req->job, rec, &busy, results, left);
+	nrestored = restore_all(&rs, d, req->job, rec, &busy, results, left);
 	keep_left(d, req->job, rec, left, r);
 	json_object_set_new(r, "restored", json_boolean(nrestored > 0));
+	log_live_end(&rs, nrestored);
 	json_decref(left);
 	nm_topology_free(t);
 	nm_repack_unlock();

@@ -46,6 +46,7 @@ struct conn {
 	bool tcp;		/* TCP (MUNGE credential) rather than Unix */
 	struct nm_caller who;	/* who the peer is, as far as known */
 	bool progress_dead;	/* a progress frame failed: send no more */
+	bool answered;		/* the reply went before the request ended */
 	bool slot;		/* holds a slot for who.uid (slots.c) */
 	bool unauthenticated;	/* holds an unauthenticated TCP slot */
 };
@@ -208,6 +209,29 @@ static void reply(struct conn *c, json_t *r)
 	json_decref(r);
 }
 
+/* The reply now; the request goes on (nm_answer_fn). */
+static void answer(void *arg, json_t *r)
+{
+	struct conn *c = arg;
+
+	if (c->answered)
+		return;
+	c->answered = true;
+	reply(c, json_incref(r));
+}
+
+/* The request's end: its reply, unless it answered already. */
+static void reply_last(struct conn *c, json_t *r)
+{
+	if (!c->answered) {
+		reply(c, r);
+		return;
+	}
+	nm_log(LOG_DEBUG, "%s: answered early; the request has ended",
+	       c->who.peer);
+	json_decref(r);
+}
+
 static void bad(struct conn *c, const char *msg)
 {
 	nm_log(LOG_NOTICE, "request from uid %u (%s): bad_request: %s",
@@ -274,7 +298,8 @@ static void *serve(void *arg)
 	}
 	nm_log(LOG_DEBUG, "%s from uid %u (%s)", nm_op_name(req.op),
 	       (unsigned int)c->who.uid, c->who.peer);
-	reply(c, nm_handle_request(c->d, &c->who, &req, send_progress, c));
+	reply_last(c, nm_handle_request(c->d, &c->who, &req, send_progress,
+					answer, c));
 	nm_request_release(&req);
 out:
 	free(body);

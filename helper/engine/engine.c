@@ -309,7 +309,13 @@ static long submit_batch(struct engine *e, struct batch *b, pid_t pid,
 	return r;
 }
 
-/* Pages busy for a moment (locked, under writeback): again, later. */
+/*
+ * Pages busy for a moment (locked, under writeback): again, later.  So is
+ * a page read as not present (-ENOENT): a page in flight is a migration
+ * entry, not a page -- automatic NUMA balancing moves a page a process
+ * outside the move shares (a forked parent) even while the job is frozen.
+ * A page really gone stays so and is reported as such.
+ */
 static void retry_busy(const struct engine *e, pid_t pid,
 		       const struct nm_pidref *ref, size_t n,
 		       struct worker_buf *w)
@@ -318,7 +324,8 @@ static void retry_busy(const struct engine *e, pid_t pid,
 		unsigned long m = 0;
 
 		for (size_t i = 0; i < n; i++)
-			if (w->status[i] == -EBUSY || w->status[i] == -EAGAIN) {
+			if (w->status[i] == -EBUSY || w->status[i] == -EAGAIN ||
+			    w->status[i] == -ENOENT) {
 				w->rpages[m] = w->pages[i];
 				w->rnodes[m] = e->to;
 				w->rstatus[m] = -EINPROGRESS;

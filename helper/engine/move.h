@@ -210,6 +210,16 @@ struct nm_move_hooks {
 	/* The plan is feasible; nothing touched yet.  May adjust it. */
 	enum nm_move_status (*planned)(void *arg, struct nm_move_result *r,
 				       char *err);
+	/*
+	 * A live move, just before it re-pins every thread under the plan's
+	 * map: what a restart needs to put threads back with their memory
+	 * should the move die in its live phase (a journal).  @starts: the
+	 * start times of r->pids.  live_ended: the move has put the threads
+	 * where the memory went (or is failing anyway): the record may go.
+	 */
+	int (*repinning)(void *arg, const struct nm_move_result *r,
+			 const unsigned long long *starts, char *err);
+	void (*live_ended)(void *arg);
 	/* Before freezing: what undoes a partial freeze (a journal). */
 	int (*intents)(void *arg, const struct nm_freeze *in, int n,
 		       char *err);

@@ -245,6 +245,34 @@ static enum nm_move_status settle(struct nm_move *m, const uint64_t *before,
 	return st;
 }
 
+/* The repinning hook: the processes and their start times recorded. */
+static int record_repin(struct nm_move *m, char *err)
+{
+	const struct nm_move_hooks *h = m->hooks;
+	struct nm_move_result *r = m->r;
+	unsigned long long *starts;
+	int rc;
+
+	if (!h->repinning)
+		return 0;
+	starts = calloc((size_t)(r->npids ? r->npids : 1), sizeof(*starts));
+	if (!starts) {
+		nm_seterr(err, "out of memory");
+		return -1;
+	}
+	for (int i = 0; i < r->npids && i < m->nprocs; i++)
+		starts[i] = m->procs[i].start;
+	rc = h->repinning(h->arg, r, starts, err);
+	free(starts);
+	return rc;
+}
+
+static void live_ended(struct nm_move *m)
+{
+	if (m->hooks->live_ended)
+		m->hooks->live_ended(m->hooks->arg);
+}
+
 static enum nm_move_status live_run(struct nm_move *m, uint64_t *before,
 				    uint64_t *after,
 				    struct nm_engine_result *pass,
@@ -257,7 +285,7 @@ static enum nm_move_status live_run(struct nm_move *m, uint64_t *before,
 
 	if (live_possible(m, err) < 0)
 		return NM_MOVE_REFUSED;		/* nothing changed */
-	if (nm_move_widen(m, err) < 0) {
+	if (nm_move_widen(m, err) < 0 || record_repin(m, err) < 0) {
 		nm_move_restore_mems(m);
 		return NM_MOVE_FAILED;
 	}
@@ -269,13 +297,16 @@ static enum nm_move_status live_run(struct nm_move *m, uint64_t *before,
 	if (rc < 0) {
 		/* The job runs on; CPUs follow where its memory is. */
 		settle(m, before, after, sum, NM_MOVE_FAILED, err);
+		live_ended(m);
 		return NM_MOVE_FAILED;
 	}
 	r->live_seconds = nm_now_seconds() - t0;
 	st = nm_move_freeze(m, err);
 	if (st == NM_MOVE_OK && final_pass(m, err) < 0)
 		st = NM_MOVE_FAILED;
-	return settle(m, before, after, sum, st, err);
+	st = settle(m, before, after, sum, st, err);
+	live_ended(m);
+	return st;
 }
 
 enum nm_move_status nm_move_live(struct nm_move *m, char *err)

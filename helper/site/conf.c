@@ -67,6 +67,7 @@ void nm_config_defaults(struct nm_config *cfg)
 	snprintf(cfg->tcp_address, sizeof(cfg->tcp_address), "0.0.0.0");
 	cfg->tcp_port = NM_DEFAULT_TCP_PORT;
 	cfg->default_policy = NM_POLICY_AUTO;
+	cfg->restore_mode = NM_MODE_FROZEN;
 }
 
 static int parse_long(const char *v, long min, long max, int base, long *out,
@@ -307,6 +308,8 @@ static int set_slurm(struct nm_config *c, const char *k, const char *v,
 		}
 		return 0;
 	}
+	if (!strcmp(k, "restore_mode"))
+		return nm_mode_parse(v, &c->restore_mode, err);
 	nm_seterr(err, "[slurm]: unknown key '%.40s'", k);
 	return -1;
 }

@@ -56,6 +56,9 @@ struct nm_config {
 	char slurm_node[128];		/* this host's Slurm node name; "" :
 					   found by host name */
 	enum nm_policy default_policy;	/* jobs without a policy request */
+	/* How a preemptor's epilog restores a job (helper/daemon/REPACK.md):
+	   LIVE answers once its threads are re-pinned and pages flow */
+	enum nm_move_mode restore_mode;	/* FROZEN or LIVE */
 	/* [testing]: knobs for the test suite only */
 	int test_delay_ms;		/* sleep while frozen, before moving */
 	int test_batch_delay_ms;	/* sleep after each engine batch */

@@ -63,6 +63,10 @@ static void test_values(void **state)
 	assert_int_equal(c.live_share_pct, 5);
 	assert_int_equal(c.live_passes, 3);
 	assert_int_equal(c.live_timeout_ms, 20000);
+	/* how a preemptor's epilog restores: frozen unless set */
+	assert_int_equal(c.restore_mode, NM_MODE_FROZEN);
+	assert_int_equal(load(&c, "[slurm]\nrestore_mode = live\n", err), 0);
+	assert_int_equal(c.restore_mode, NM_MODE_LIVE);
 	/* untouched keys keep their defaults */
 	assert_string_equal(c.journal_dir, NM_DEFAULT_JOURNAL);
 	assert_int_equal(c.max_clients, 64);
@@ -87,6 +91,8 @@ static void test_bad_changes_nothing(void **state)
 	expect_error("[daemon]\nmax_clients = 9\nslurm_user = nm-no-such\n",
 		     "slurm_user 'nm-no-such' does not exist");
 	expect_error("[move]\nmode = lively\n", "expected frozen or live");
+	expect_error("[slurm]\nrestore_mode = default\n",
+		     "expected frozen or live");
 	expect_error("[move]\nlive_share = 101\n", "live_share");
 	expect_error("[move]\nlive_passes = 0\n", "live_passes");
 	expect_error("[move]\nlive_threshold = 1.5G\n", "live_threshold");

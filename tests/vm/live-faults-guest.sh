@@ -4,9 +4,10 @@
 # ending with the job running, its data intact and its placement
 # consistent (every thread on the node holding most of its process's
 # memory).  The job: nm-workload, 2 processes x 2 threads of 4K pages, the
-# first on node 0, the second on node 1.  The engine sleeps 200 ms after
-# each 4 MiB batch ([testing]), so the live phase lasts many seconds
-# however slow the checks that decide when to strike.
+# first on node 0, the second on node 1; then (case 5) a job whose memory
+# NUMA balancing may move, moved with it off and on.  The engine sleeps
+# 200 ms after each 4 MiB batch ([testing]), so the live phase lasts many
+# seconds however slow the checks that decide when to strike.
 set -u
 top_builddir=$1
 . "$(dirname "$0")/daemon-guest-lib.sh"
@@ -40,12 +41,15 @@ cpu_ticks() {
 	done
 	echo "$n"
 }
-# wait_for_move: until the daemon reports a move in progress
+# wait_for_move: until the daemon reports a move in progress; 1 when the
+# move ended first, or after 120 s
 wait_for_move() {
-	for _ in $(seq 600); do
+	local end=$((SECONDS + 120))
+	while [ $SECONDS -lt $end ]; do
 		"$NUMAMIGRATE" status --socket "$SOCK" --json >"$T/st.json" 2>/dev/null &&
 			python3 -c "import json,sys; sys.exit(0 if json.load(open(sys.argv[1])).get('moves') else 1)" \
 				"$T/st.json" && return 0
+		[ -n "${MOVER:-}" ] && ! kill -0 "$MOVER" 2>/dev/null && return 1
 		sleep 0.1
 	done
 	return 1
@@ -90,6 +94,7 @@ stop_daemon
 write_config "$SLOW
 delay_ms = 60000"
 start_daemon
+echo "  target full: memory per node before: $("$PLACEMENT" nodes "$P")"
 live_move --map 2-3:0-1
 hog=
 if wait_for_move; then
@@ -107,7 +112,7 @@ if wait_for_move; then
 		ok "target full: node 1 ($((free1 >> 20)) MiB free) filled with $hogmb MiB after the plan" ||
 		fail "target full: the program filling node 1 did not get ready"
 else
-	fail "target full: never saw the move start: $(cat "$T/err")"
+	fail "target full: never saw the move start: $(cat "$T/err"); status: $(cat "$T/st.json" 2>/dev/null)"
 fi
 wait "$MOVER"
 rc=$?
@@ -149,9 +154,12 @@ MOVER=
 	running "$P" && ok "daemon kill: the job keeps running" ||
 	fail "daemon kill: job not running: $(state_of "$P1") $(state_of "$P2")"
 echo "  memory per node after the kill: $("$PLACEMENT" nodes "$P")"
+# The threads were re-pinned to 2-3 before the first pass; most of the
+# memory is still on 0-1: the restarted daemon puts them back with it.
 write_config "$SLOW"
 start_daemon
 journal_empty || fail "daemon kill: journal left after the restart"
+consistent "daemon kill, after the restart"
 "$PLACEMENT" snap "$T/b.json" "$P"
 "$NUMAMIGRATE" move --socket "$SOCK" --pid "$P" --to 2-3 --mode live --json \
 	>"$T/m.json" 2>"$T/err" && ok "daemon kill: the live move again" ||
@@ -180,4 +188,72 @@ sed 's/^/  workload: /' "$T/nmw.out" | grep -v ': 4k '
 grep -q "^worker $P1: OK" "$T/nmw.out" && ok "survivor verified all its memory" ||
 	fail "survivor's data did not survive"
 NMW_PID=
+
+# 5. Automatic NUMA balancing on and off: a job whose memory has the
+# default policy (--local: first touch, threads pinned), which the kernel's
+# balancer may move, moved live 0-1 -> 2-3 with numa_balancing off, then
+# back 2-3 -> 0-1 with it on.  The move re-pins the threads first, so the
+# balancer's hinting faults pull the job's pages the same way as the move.
+# What move_pages(2) cannot do with it on: move a page whose PTE the
+# balancer has made a NUMA hinting fault (it reads as not present, and
+# stays so while the job is frozen), or one it has in flight: the engine
+# tries such pages again, then reports them "gone" (or "busy"); the
+# balancer moves them on the job's next touch, towards its re-pinned
+# threads, i.e. the mapped node.  And it moves a page the job shares with
+# a process outside it (the workload's supervisor, after fork) after that
+# process's faults.  So with it on: no failure but "gone" or "busy"; the
+# placement check counts the shared mappings without checking them,
+# checks the private ones (nearly all of the job) allowing the pages the
+# move reported, and runs up to 3 times a second apart (a page in flight
+# is counted on no node).
+# The job is 64 MiB: the live phase must not end before its first pass
+# (live_threshold, 64 MiB by default).
+stop_daemon
+write_config "$SLOW
+[move]
+live_threshold = 4M"
+start_daemon
+start_nmw --size 32M --procs 2 --threads 2 --kinds 4k --node 0-1 --local
+P=$NMW_PIDS
+# vmstat_of KEY: the kernel's counter
+vmstat_of() { awk -v k="$1" '$1 == k { print $2 }' /proc/vmstat; }
+placed() {
+	local i
+	for i in 1 2 3; do
+		"$PLACEMENT" check "$T/b.json" "$T/m.json" "$P" "$@" >"$T/pl.out" 2>&1 && return 0
+		sleep 1
+	done
+	return 1
+}
+for bal in 0 1; do
+	echo "$bal" >/proc/sys/kernel/numa_balancing ||
+		{ fail "numa_balancing: cannot set it to $bal"; continue; }
+	if [ "$bal" = 0 ]; then
+		how="--to 2-3" only=
+		want="d['ok'] and d['pages_failed'] == 0 and d['pages_moved'] > 15000"
+	else
+		how="--map 2-3:0-1" only=--private-only
+		want="d['pages_failed'] == d['failed_by_reason']['gone'] + d['failed_by_reason']['busy']"
+	fi
+	"$PLACEMENT" snap "$T/b.json" "$P"
+	h0=$(vmstat_of numa_hint_faults) m0=$(vmstat_of numa_pages_migrated)
+	# shellcheck disable=SC2086
+	live_move $how
+	wait "$MOVER"
+	rc=$?
+	MOVER=
+	echo "  numa_balancing=$bal: move exit $rc $(cat "$T/err")"
+	[ "$rc" = 0 ] || [ "$bal" = 1 ] || fail "numa_balancing=$bal: the move failed"
+	summary "$T/m.json"
+	echo "  numa_balancing=$bal: the balancer took $(($(vmstat_of numa_hint_faults) - h0)) hinting faults and migrated $(($(vmstat_of numa_pages_migrated) - m0)) pages during the move"
+	json_check "$T/m.json" "$want and d['mode'] == 'live' and d['passes'] >= 1"
+	gone=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['pages_failed'])" "$T/m.json")
+	# shellcheck disable=SC2086
+	placed $only --allow-off="${gone:-0}" && ok "numa_balancing=$bal: every page and thread on its mapped node ($(tail -n 1 "$T/pl.out"))" ||
+		{ fail "numa_balancing=$bal: placement after the move"; sed 's/^/  /' "$T/pl.out"; }
+	consistent "numa_balancing=$bal"
+	running "$P" || fail "numa_balancing=$bal: job not running afterwards"
+done
+echo 0 >/proc/sys/kernel/numa_balancing
+stop_nmw
 finish

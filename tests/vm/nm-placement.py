@@ -8,12 +8,18 @@ affinity of every thread; used by the daemon tests in the multi-node guest.
   nm-placement.py snap OUT.json PIDS
       record the placement of the processes PIDS (comma-separated)
   nm-placement.py check BEFORE.json MOVE.json PIDS [--file-unchanged]
+                 [--private-only] [--allow-off=N]
       the move (numamigrate move --json output) did what it said: every
       page of the job's memory (anonymous, shmem) that was on node n is on
       map[n] (plan.map), no page of it is left elsewhere; every thread's
       CPUs are those of cpu_map[n] with the same rank inside the node;
       --file-unchanged: the page cache of files (libraries, the program)
-      is where it was.
+      is where it was; --private-only: mappings with pages several
+      processes map (mapmax=, e.g. copy-on-write after fork) are counted,
+      not checked: with NUMA balancing on, the kernel moves such a page
+      after whichever process faults on it, the job's or another's;
+      --allow-off=N: up to N pages (those the move reported not moved)
+      may be missing from their mapped node, and be anywhere.
   nm-placement.py same BEFORE.json PIDS
       the job's memory is exactly where it was (a refused move)
   nm-placement.py nodes PIDS
@@ -54,6 +60,7 @@ def read_maps(pid):
             start = line.split()[0]
             nodes = {int(n): int(c) for n, c in re.findall(r" N(\d+)=(\d+)", line)}
             vmas[start] = {"kind": kind(line), "nodes": nodes,
+                           "shared": " mapmax=" in line,
                            "text": line.strip()[:120]}
     return vmas
 
@@ -116,12 +123,12 @@ def fail(msg):
         print("FAIL: " + msg)
 
 
-def check(before, move, file_unchanged):
+def check(before, move, file_unchanged, private_only=False, allow_off=0):
     now = snap([int(p) for p in before["pids"]])
     nmap = {int(k): int(v) for k, v in move["plan"]["map"].items()}
     cmap = {int(k): int(v) for k, v in move["cpu_map"].items()}
     targets = set(nmap.values())
-    checked = moved = files = movable = 0
+    checked = moved = files = movable = skipped = off = 0
     for pid, b in before["pids"].items():
         a = now["pids"][pid]
         for start, vb in b["vmas"].items():
@@ -130,6 +137,9 @@ def check(before, move, file_unchanged):
                 continue
             nb = {int(n): c for n, c in vb["nodes"].items()}
             na = {int(n): c for n, c in va["nodes"].items()}
+            if private_only and (vb.get("shared") or va.get("shared")):
+                skipped += sum(nb.values())
+                continue
             if vb["kind"] == "job":
                 want = {}
                 for n, c in nb.items():
@@ -137,15 +147,26 @@ def check(before, move, file_unchanged):
                     want[m] = want.get(m, 0) + c
                     checked += c
                     moved += c if m != n else 0
+                bad = {}
                 for n in set(want) | set(na):
                     d = na.get(n, 0) - want.get(n, 0)
                     # A page missing from where it should be is somewhere
                     # else; new pages (a stack growing) may only be on the
                     # target nodes.
                     if d < 0 or (d > 0 and n not in targets):
-                        fail(f"pid {pid} {start}: node {n} has {na.get(n, 0)} "
-                             f"pages, want {want.get(n, 0)} (before {nb}, "
-                             f"now {na}): {vb['text']}")
+                        bad[n] = d
+                # Pages the move reported not moved: missing from their
+                # target and left elsewhere, within the allowance.
+                miss = max(sum(-d for d in bad.values() if d < 0),
+                           sum(d for d in bad.values() if d > 0))
+                if bad and miss <= allow_off:
+                    allow_off -= miss
+                    off += miss
+                    bad = {}
+                for n, d in bad.items():
+                    fail(f"pid {pid} {start}: node {n} has {na.get(n, 0)} "
+                         f"pages, want {want.get(n, 0)} (before {nb}, "
+                         f"now {na}): {vb['text']}")
             elif vb["kind"] == "file" and file_unchanged:
                 files += sum(nb.values())
                 movable += sum(c for n, c in nb.items() if nmap.get(n, n) != n)
@@ -179,7 +200,11 @@ def check(before, move, file_unchanged):
     print(f"placement: {checked} job pages checked ({moved} mapped to another "
           f"node), now per node {totals(now)}; {nthreads} threads checked" +
           (f"; {files} page-cache pages checked unchanged, {movable} of them "
-           f"on nodes the move maps elsewhere" if file_unchanged else ""))
+           f"on nodes the move maps elsewhere" if file_unchanged else "") +
+          (f"; {skipped} pages of shared mappings not checked"
+           if private_only else "") +
+          (f"; {off} pages not on their mapped node, as the move reported"
+           if off else ""))
     if not checked or not moved:
         fail("no job pages checked or none to move")
     # Page cache on a source node: an engine that moved it would show.
@@ -215,7 +240,10 @@ def main(argv):
             before = json.load(f)
         with open(argv[3]) as f:
             move = json.load(f)
-        check(before, move, "--file-unchanged" in argv[5:])
+        off = [a for a in argv[5:] if a.startswith("--allow-off=")]
+        check(before, move, "--file-unchanged" in argv[5:],
+              "--private-only" in argv[5:],
+              int(off[0].split("=", 1)[1]) if off else 0)
         return 1 if fails else 0
     if len(argv) == 4 and argv[1] == "same":
         with open(argv[2]) as f:

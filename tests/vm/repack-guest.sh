@@ -13,8 +13,10 @@
 # high job ends, before Slurm resumes it.  The daemon is restarted in
 # between: the evacuation record in its journal directory is what
 # restores.  Round 2: the same with --migrate-nodes=never: the suspended
-# job is skipped by policy and its memory never moves.  Every job verifies
-# every word of its memory.
+# job is skipped by policy and its memory never moves.  Round 3: round 1
+# with [slurm] restore_mode = live: the epilog answers once the job's
+# threads are re-pinned and its pages start flowing back, and Slurm
+# resumes it while they do.  Every job verifies every word of its memory.
 set -u
 top_srcdir=$1 top_builddir=$2
 NM=$top_builddir/helper/numamigrate
@@ -334,6 +336,65 @@ same_place "$NB" "$NA" && ok "never job's memory is where it was" || fail "never
 grep -q "suspended job $NEV\|restore of job $NEV" "$T/daemon.log" && fail "the daemon moved job $NEV"
 [ -z "$(ls "$T/journal"/repack-*.json 2>/dev/null)" ] || fail "a repack record is left: $(ls "$T/journal")"
 stop_job "$NEV" never
+
+# ---- round 3: [slurm] restore_mode = live: resumed while pages flow back --
+# The engine sleeps 250 ms after each 4 MiB batch ([testing]), so the
+# restore's live passes outlast the time Slurm takes to resume the job.
+echo "== round 3: a live restore"
+kill "$DPID"; wait "$DPID"; DPID=
+cat >>"$T/nm.conf" <<EOF
+restore_mode = live
+[testing]
+batch_delay_ms = 250
+EOF
+start_daemon
+start_victim live auto 32M
+LIV=$JOB LVP=$PIDS
+VB=$(per_node "$LVP")
+echo "live job $LIV (pids $LVP) before: $VB"
+preempt high3 "$LIV"
+VD=$(per_node "$LVP")
+echo "live job $LIV during:           $VD"
+on_nodes "$VD" 2 3 && ok "suspended job $LIV's memory is on nodes 2-3" || fail "job $LIV not evacuated: $VD"
+wait_for 120 all_held "$LVP" || fail "job $LIV's processes are not held by Slurm"
+n=$(wc -l <"$T/daemon.log")
+stop_job "$HIGH" high3
+wait_for 600 have_plugin_line "$HIGH" restore || fail "no restore outcome from job $HIGH's job epilog"
+echo "slurmd: $(job_line "$HIGH" restore "$LIV")"
+echo "slurmd: $(plugin_line "$HIGH" restore)"
+case $(job_line "$HIGH" restore "$LIV") in
+*": restore: job {\"job\":$LIV,\"from\":\"2-3\",\"to\":\"0-1\",\"restoring\":\"live\"}"*)
+	ok "job $HIGH's epilog answered while job $LIV's pages flow back (plugin's line)" ;;
+*) fail "the epilog's restore line for job $LIV does not say restoring live" ;;
+esac
+nmc_wait_job_state "$LIV" RUNNING 300 && ok "Slurm resumed job $LIV" || fail "job $LIV not resumed"
+wait_for 600 grep -q "restore for job $HIGH: live restore ended" "$T/daemon.log" ||
+	fail "the live restore of job $LIV never ended"
+tail -n +$((n + 1)) "$T/daemon.log" | grep "restore for job $HIGH\|restore of job $LIV" | sed 's/^/  daemon: /'
+# secs: the seconds of the day of the first line on stdin, slurmd's
+# [YYYY-MM-DDTHH:MM:SS.mmm] or the daemon's HH:MM:SS.mmm.
+secs() {
+	sed -n 's/^\[\{0,1\}\([0-9-]*T\)\{0,1\}\([0-9][0-9]\):\([0-9][0-9]\):\([0-9.]*\).*/\2 \3 \4/p' |
+		head -n 1 | awk '{ printf "%.3f", $1 * 3600 + $2 * 60 + $3 }'
+}
+t_answer=$(grep "restore for job $HIGH: answered after" "$T/daemon.log" | tail -n 1 | secs)
+t_end=$(grep "restore for job $HIGH: live restore ended" "$T/daemon.log" | tail -n 1 | secs)
+t_resume=$(grep -a "jobid=$LIV uid=[0-9]* action=resume" "$SLURMD_LOG" | tail -n 1 | secs)
+echo "  live restore: epilog answered at $t_answer, Slurm resumed job $LIV at $t_resume, restore ended at $t_end (seconds of the day)"
+python3 -c "import sys; a, r, e = map(float, sys.argv[1:]); sys.exit(0 if a <= r < e else 1)" \
+	"${t_answer:-0}" "${t_resume:-0}" "${t_end:--1}" &&
+	ok "Slurm resumed job $LIV after the epilog's answer and before its restore ended" ||
+	fail "not answered <= resumed < restore ended"
+grep -q "move [0-9]*: restore of job $LIV: ok: [0-9]* pages moved, 0 not moved, live" "$T/daemon.log" &&
+	ok "daemon: $(grep "move [0-9]*: restore of job $LIV: ok" "$T/daemon.log" | sed 's/.*\(move [0-9]*:\)/\1/')" ||
+	fail "daemon log: no live restore move of job $LIV"
+VA=$(per_node "$LVP")
+echo "live job $LIV after:            $VA"
+on_nodes "$VA" 0 1 && ok "job $LIV's memory back on nodes 0-1" || fail "memory not back: $VA"
+for p in ${LVP//,/ }; do held "$p" && fail "process $p of job $LIV is held after its restore"; done
+[ ! -e "$T/journal/repack-$HIGH.json" ] && ok "record removed after the live restore" || fail "record left"
+[ -z "$(ls "$T/journal"/move-* 2>/dev/null)" ] || fail "a freeze journal is left: $(ls "$T/journal")"
+stop_job "$LIV" live
 
 grep -aq 'numamigrate: job [0-9]*: [a-z]*: .*(job continues)' "$SLURMD_LOG" &&
 	fail "the plugin logged an error: $(grep -a '(job continues)' "$SLURMD_LOG" | head -n 3)"

@@ -46,6 +46,9 @@ static const char usage[] =
 "  --node LIST       bind process i to node LIST[i mod count]: its memory\n"
 "                    (set_mempolicy MPOL_BIND) and its threads (thread j on\n"
 "                    the node's (j mod ncpus)-th CPU); e.g. 0-1\n"
+"  --local           with --node: pin the threads only; memory keeps the\n"
+"                    default policy (first touch: the node's own), so\n"
+"                    automatic NUMA balancing may move it\n"
 "  --seconds S       stop and verify after S seconds (default: run until\n"
 "                    SIGUSR1)\n"
 "  -h, --help        this help\n"
@@ -269,6 +272,7 @@ struct cfg {
 	bool k4, thp, shared;
 	int procs, threads, nnodes;
 	int nodes[MAX_NODES];
+	bool local;		/* --local: no MPOL_BIND */
 	int seconds;
 };
 
@@ -316,7 +320,8 @@ static int worker(const struct cfg *c, int p, char *shm, int up, int down)
 			}
 		}
 		mask[node / 64] |= 1ul << (node % 64);
-		if (set_mempolicy(MPOL_BIND, mask, MAX_NODES) < 0) {
+		if (!c->local &&
+		    set_mempolicy(MPOL_BIND, mask, MAX_NODES) < 0) {
 			fprintf(stderr, "nm-workload: binding memory to node "
 				"%d: %s\n", node, strerror(errno));
 			return 1;
@@ -412,6 +417,7 @@ static int parse_args(int argc, char **argv, struct cfg *c)
 		{ "threads", required_argument, NULL, 't' },
 		{ "node", required_argument, NULL, 'n' },
 		{ "seconds", required_argument, NULL, 'S' },
+		{ "local", no_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -489,6 +495,9 @@ static int parse_args(int argc, char **argv, struct cfg *c)
 					return -1;
 				}
 			break;
+		case 'l':
+			c->local = true;
+			break;
 		case 'h':
 			fputs(usage, stdout);
 			exit(0);
@@ -500,6 +509,10 @@ static int parse_args(int argc, char **argv, struct cfg *c)
 	if (optind < argc) {
 		fprintf(stderr, "nm-workload: unexpected argument '%s'\n",
 			argv[optind]);
+		return -1;
+	}
+	if (c->local && !c->nnodes) {
+		fprintf(stderr, "nm-workload: --local needs --node\n");
 		return -1;
 	}
 	if (c->size / (size_t)c->threads < PAGE) {
