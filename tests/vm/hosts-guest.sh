@@ -267,7 +267,10 @@ t0=$SECONDS
 # -c 2: the step's cpuset holds all 4 CPUs of each host (numamigrated
 # widens a cpuset's memory nodes, not its CPUs; srun --exclusive would give
 # the step only the 2 CPUs its tasks use).
-as_user env OMPI_MCA_pml=ob1 OMPI_MCA_btl=self,sm,tcp \
+# OpenMPI 4.1 calls its shared-memory transport vader, 5.0 sm.
+shm=sm
+ompi_info 2>/dev/null | grep -q 'MCA btl: vader' && shm=vader
+as_user env OMPI_MCA_pml=ob1 OMPI_MCA_btl=self,$shm,tcp \
 	OMPI_MCA_btl_tcp_if_include=10.77.0.0/24 \
 	srun --mpi=pmix -N 2 --ntasks-per-node=2 -c 2 \
 	--cpu-bind=map_cpu:0,1 \
