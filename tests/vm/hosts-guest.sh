@@ -112,8 +112,19 @@ printf '%s hosta\n%s hostb\n' "$A_IP" "$B_IP" >>/etc/hosts
 ip link set lo up
 unshare --uts --net --mount --propagation private sleep infinity &
 B_PID=$!
-wait_for 10 test "$(readlink /proc/$B_PID/ns/net)" != "$(readlink /proc/self/ns/net)" ||
-	hard_error "unshare --uts --net --mount failed"
+# A new network namespace can take seconds in a busy TCG guest (the
+# kernel waits for RCU grace periods); a dead unshare fails at once.
+in_new_ns() {
+	kill -0 "$B_PID" 2>/dev/null || return 2
+	[ "$(readlink "/proc/$B_PID/ns/net")" != "$(readlink /proc/self/ns/net)" ]
+}
+t0=$SECONDS
+until in_new_ns; do
+	[ $? = 2 ] && hard_error "unshare --uts --net --mount exited"
+	[ $((SECONDS - t0)) -ge 90 ] &&
+		hard_error "unshare --uts --net --mount: no new namespace after 90 s"
+	sleep 0.2
+done
 ip link add veth-a type veth peer name veth-b ||
 	hard_error "cannot create a veth pair (module veth)"
 ip link set veth-b netns "$B_PID" &&
