@@ -84,6 +84,20 @@ static void describe_live(const json_t *res, char *buf, size_t len)
 		 json_number_value(json_object_get(res, "live_seconds")));
 }
 
+/* The first of a failed move's errors: which process, and why. */
+static void describe_first_error(const json_t *res, char *buf, size_t len)
+{
+	json_t *e = json_array_get(json_object_get(res, "errors"), 0);
+	const char *msg = json_string_value(json_object_get(e, "error"));
+	size_t off = strlen(buf);
+
+	if (!msg)
+		msg = json_string_value(json_object_get(e, "thaw"));
+	if (!msg || off >= len)
+		return;
+	snprintf(buf + off, len - off, "; first error: %s", msg);
+}
+
 static void describe_result(const json_t *res, char *buf, size_t len)
 {
 	char maps[256];
@@ -97,6 +111,7 @@ static void describe_result(const json_t *res, char *buf, size_t len)
 		 json_number_value(json_object_get(res, "frozen_seconds")),
 		 json_number_value(json_object_get(res, "seconds")));
 	describe_live(res, buf, len);
+	describe_first_error(res, buf, len);
 }
 
 /*
@@ -122,11 +137,11 @@ static void set_outcome(uint32_t job, const char *err, const char *what)
 	gethostname(host, sizeof(host) - 1);
 	if (!err)
 		snprintf(state.outcome, sizeof(state.outcome), "numamigrate: "
-			 "job %u on %s: moved (%.200s): %.600s", job, host,
+			 "job %u on %s: moved (%.200s): %.1000s", job, host,
 			 nm_spank_opt.value, what);
 	else
 		snprintf(state.outcome, sizeof(state.outcome), "numamigrate: "
-			 "job %u on %s: move %.200s failed: %.255s%s%.600s",
+			 "job %u on %s: move %.200s failed: %.255s%s%.1000s",
 			 job, host, nm_spank_opt.value, err, what[0] ? "; " :
 			 "", what);
 	if (!err)
@@ -149,7 +164,7 @@ static int request_move(uint32_t job, uid_t uid)
 		.has_owner = true,
 		.owner = uid,
 	};
-	char err[NM_ERRLEN] = "", what[512] = "";
+	char err[NM_ERRLEN] = "", what[1024] = "";
 	json_t *r;
 	int rc = -1;
 

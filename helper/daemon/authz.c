@@ -65,44 +65,60 @@ int nm_authz_job_tasks(uid_t uid, uint64_t job, const pid_t *pids, int npids,
 	return 0;
 }
 
-/* The cpuset's memory nodes, when the process has a cpuset cgroup. */
+/*
+ * The cpuset's memory nodes, when the process has a cpuset cgroup: those
+ * of its Slurm job's directory (job_N) when it is in one, else its own.
+ * *@job: they are a Slurm job's allocation on this host.
+ */
 static int cgroup_mems(pid_t pid, struct nm_bitmap *mems, bool *have,
-		       char *err)
+		       bool *job, char *err)
 {
 	struct nm_cgroups cg;
+	const char *dir, *file;
+	char jdir[sizeof(cg.v2)];
 
-	*have = false;
+	*have = *job = false;
 	if (nm_cgroup_of(pid, &cg, err) < 0)
 		return -1;
 	if (cg.v1_cpuset[0]) {
-		if (nm_cgroup_get_list(cg.v1_cpuset, "cpuset.mems", mems,
-				       err) < 0)
-			return -1;
-		*have = true;
+		dir = cg.v1_cpuset;
+		file = "cpuset.mems";
 	} else if (cg.v2[0] && cg.v2_has_cpuset) {
-		if (nm_cgroup_get_list(cg.v2, "cpuset.mems.effective", mems,
-				       err) < 0)
-			return -1;
-		*have = true;
+		dir = cg.v2;
+		file = "cpuset.mems.effective";
+	} else {
+		return 0;
 	}
+	if (nm_job_cgroup_dir(dir, jdir, sizeof(jdir))) {
+		dir = jdir;
+		*job = true;
+	}
+	if (nm_cgroup_get_list(dir, file, mems, err) < 0)
+		return -1;
+	*have = true;
 	return 0;
 }
 
 /*
- * The memory nodes @pid may use: its Mems_allowed, narrowed by its
- * cpuset cgroup's memory nodes (Slurm's allocation) when it has one.
+ * The memory nodes @pid may use: those of its Slurm job's cpuset (the
+ * job's allocation, which root made); outside a job, its Mems_allowed
+ * narrowed by its cpuset cgroup's nodes when it has one.  Not a Slurm
+ * job's Mems_allowed: a move narrows the step's cpuset to the nodes it
+ * moved to, and the job may move back within its allocation.
  */
 static int process_nodes(pid_t pid, struct nm_bitmap *allowed, char *err)
 {
 	struct nm_proc_info pi;
 	struct nm_bitmap cg;
-	bool have;
+	bool have, job;
 
 	if (nm_proc_info(pid, &pi, err) < 0 ||
-	    cgroup_mems(pid, &cg, &have, err) < 0)
+	    cgroup_mems(pid, &cg, &have, &job, err) < 0)
 		return -1;
 	*allowed = pi.mems_allowed;
-	if (have)
+	if (have && job)
+		*allowed = cg;
+	else if (have)
 		nm_bitmap_and(allowed, &cg);
 	return 0;
 }

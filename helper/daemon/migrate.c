@@ -516,6 +516,23 @@ static json_t *failed_pages_json(const struct nm_engine_result *r)
 	return pages;
 }
 
+/* Each error of a move, so the log says which process or cgroup. */
+static void log_errors(unsigned long id, const struct nm_move_result *r)
+{
+	for (int i = 0; i < r->nerrors; i++) {
+		const struct nm_move_error *e = &r->errors[i];
+
+		if (e->kind == NM_MOVE_ERR_REBIND)
+			nm_log(LOG_WARNING, "move %lu: pid %d: %s", id,
+			       (int)e->pid, e->msg);
+		else if (e->kind == NM_MOVE_ERR_CGROUP)
+			nm_log(LOG_WARNING, "move %lu: cgroup %s: %s", id,
+			       e->cgroup, e->msg);
+		else
+			nm_log(LOG_WARNING, "move %lu: thaw: %s", id, e->msg);
+	}
+}
+
 static json_t *errors_json(const struct nm_move_result *r)
 {
 	json_t *a = json_array();
@@ -748,6 +765,7 @@ static void conclude(struct dmove *d, const struct nm_move_result *r,
 	       (unsigned long long)r->bytes_moved_frozen,
 	       nm_now_seconds() - d->t_start, st == NM_MOVE_OK ? "" : ": ",
 	       st == NM_MOVE_OK ? "" : err);
+	log_errors(d->id, r);
 }
 
 enum nm_move_status nm_migrate(const struct nm_config *cfg,

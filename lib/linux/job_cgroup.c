@@ -47,6 +47,38 @@ int nm_job_cgroup_match(const char *buf, size_t len, uint64_t job)
 	return 0;
 }
 
+/* Is [@p, @end) "job_" and one or more digits? */
+static bool job_component(const char *p, const char *end)
+{
+	if (end - p < 5 || memcmp(p, "job_", 4))
+		return false;
+	for (p += 4; p < end; p++)
+		if (*p < '0' || *p > '9')
+			return false;
+	return true;
+}
+
+int nm_job_cgroup_dir(const char *dir, char *out, size_t len)
+{
+	const char *p = dir;
+
+	while ((p = strchr(p, '/'))) {
+		const char *start = p + 1, *end = strchr(start, '/');
+
+		if (!end)
+			end = start + strlen(start);
+		if (job_component(start, end)) {
+			if ((size_t)(end - dir) >= len)
+				return 0;
+			memcpy(out, dir, (size_t)(end - dir));
+			out[end - dir] = '\0';
+			return 1;
+		}
+		p = end;
+	}
+	return 0;
+}
+
 int nm_pid_in_job_cgroup(pid_t pid, uint64_t job, char *err)
 {
 	char path[64], *buf;

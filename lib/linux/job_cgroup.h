@@ -24,6 +24,14 @@
  */
 int nm_job_cgroup_match(const char *buf, size_t len, uint64_t job);
 
+/*
+ * The job's own directory in a cgroup directory path: @dir up to its first
+ * component "job_DIGITS" (Slurm's per-job cgroup, whose cpuset is the job's
+ * allocation on this host, made by root).  1 with @out set, 0 when @dir
+ * has no such component (or @out is too small).
+ */
+int nm_job_cgroup_dir(const char *dir, char *out, size_t len);
+
 /* The same for process @pid: 1 inside, 0 not, -1 with @err (no process). */
 int nm_pid_in_job_cgroup(pid_t pid, uint64_t job, char *err);
 

@@ -40,6 +40,36 @@ static void test_near_misses(void **state)
 	assert_int_equal(match("garbage without colons /job_42/\n", 42), 0);
 }
 
+static void test_job_dir(void **state)
+{
+	char out[128];
+
+	(void)state;
+	assert_int_equal(nm_job_cgroup_dir("/sys/fs/cgroup/system.slice/"
+					   "n1_slurmstepd.scope/job_7/step_0/"
+					   "user/task_0", out, sizeof(out)), 1);
+	assert_string_equal(out, "/sys/fs/cgroup/system.slice/"
+			    "n1_slurmstepd.scope/job_7");
+	assert_int_equal(nm_job_cgroup_dir("/sys/fs/cgroup/cpuset/slurm/"
+					   "uid_0/job_42", out, sizeof(out)), 1);
+	assert_string_equal(out, "/sys/fs/cgroup/cpuset/slurm/uid_0/job_42");
+	/* The topmost one: a job_N a job made below Slurm's is not it. */
+	assert_int_equal(nm_job_cgroup_dir("/c/job_1/step_0/job_2", out,
+					   sizeof(out)), 1);
+	assert_string_equal(out, "/c/job_1");
+	/* Near misses: no digits, other characters, a prefix, none. */
+	assert_int_equal(nm_job_cgroup_dir("/c/job_/x", out, sizeof(out)), 0);
+	assert_int_equal(nm_job_cgroup_dir("/c/job_4x/x", out, sizeof(out)),
+			 0);
+	assert_int_equal(nm_job_cgroup_dir("/c/xjob_4/x", out, sizeof(out)),
+			 0);
+	assert_int_equal(nm_job_cgroup_dir("/sys/fs/cgroup/user.slice", out,
+					   sizeof(out)), 0);
+	assert_int_equal(nm_job_cgroup_dir("", out, sizeof(out)), 0);
+	/* Too long for @out: not found rather than cut. */
+	assert_int_equal(nm_job_cgroup_dir("/c/job_12345", out, 8), 0);
+}
+
 static void test_live(void **state)
 {
 	char err[NM_ERRLEN];
@@ -55,6 +85,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_slurm_layouts),
 		cmocka_unit_test(test_near_misses),
+		cmocka_unit_test(test_job_dir),
 		cmocka_unit_test(test_live),
 	};
 
