@@ -121,6 +121,7 @@ json_check() {
 	if ! python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if ($2) else 1)" "$1" 2>/dev/null; then
 		fail "JSON check: $2"
 		head -c 1500 "$1" | sed 's/^/  json: /'
+		return 1
 	fi
 }
 
