@@ -174,12 +174,12 @@ bool nm_proc_same(pid_t pid, unsigned long long starttime)
 	       state != 'Z' && state != 'X';
 }
 
-static bool is_number(const char *s)
+bool nm_proc_is_id(const char *name)
 {
-	if (!*s)
+	if (!*name)
 		return false;
-	for (; *s; s++)
-		if (!isdigit((unsigned char)*s))
+	for (; *name; name++)
+		if (!isdigit((unsigned char)*name))
 			return false;
 	return true;
 }
@@ -233,7 +233,7 @@ int nm_proc_threads(pid_t pid, pid_t **tids, int *ntids, char *err)
 		return -1;
 	}
 	while ((de = readdir(d))) {
-		if (!is_number(de->d_name))
+		if (!nm_proc_is_id(de->d_name))
 			continue;
 		if (grow(tids, &cap, *ntids + 1, err) < 0) {
 			closedir(d);

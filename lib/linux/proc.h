@@ -73,4 +73,7 @@ int nm_proc_threads(pid_t pid, pid_t **tids, int *ntids, char *err);
  */
 int nm_process_stopped(pid_t pid, pid_t *tid, char *err);
 
+/* A /proc or /proc/PID/task entry's name that is a process or thread id. */
+bool nm_proc_is_id(const char *name);
+
 #endif

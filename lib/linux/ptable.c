@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* The process table: who is whose parent, from one pass over /proc. */
-#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -57,16 +56,6 @@ int nm_ptable_build(struct nm_ptable *t, const pid_t *pid, const pid_t *ppid,
 	return 0;
 }
 
-static bool is_number(const char *s)
-{
-	if (!*s)
-		return false;
-	for (; *s; s++)
-		if (!isdigit((unsigned char)*s))
-			return false;
-	return true;
-}
-
 static int push(pid_t **a, int *cap, int n, pid_t v)
 {
 	if (n == *cap) {
@@ -98,7 +87,7 @@ static int scan_proc(pid_t **pid, pid_t **ppid, int *n, char *err)
 		char state, msg[NM_ERRLEN];
 		pid_t p, pp;
 
-		if (!is_number(de->d_name))
+		if (!nm_proc_is_id(de->d_name))
 			continue;
 		p = (pid_t)atoi(de->d_name);
 		if (nm_proc_stat(p, &state, &pp, NULL, msg) < 0 ||
