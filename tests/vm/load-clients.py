@@ -194,13 +194,13 @@ async def alone(path):
     """What one status costs with nothing else asking, for comparison."""
     fresh, shared, ping = [], [], []
     for _ in range(5):
-        await asyncio.sleep(0.6)    # older than the daemon's shared table
+        await asyncio.sleep(0.6)    # the daemon's table read since
         fresh.append((await request(path, {"op": "status"}, 30))[0])
     for _ in range(5):
         shared.append((await request(path, {"op": "status"}, 30))[0])
         ping.append((await request(path, {"op": "ping"}, 30))[0])
-    print("load: alone: status %.3f s (reading /proc), %.3f s (a shared "
-          "table), ping %.3f s (medians of 5)"
+    print("load: alone: status %.3f s (0.6 s apart), %.3f s (back to "
+          "back), ping %.3f s (medians of 5)"
           % (pct(fresh, 50), pct(shared, 50), pct(ping, 50)))
 
 
