@@ -120,7 +120,9 @@ static json_t *op_status(struct nm_daemon *d, const struct nm_caller *who,
 	char err[NM_ERRLEN];
 	int n;
 
-	if (nm_registry_list(d->reg, NM_NO_ID, filter, &tasks, &n, err) < 0)
+	if (nm_registry_list_recent(d->reg, NM_NO_ID, filter,
+				    NM_REGISTRY_LIST_AGE_MS, &tasks, &n,
+				    err) < 0)
 		return error_reply(who, req, "internal", err);
 	/* One table of /proc for all the jobs, shared: status stays cheap. */
 	if (n > 0)

@@ -27,6 +27,7 @@ struct nm_registry {
 	struct nm_reg_task *tasks;
 	int npol, cappol;
 	struct policy *pol;
+	struct timespec pruned;	/* the last check of every task (monotonic) */
 };
 
 struct nm_registry *nm_registry_new(void)
@@ -90,6 +91,7 @@ static int prune_locked(struct nm_registry *r)
 {
 	int gone = 0;
 
+	clock_gettime(CLOCK_MONOTONIC, &r->pruned);
 	for (int i = r->n - 1; i >= 0; i--)
 		if (!nm_proc_same(r->tasks[i].pid, r->tasks[i].starttime)) {
 			drop(r, i);
@@ -317,15 +319,27 @@ static int cmp_task(const void *a, const void *b)
 	return (x->pid > y->pid) - (x->pid < y->pid);
 }
 
-int nm_registry_list(struct nm_registry *r, uint64_t job, uid_t owner,
-		     struct nm_reg_task **out, int *n, char *err)
+/* Milliseconds since the registry last checked its tasks (lock held). */
+static long pruned_ms_ago(const struct nm_registry *r)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - r->pruned.tv_sec) * 1000 +
+	       (now.tv_nsec - r->pruned.tv_nsec) / 1000000;
+}
+
+int nm_registry_list_recent(struct nm_registry *r, uint64_t job, uid_t owner,
+			    int max_age_ms, struct nm_reg_task **out, int *n,
+			    char *err)
 {
 	int rc = 0;
 
 	*out = NULL;
 	*n = 0;
 	pthread_mutex_lock(&r->lock);
-	prune_locked(r);
+	if (max_age_ms <= 0 || pruned_ms_ago(r) >= max_age_ms)
+		prune_locked(r);
 	if (r->n) {
 		*out = malloc((size_t)r->n * sizeof(**out));
 		if (!*out) {
@@ -348,6 +362,12 @@ int nm_registry_list(struct nm_registry *r, uint64_t job, uid_t owner,
 out:
 	pthread_mutex_unlock(&r->lock);
 	return rc;
+}
+
+int nm_registry_list(struct nm_registry *r, uint64_t job, uid_t owner,
+		     struct nm_reg_task **out, int *n, char *err)
+{
+	return nm_registry_list_recent(r, job, owner, 0, out, n, err);
 }
 
 json_t *nm_reg_task_json(const struct nm_reg_task *t)
