@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include "helper/daemon/log.h"
@@ -30,18 +31,19 @@ void nm_log(int priority, const char *fmt, ...)
 			"notice", "info", "debug" };
 		struct timespec ts;
 		struct tm tm;
-		char stamp[32];
+		char stamp[32], line[4096];
+		int n;
 
 		clock_gettime(CLOCK_REALTIME, &ts);
 		localtime_r(&ts.tv_sec, &tm);
 		strftime(stamp, sizeof(stamp), "%H:%M:%S", &tm);
+		/* One write a line: every request logs one, at debug. */
+		n = snprintf(line, sizeof(line), "%s.%03ld numamigrated %s: ",
+			     stamp, ts.tv_nsec / 1000000, names[priority & 7]);
 		va_start(ap, fmt);
-		flockfile(stderr);
-		fprintf(stderr, "%s.%03ld numamigrated %s: ", stamp,
-			ts.tv_nsec / 1000000, names[priority & 7]);
-		vfprintf(stderr, fmt, ap);
-		fputc('\n', stderr);
-		funlockfile(stderr);
+		vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
 		va_end(ap);
+		strcat(line, "\n");
+		fputs(line, stderr);
 	}
 }

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
@@ -686,34 +687,67 @@ struct answerers {
 	int stop_fd;		/* an eventfd, readable once stopping */
 };
 
+/*
+ * The answerer's own epoll set: the stop eventfd, and the listening
+ * sockets with EPOLLEXCLUSIVE, so that a connection wakes one answerer,
+ * not all of them to race for one accept.  -1 when it cannot be made.
+ */
+static int answerer_epoll(const struct answerers *a)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+
+	if (ep < 0)
+		return -1;
+	ev.data.fd = a->stop_fd;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, a->stop_fd, &ev) < 0)
+		goto fail;
+	ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+	ev.data.fd = a->unix_fd;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, a->unix_fd, &ev) < 0)
+		goto fail;
+	ev.data.fd = a->tcp_fd;
+	if (a->tcp_fd >= 0 && epoll_ctl(ep, EPOLL_CTL_ADD, a->tcp_fd, &ev) < 0)
+		goto fail;
+	return ep;
+fail:
+	close(ep);
+	return -1;
+}
+
 static void *answerer(void *arg)
 {
 	const struct answerers *a = arg;
-	struct pollfd p[3] = {
-		{ .fd = a->stop_fd, .events = POLLIN },
-		{ .fd = a->unix_fd, .events = POLLIN },
-		{ .fd = a->tcp_fd, .events = POLLIN },
-	};
+	struct epoll_event ev[3];
+	int ep = answerer_epoll(a);
 
+	if (ep < 0) {
+		nm_log(LOG_ERR, "answering thread: epoll: %s", strerror(errno));
+		return NULL;
+	}
 	/* Every request passes through an accept: it is answering too. */
 	nm_priority_serve();
 	for (;;) {
-		int n = poll(p, a->tcp_fd >= 0 ? 3 : 2, -1);
+		int n = epoll_wait(ep, ev, 3, -1);
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			nm_log(LOG_ERR, "poll: %s", strerror(errno));
-			return NULL;
+			nm_log(LOG_ERR, "epoll_wait: %s", strerror(errno));
+			break;
 		}
-		if (p[0].revents & POLLIN)
-			return NULL;
-		/* Non-blocking: another answerer may have taken it. */
-		if (p[1].revents & POLLIN)
-			accept_one(a->d, a->unix_fd, false);
-		if (a->tcp_fd >= 0 && (p[2].revents & POLLIN))
-			accept_one(a->d, a->tcp_fd, true);
+		for (int i = 0; i < n; i++) {
+			if (ev[i].data.fd == a->stop_fd) {
+				close(ep);
+				return NULL;
+			}
+			/* Non-blocking: another answerer may have taken it. */
+			accept_one(a->d, ev[i].data.fd,
+				   ev[i].data.fd == a->tcp_fd);
+		}
 	}
+	close(ep);
+	return NULL;
 }
 
 /* The signal that stops the daemon; -1 when signals cannot be read. */
