@@ -14,16 +14,18 @@
  * for status each second must not each pay them, nor queue behind one
  * another's.  While status is asked for, a thread of its own reads the
  * table every NM_STATUS_PROCS_PERIOD_MS, and requests take the last one
- * it read: no request reads /proc while that table is younger than
- * NM_STATUS_PROCS_MAX_AGE_MS and holds every process it asks about.
- * Only then (the first status after a quiet spell, a task registered
- * since) does a request read it, one at a time, the others sharing that
- * read.  The thread stops after NM_STATUS_PROCS_IDLE_MS without a
- * status: a quiet daemon reads nothing.  The list of a job's
- * descendants in a status is at most NM_STATUS_PROCS_MAX_AGE_MS old.
+ * it read: no request reads /proc, nor waits for a read, while that
+ * table holds every process it asks about and is younger than
+ * NM_STATUS_PROCS_MAX_AGE_MS (a bound for a thread starved of CPU time,
+ * whose read of a busy node's /proc takes long).  Only then (the first
+ * status after a quiet spell, a task registered since) does a request
+ * read it, one at a time, the others sharing that read.  The thread
+ * stops after NM_STATUS_PROCS_IDLE_MS without a status: a quiet daemon
+ * reads nothing.  The list of a job's descendants in a status is as old
+ * as the last period, at most NM_STATUS_PROCS_MAX_AGE_MS.
  */
 #define NM_STATUS_PROCS_PERIOD_MS 500
-#define NM_STATUS_PROCS_MAX_AGE_MS 1000
+#define NM_STATUS_PROCS_MAX_AGE_MS 3000
 #define NM_STATUS_PROCS_IDLE_MS 10000
 
 struct nm_status_procs;
