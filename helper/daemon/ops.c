@@ -254,7 +254,9 @@ static json_t *op_unregister(struct nm_daemon *d, const struct nm_caller *who,
 	json_t *r;
 	int n, gone;
 
-	if (nm_registry_list(d->reg, req->job, (uid_t)-1, &tasks, &n, err) < 0)
+	if (nm_registry_list_recent(d->reg, req->job, (uid_t)-1,
+				    NM_REGISTRY_LIST_AGE_MS, &tasks, &n,
+				    err) < 0)
 		return error_reply(who, req, "internal", err);
 	/* Check everything first: all or nothing. */
 	for (int i = 0; i < n; i++) {

@@ -57,9 +57,11 @@ int nm_registry_list(struct nm_registry *r, uint64_t job, uid_t owner,
 
 /*
  * The same, with the tasks' processes checked at most @max_age_ms ago
- * rather than now: one read of /proc per task for all the status and
- * unregister requests of that period, not one each.  A task whose
- * process exited within it may still be listed.
+ * rather than now: one read of /proc per task for all the status,
+ * register and unregister requests of that period, not one each.  A task
+ * whose process exited within it may still be listed (and unregistered);
+ * nm_registry_add checks the tasks it adds, and any holding their ranks,
+ * now.
  */
 #define NM_REGISTRY_LIST_AGE_MS 500
 int nm_registry_list_recent(struct nm_registry *r, uint64_t job, uid_t owner,
