@@ -72,6 +72,61 @@ static struct nm_status_procs *take_current(const pid_t *pids, int n)
 	return s;
 }
 
+static struct ranks *ranks_read(struct nm_status_procs *s, const pid_t *pids,
+				int n);
+
+/* The current table, a reference taken; NULL when none. */
+static struct nm_status_procs *hold_current(void)
+{
+	struct nm_status_procs *s;
+
+	pthread_mutex_lock(&lock);
+	s = cur;
+	if (s)
+		s->refs++;
+	pthread_mutex_unlock(&lock);
+	return s;
+}
+
+/*
+ * The ranks the current table read, read again into @s before it is
+ * shared: the requests after a new table find their jobs' ranks there
+ * instead of waiting, one after another, for their read.
+ */
+static void warm(struct nm_status_procs *s)
+{
+	struct nm_status_procs *old = hold_current();
+	struct ranks *keys = NULL;
+
+	if (!old)
+		return;
+	/* The sets to read, copied: the old table's requests go on. */
+	pthread_mutex_lock(&old->ranks_lock);
+	for (struct ranks *r = old->ranks; r; r = r->next) {
+		struct ranks *k = calloc(1, sizeof(*k));
+
+		if (!k || !(k->pids = malloc((size_t)(r->n ? r->n : 1) *
+					     sizeof(*k->pids)))) {
+			free(k);
+			break;
+		}
+		memcpy(k->pids, r->pids, (size_t)r->n * sizeof(*k->pids));
+		k->n = r->n;
+		k->next = keys;
+		keys = k;
+	}
+	pthread_mutex_unlock(&old->ranks_lock);
+	nm_status_procs_put(old);
+	while (keys) {
+		struct ranks *k = keys;
+
+		keys = k->next;
+		ranks_read(s, k->pids, k->n);	/* s is not shared yet */
+		free(k->pids);
+		free(k);
+	}
+}
+
 /* A table read now, made the current one (@refs held); NULL with @err. */
 static struct nm_status_procs *read_new(int refs, char *err)
 {
@@ -85,8 +140,9 @@ static struct nm_status_procs *read_new(int refs, char *err)
 		free(s);
 		return NULL;
 	}
-	pthread_mutex_init(&s->ranks_lock, NULL);
 	clock_gettime(CLOCK_MONOTONIC, &s->at);
+	pthread_mutex_init(&s->ranks_lock, NULL);
+	warm(s);
 	s->refs = refs;
 	pthread_mutex_lock(&lock);
 	old = cur;
