@@ -14,6 +14,7 @@
 /* The ranks of one set of processes, as read for this table. */
 struct ranks {
 	struct ranks *next;
+	bool asked;		/* a request took them from this table */
 	int n;
 	pid_t *pids;
 	int *rank;
@@ -89,9 +90,10 @@ static struct nm_status_procs *hold_current(void)
 }
 
 /*
- * The ranks the current table read, read again into @s before it is
- * shared: the requests after a new table find their jobs' ranks there
- * instead of waiting, one after another, for their read.
+ * The ranks requests took from the current table, read again into @s
+ * before it is shared: the requests after a new table find their jobs'
+ * ranks there instead of waiting, one after another, for their read.
+ * Sets nobody asked for (a job gone, or grown) are not carried on.
  */
 static void warm(struct nm_status_procs *s)
 {
@@ -103,7 +105,11 @@ static void warm(struct nm_status_procs *s)
 	/* The sets to read, copied: the old table's requests go on. */
 	pthread_mutex_lock(&old->ranks_lock);
 	for (struct ranks *r = old->ranks; r; r = r->next) {
-		struct ranks *k = calloc(1, sizeof(*k));
+		struct ranks *k;
+
+		if (!r->asked)
+			continue;
+		k = calloc(1, sizeof(*k));
 
 		if (!k || !(k->pids = malloc((size_t)(r->n ? r->n : 1) *
 					     sizeof(*k->pids)))) {
@@ -293,6 +299,7 @@ int nm_status_procs_ranks(struct nm_status_procs *s, const pid_t *pids,
 	if (!r)
 		r = ranks_read(s, pids, n);
 	if (r) {
+		r->asked = true;
 		memcpy(rank, r->rank, (size_t)n * sizeof(*rank));
 		memcpy(role, r->role, (size_t)n * sizeof(*role));
 	}
