@@ -1,7 +1,7 @@
 #!/bin/bash
 # Runs inside the 4-node guest (tests/vm/load.test): one numamigrated, ten
 # registered jobs (nm-workload, 1 process, 4k and THP memory) and 100
-# concurrent clients (tests/vm/load-clients.py): a mover per job, moving
+# concurrent clients (tests/vm/nm-load-clients): a mover per job, moving
 # it to another node and back (jobs on 0<->1 and on 2<->3 are
 # disjoint, 1<->2 and 3<->0 overlap both), 10 registering and
 # unregistering, the rest asking for status.  Then: nothing frozen or
@@ -9,6 +9,8 @@
 set -u
 top_builddir=$1
 . "$(dirname "$0")/daemon-guest-lib.sh"
+CLIENTS=$top_builddir/tests/vm/nm-load-clients
+[ -x "$CLIENTS" ] || { echo "FAIL: $CLIENTS not built"; exit 1; }
 numactl -H | head -n 1
 # 100 clients of root's at once: more than the default 64 slots.
 write_config "max_clients = 128"
@@ -55,7 +57,9 @@ for _ in $(seq 10); do
 done
 echo "{\"jobs\": [$json], \"sleepers\": [$SLEEPERS]}" >"$T/jobs.json"
 
-python3 "$top_srcdir/tests/vm/load-clients.py" "$SOCK" "$T/jobs.json" &&
+# One process, one epoll loop for the 100 clients: they share the
+# emulated CPU with the daemon they measure.
+"$CLIENTS" "$SOCK" "$T/jobs.json" &&
 	ok "100 clients: every status within 1 s, every move done or refused with a reason" ||
 	fail "the load run (above)"
 
