@@ -100,7 +100,7 @@ static double uniform(double a, double b)
 
 /* ---- the spec: JOBS.json ------------------------------------------------- */
 
-static int read_job(json_t *o, struct job_spec *j, char *err)
+static int read_job(json_t *o, size_t i, struct job_spec *j, char *err)
 {
 	json_t *id = json_object_get(o, "job");
 	json_t *nodes = json_object_get(o, "nodes");
@@ -112,8 +112,8 @@ static int read_job(json_t *o, struct job_spec *j, char *err)
 	    json_integer_value(home) >= NM_MAX_NODES ||
 	    json_integer_value(away) < 0 ||
 	    json_integer_value(away) >= NM_MAX_NODES) {
-		nm_seterr(err, "each job needs \"job\" (an id) and \"nodes\" "
-			  "([HOME, AWAY], node numbers)");
+		nm_seterr(err, "\"jobs\": entry %zu needs \"job\" (an id) "
+			  "and \"nodes\" ([HOME, AWAY], node numbers)", i);
 		return -1;
 	}
 	j->job = json_integer_value(id);
@@ -172,7 +172,7 @@ static int read_spec(const char *file, struct spec *s, char *err)
 		goto out;
 	}
 	json_array_foreach(jobs, i, v)
-		if (read_job(v, &s->jobs[i], err) < 0)
+		if (read_job(v, i, &s->jobs[i], err) < 0)
 			goto out;
 	rc = read_sleepers(json_object_get(o, "sleepers"), s, err);
 out:
@@ -508,6 +508,19 @@ static double cpu_seconds(void)
 	       (double)(u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1e-6;
 }
 
+static void release(struct run *r, struct spec *s)
+{
+	for (int i = 0; i < r->nclients; i++) {
+		free(r->c[i].frame[0].bytes);
+		free(r->c[i].frame[1].bytes);
+	}
+	free(r->status.bytes);
+	load_stats_free(&r->st);
+	close(r->ep);
+	free(s->jobs);
+	free(s->sleepers);
+}
+
 int main(int argc, char **argv)
 {
 	static struct run r;
@@ -521,7 +534,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (argc != 3) {
-		fputs(usage, stderr);
+		fprintf(stderr, "nm-load-clients: expected SOCKET JOBS.json "
+			"(--help: more)\n");
 		return 2;
 	}
 	if (read_spec(argv[2], &s, err) < 0)
@@ -538,5 +552,7 @@ int main(int argc, char **argv)
 	run_clients(&r);
 	bad = load_report(&r.st, CLIENTS, MOVES_PER_JOB, nm_now_seconds() - t0,
 			  cpu_seconds() - cpu0);
+	fflush(stdout);
+	release(&r, &s);
 	return bad ? 1 : 0;
 }
