@@ -100,7 +100,12 @@ int load_request_start(struct load_request *r, int ep, void *owner,
 		       const char *path, const struct load_frame *f,
 		       double timeout, char *err)
 {
+	char *body = r->body;	/* its buffer outlives the request */
+	size_t cap = r->cap;
+
 	memset(r, 0, sizeof(*r));
+	r->body = body;
+	r->cap = cap;
 	r->t0 = nm_now_seconds();
 	r->deadline = r->t0 + timeout;
 	r->out = f;
@@ -121,10 +126,16 @@ void load_request_close(struct load_request *r)
 	if (r->fd >= 0)
 		close(r->fd);	/* leaves the epoll set with it */
 	r->fd = -1;
-	free(r->body);
-	r->body = NULL;
 	json_decref(r->reply);
 	r->reply = NULL;
+}
+
+void load_request_free(struct load_request *r)
+{
+	load_request_close(r);
+	free(r->body);
+	r->body = NULL;
+	r->cap = 0;
 }
 
 /*
@@ -152,31 +163,43 @@ static int read_some(int fd, void *buf, size_t want, size_t *got, char *err)
 	return 1;
 }
 
+/* Room for a body of @n bytes, kept from one request to the next. */
+static int body_room(struct load_request *r, size_t n, char *err)
+{
+	char *b;
+
+	if (n <= r->cap)
+		return 0;
+	b = realloc(r->body, n);
+	if (!b) {
+		nm_seterr(err, "out of memory");
+		return -1;
+	}
+	r->body = b;
+	r->cap = n;
+	return 0;
+}
+
 /* One whole frame body read and decoded; 1, 0 (wait) or -1 with @err. */
 static int read_frame(struct load_request *r, json_t **frame, bool *progress,
 		      char *err)
 {
 	int rc;
 
-	if (!r->body) {
+	if (!r->blen) {
 		rc = read_some(r->fd, r->hdr, 4, &r->hgot, err);
 		if (rc <= 0)
 			return rc;
-		if (nm_frame_get_header(r->hdr, &r->blen, err) < 0)
+		if (nm_frame_get_header(r->hdr, &r->blen, err) < 0 ||
+		    body_room(r, r->blen, err) < 0)
 			return -1;
-		r->body = malloc(r->blen);
 		r->bgot = 0;
-		if (!r->body) {
-			nm_seterr(err, "out of memory");
-			return -1;
-		}
 	}
 	rc = read_some(r->fd, r->body, r->blen, &r->bgot, err);
 	if (rc <= 0)
 		return rc;
 	*frame = nm_reply_decode(r->body, r->blen, progress, err);
-	free(r->body);
-	r->body = NULL;
+	r->blen = 0;
 	r->hgot = 0;
 	return *frame ? 1 : -1;
 }

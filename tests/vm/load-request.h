@@ -28,9 +28,11 @@ struct load_request {
 	size_t sent;
 	uint8_t hdr[4];		/* the frame being read: its header, */
 	size_t hgot;
-	char *body;		/* then its body */
-	uint32_t blen;
+	uint32_t blen;		/* then its body (0: header not read) */
 	size_t bgot;
+	char *body;		/* the body's buffer: kept for the next */
+	size_t cap;		/* request (a fresh one each time costs
+				   more than the parse) */
 	double t0, deadline;	/* monotonic seconds */
 	json_t *reply;		/* the final reply, once done */
 };
@@ -57,5 +59,7 @@ int load_request_step(struct load_request *r, int ep, char *err);
 
 /* Closes the connection and drops what was read (a timeout). */
 void load_request_close(struct load_request *r);
+/* That, and frees the body's buffer: @r is done with. */
+void load_request_free(struct load_request *r);
 
 #endif

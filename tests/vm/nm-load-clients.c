@@ -513,6 +513,7 @@ static void release(struct run *r, struct spec *s)
 	for (int i = 0; i < r->nclients; i++) {
 		free(r->c[i].frame[0].bytes);
 		free(r->c[i].frame[1].bytes);
+		load_request_free(&r->c[i].req);
 	}
 	free(r->status.bytes);
 	load_stats_free(&r->st);
