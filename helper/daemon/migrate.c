@@ -801,6 +801,8 @@ enum nm_move_status nm_migrate(const struct nm_config *cfg,
 							 NULL,
 		.free_overrides = cfg->test_free[0] ? cfg->test_free : NULL,
 		.delay_ms = cfg->test_delay_ms,
+		.delay_file = cfg->test_delay_file[0] ? cfg->test_delay_file :
+							 NULL,
 		.batch_delay_ms = cfg->test_batch_delay_ms,
 		.admit_delay_ms = cfg->test_admit_delay_ms,
 		.unprivileged = req->shared_guard,

@@ -87,6 +87,7 @@ struct nm_move_spec {
 	const char *topology_file;	/* NULL: the live machine */
 	const char *free_overrides;	/* NULL: measured free memory */
 	int delay_ms;
+	const char *delay_file;		/* NULL, or delay_ms ends once it is gone */
 	int batch_delay_ms;
 	int admit_delay_ms;
 	/*

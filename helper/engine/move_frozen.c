@@ -9,6 +9,7 @@
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "helper/engine/move_internal.h"
 #include "helper/engine/rebind.h"
@@ -24,6 +25,27 @@ void nm_move_pause(struct nm_move *m, int ms)
 
 		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 			;
+	}
+}
+
+/*
+ * [testing] delay_ms before any page moves; with delay_file, the delay
+ * ends once that file is gone, so a test strikes when it is ready
+ * instead of guessing how long a slow machine needs.
+ */
+void nm_move_delay(struct nm_move *m)
+{
+	const char *f = m->spec->delay_file;
+	int ms = m->spec->delay_ms;
+
+	if (!ms)
+		return;
+	nm_move_log(m, LOG_DEBUG, "[testing] delay of %d ms%s%s", ms,
+		    f ? " or until the removal of " : "", f ? f : "");
+	for (; ms > 0 && !m->cancel; ms -= 50) {
+		if (f && access(f, F_OK) < 0)
+			break;
+		nm_move_pause(m, ms < 50 ? ms : 50);
 	}
 }
 
@@ -360,11 +382,7 @@ enum nm_move_status nm_move_frozen(struct nm_move *m, char *err)
 	uint64_t *before = NULL, *after = NULL;
 	enum nm_move_status st = NM_MOVE_FAILED;
 
-	if (m->spec->delay_ms) {
-		nm_move_log(m, LOG_DEBUG, "[testing] delay of %d ms",
-			    m->spec->delay_ms);
-		nm_move_pause(m, m->spec->delay_ms);
-	}
+	nm_move_delay(m);
 	/* Cancelled (a deadline, a daemon stopping): touch nothing more. */
 	if (m->cancel) {
 		nm_seterr(err, "%s: cancelled before any page moved",

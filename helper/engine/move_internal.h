@@ -80,6 +80,8 @@ enum nm_move_status nm_move_frozen(struct nm_move *m, char *err);
 /* move_frozen.c: the phases, for a frozen and a live move alike. */
 /* [testing] pauses: @ms, or until the move is cancelled. */
 void nm_move_pause(struct nm_move *m, int ms);
+/* [testing] delay_ms before any page moves, cut short by delay_file. */
+void nm_move_delay(struct nm_move *m);
 int nm_move_widen(struct nm_move *m, char *err);
 void nm_move_restore_mems(struct nm_move *m);
 /* Rescans every process not yet seen exited (m->scans, m->gone). */

@@ -319,11 +319,7 @@ enum nm_move_status nm_move_live(struct nm_move *m, char *err)
 	enum nm_move_status st = NM_MOVE_FAILED;
 
 	m->r->live = true;
-	if (m->spec->delay_ms) {
-		nm_move_log(m, LOG_DEBUG, "[testing] delay of %d ms",
-			    m->spec->delay_ms);
-		nm_move_pause(m, m->spec->delay_ms);
-	}
+	nm_move_delay(m);
 	if (m->cancel)
 		nm_seterr(err, "%s: cancelled before any page moved",
 			  m->spec->what);

@@ -358,6 +358,9 @@ static int set_testing(struct nm_config *c, const char *k, const char *v,
 	if (!strcmp(k, "topology"))
 		return copy_abs_path(c->test_topology,
 				     sizeof(c->test_topology), v, err, k);
+	if (!strcmp(k, "delay_file"))
+		return copy_abs_path(c->test_delay_file,
+				     sizeof(c->test_delay_file), v, err, k);
 	if (!strcmp(k, "free"))
 		return copy_str(c->test_free, sizeof(c->test_free), v, err, k);
 	nm_seterr(err, "[testing]: unknown key '%.40s'", k);

@@ -60,7 +60,8 @@ struct nm_config {
 	   LIVE answers once its threads are re-pinned and pages flow */
 	enum nm_move_mode restore_mode;	/* FROZEN or LIVE */
 	/* [testing]: knobs for the test suite only */
-	int test_delay_ms;		/* sleep while frozen, before moving */
+	int test_delay_ms;		/* sleep before any page moves */
+	char test_delay_file[512];	/* "" : none; delay ends once gone */
 	int test_batch_delay_ms;	/* sleep after each engine batch */
 	int test_admit_delay_ms;	/* sleep after admitting the pids */
 	int test_hold_ms;		/* sleep once a move holds its nodes,

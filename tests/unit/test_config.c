@@ -67,6 +67,13 @@ static void test_values(void **state)
 	assert_int_equal(c.restore_mode, NM_MODE_FROZEN);
 	assert_int_equal(load(&c, "[slurm]\nrestore_mode = live\n", err), 0);
 	assert_int_equal(c.restore_mode, NM_MODE_LIVE);
+	/* a test's delay that ends once a file is gone: an absolute path */
+	assert_int_equal(load(&c, "[testing]\ndelay_ms = 9000\n"
+			      "delay_file = /run/hold\n", err), 0);
+	assert_string_equal(c.test_delay_file, "/run/hold");
+	assert_int_equal(load(&c, "[testing]\ndelay_file = run/hold\n", err),
+			 -1);
+	assert_string_equal(c.test_delay_file, "/run/hold");
 	/* untouched keys keep their defaults */
 	assert_string_equal(c.journal_dir, NM_DEFAULT_JOURNAL);
 	assert_int_equal(c.max_clients, 64);

@@ -489,8 +489,14 @@ static void test_cancel(void **state)
 	assert_int_equal(res->failed_by_kind[NM_FAIL_CANCELLED],
 			 res->pages_failed);
 	assert_int_equal(scan_pages(&s), before);
-	/* Set by the first progress call: one batch (64 pages) at most. */
+	/*
+	 * Set by the first progress call: one batch (64 pages) at most.  The
+	 * waiting thread makes that call once woken; the worker pauses after
+	 * each batch so that a busy machine, slow to wake it, does not let
+	 * the worker finish every batch first.
+	 */
 	cancel_flag = 0;
+	o.batch_delay_ms = 300;
 	nm_scan_release(&s);
 	if (nm_scan_process(c.pid, NM_SCAN_AUTO, &s, err) < 0)
 		fail_msg("scan: %s", err);

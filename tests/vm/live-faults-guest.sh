@@ -87,12 +87,15 @@ running "$P" || fail "deadline: job not running afterwards"
 
 # 2. The target fills up during the live phase: the move 2-3 -> 0-1 is
 # planned (room enough), then, during a pause before the live phase
-# ([testing] delay_ms), another program fills node 1 (process 2's
-# target).  Process 2's pages stay where they are (no room), its threads
-# with them; process 1 moves; the job runs on.
+# ([testing] delay_ms, ended by removing delay_file once ready), another
+# program fills node 1 (process 2's target).  Process 2's pages stay where
+# they are (no room), its threads with them; process 1 moves; the job runs
+# on.
 stop_daemon
 write_config "$SLOW
-delay_ms = 60000"
+delay_ms = 600000
+delay_file = $T/hold"
+touch "$T/hold"
 start_daemon
 echo "  target full: memory per node before: $("$PLACEMENT" nodes "$P")"
 live_move --map 2-3:0-1
@@ -104,9 +107,10 @@ if wait_for_move; then
 		--node 1 >"$T/hog.out" 2>&1 &
 	hog=$!
 	EXTRA_PIDS="$EXTRA_PIDS $hog"
-	for _ in $(seq 600); do
-		grep -q '^ready' "$T/hog.out" && break
-		sleep 0.1
+	# The move waits for it (delay_file): a slow host only makes this longer.
+	end=$((SECONDS + 400))
+	until grep -q '^ready' "$T/hog.out" || [ $SECONDS -ge $end ]; do
+		sleep 0.2
 	done
 	grep -q '^ready' "$T/hog.out" &&
 		ok "target full: node 1 ($((free1 >> 20)) MiB free) filled with $hogmb MiB after the plan" ||
@@ -114,6 +118,7 @@ if wait_for_move; then
 else
 	fail "target full: never saw the move start: $(cat "$T/err"); status: $(cat "$T/st.json" 2>/dev/null)"
 fi
+rm -f "$T/hold"
 wait "$MOVER"
 rc=$?
 MOVER=
