@@ -351,6 +351,7 @@ static void *serve(void *arg)
 {
 	struct conn *c = arg;
 
+	pthread_setname_np(pthread_self(), "nm-conn");
 	nm_priority_serve();
 	if (c->has_req || read_request(c, &c->req))
 		answer_request(c, &c->req);
@@ -725,6 +726,8 @@ static void *answerer(void *arg)
 		nm_log(LOG_ERR, "answering thread: epoll: %s", strerror(errno));
 		return NULL;
 	}
+	/* Named, so that ps -L and top -H tell where the CPU time goes. */
+	pthread_setname_np(pthread_self(), "nm-answer");
 	/* Every request passes through an accept: it is answering too. */
 	nm_priority_serve();
 	for (;;) {

@@ -181,6 +181,7 @@ static void *refresh(void *arg)
 	char err[NM_ERRLEN];
 
 	(void)arg;
+	pthread_setname_np(pthread_self(), "nm-procs");
 	/* It answers status requests: ahead of the moves, as they are. */
 	nm_priority_serve();
 	do {

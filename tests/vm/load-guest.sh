@@ -57,11 +57,20 @@ for _ in $(seq 10); do
 done
 echo "{\"jobs\": [$json], \"sleepers\": [$SLEEPERS]}" >"$T/jobs.json"
 
+# The guest's CPU time (ticks of all its vCPUs): busy (nice: the jobs)
+# and idle, from /proc/stat's cpu line.
+cpu_ticks() { awk '/^cpu / { print $2 + $4 + $7 + $8, $3, $5 + $6 }' /proc/stat; }
+
 # One process, one epoll loop for the 100 clients: they share the
 # emulated CPU with the daemon they measure.
+read -r busy0 nice0 idle0 <<<"$(cpu_ticks)"
 "$CLIENTS" "$SOCK" "$T/jobs.json" &&
 	ok "100 clients: every status within 1 s, every move done or refused with a reason" ||
 	fail "the load run (above)"
+read -r busy1 nice1 idle1 <<<"$(cpu_ticks)"
+awk -v hz="$(getconf CLK_TCK)" -v b=$((busy1 - busy0)) -v n=$((nice1 - nice0)) \
+	-v i=$((idle1 - idle0)) 'BEGIN { printf "load: guest CPU while the clients ran: " \
+	"%.1f s busy, %.1f s nice (the jobs), %.1f s idle\n", b / hz, n / hz, i / hz }'
 
 # The daemon's longest silence while moves ran (from the first move
 # request to the 20th move done): every request logs a line at debug, so
@@ -71,9 +80,14 @@ awk '/ debug: move from / { on = 1 } / ok: / { if (++done == 20) on = 0 }
 		s = t[1] * 3600 + t[2] * 60 + t[3]; if (p && s - p > g) { g = s - p; at = $1 }; p = s }
 	END { printf "load: longest gap between requests while moves ran: %.3f s (before %s)\n", g, at }' \
 	"$T/daemon.log"
-# Its CPU time beside the clients' (above): what status costs the daemon.
-awk -v hz="$(getconf CLK_TCK)" '{ printf "load: numamigrated CPU %.1f s\n", ($14 + $15) / hz }' \
-	"/proc/$DAEMON_PID/stat"
+# Its CPU time beside the clients' (above): what status costs the daemon,
+# by thread (the threads gone: the moves' connections and engines).
+cat "/proc/$DAEMON_PID"/task/*/stat | awk -v hz="$(getconf CLK_TCK)" \
+	-v all="$(awk '{ print $14 + $15 }' "/proc/$DAEMON_PID/stat")" '
+	{ t[$2] += $14 + $15; live += $14 + $15 }
+	END { printf "load: numamigrated CPU %.1f s:", all / hz
+		for (n in t) printf " %s %.1f s,", n, t[n] / hz
+		printf " threads gone %.1f s\n", (all - live) / hz }'
 "$NUMAMIGRATE" status --socket "$SOCK" --json >"$T/st.json"
 json_check "$T/st.json" "d['moves'] == [] and d['queue'] == [] and d['frozen'] == [] and len(d['jobs']) == 10"
 for p in $JOBPIDS; do
