@@ -66,7 +66,7 @@ struct conn {
 	bool unauthenticated;	/* holds an unauthenticated TCP slot */
 	bool has_req;		/* req was read by the answerer */
 	struct nm_request req;
-	json_t *late;		/* a quick reply a thread sends (send_late) */
+	char *late;		/* a quick reply a thread sends (send_late) */
 };
 
 static bool take_slot(struct conn *c);
@@ -216,15 +216,33 @@ static void send_progress(void *arg, uint64_t done, uint64_t total,
 	json_decref(f);
 }
 
-static void reply(struct conn *c, json_t *r)
+/* @text, a reply serialised (NULL: none to send), sent and freed. */
+static void reply_text(struct conn *c, char *text)
 {
 	char err[NM_ERRLEN];
 
-	if (r && nm_frame_write_json_within(c->fd, r, REPLY_TIMEOUT_MS,
-					       err) < 0)
+	if (text && nm_frame_write_within(c->fd, text, strlen(text),
+					  REPLY_TIMEOUT_MS, err) < 0)
 		nm_log(LOG_INFO, "%s: cannot send the reply: %s", c->who.peer,
 		       err);
+	free(text);
+}
+
+/* @r serialised once; NULL when there is none, or it cannot be. */
+static char *reply_dump(const struct conn *c, json_t *r)
+{
+	char *text = r ? json_dumps(r, JSON_COMPACT) : NULL;
+
+	if (r && !text)
+		nm_log(LOG_WARNING, "%s: cannot serialise the reply",
+		       c->who.peer);
 	json_decref(r);
+	return text;
+}
+
+static void reply(struct conn *c, json_t *r)
+{
+	reply_text(c, reply_dump(c, r));
 }
 
 /* The reply now; the request goes on (nm_answer_fn). */
@@ -505,7 +523,7 @@ static void *send_late(void *arg)
 {
 	struct conn *c = arg;
 
-	reply(c, c->late);
+	reply_text(c, c->late);
 	conn_end(c);
 	return NULL;
 }
@@ -518,19 +536,20 @@ static void *send_late(void *arg)
  */
 static void answer_quick(struct conn *c)
 {
-	json_t *r;
+	char *text;
 
 	nm_log(LOG_DEBUG, "%s from uid %u (%s)", nm_op_name(c->req.op),
 	       (unsigned int)c->who.uid, c->who.peer);
-	r = nm_handle_request(c->d, &c->who, &c->req, send_progress, answer,
-			      c);
+	/* Serialised once: its size says who sends it, then it is sent. */
+	text = reply_dump(c, nm_handle_request(c->d, &c->who, &c->req,
+					       send_progress, answer, c));
 	nm_request_release(&c->req);
-	if (r && json_dumpb(r, NULL, 0, JSON_COMPACT) > QUICK_REPLY_MAX) {
-		c->late = r;
+	if (text && strlen(text) > QUICK_REPLY_MAX) {
+		c->late = text;
 		start_thread(send_late, c);
 		return;
 	}
-	reply(c, r);
+	reply_text(c, text);
 	conn_end(c);
 }
 
