@@ -84,7 +84,7 @@ awk '/ debug: move from / { on = 1 } / ok: / { if (++done == 20) on = 0 }
 # by thread (the threads gone: the moves' connections and engines).
 cat "/proc/$DAEMON_PID"/task/*/stat | awk -v hz="$(getconf CLK_TCK)" \
 	-v all="$(awk '{ print $14 + $15 }' "/proc/$DAEMON_PID/stat")" '
-	{ t[$2] += $14 + $15; live += $14 + $15 }
+	{ gsub(/[()]/, "", $2); t[$2] += $14 + $15; live += $14 + $15 }
 	END { printf "load: numamigrated CPU %.1f s:", all / hz
 		for (n in t) printf " %s %.1f s,", n, t[n] / hz
 		printf " threads gone %.1f s\n", (all - live) / hz }'
