@@ -553,10 +553,15 @@ static void answer_quick(struct conn *c)
 	conn_end(c);
 }
 
+static bool peek_header(int fd, unsigned char head[4])
+{
+	return recv(fd, head, 4, MSG_PEEK | MSG_DONTWAIT) == 4;
+}
+
 /*
  * The whole request frame of @fd is in its socket buffer, or arrives
  * within QUICK_WAIT_MS: the answerer reads it without waiting on the
- * client.
+ * client.  Mostly it came with the connection: looked at before any wait.
  */
 static bool request_arrived(int fd)
 {
@@ -565,9 +570,10 @@ static bool request_arrived(int fd)
 	uint32_t len;
 	int avail;
 
-	if (poll(&p, 1, QUICK_WAIT_MS) != 1 ||
-	    recv(fd, head, sizeof(head), MSG_PEEK | MSG_DONTWAIT) !=
-	    (ssize_t)sizeof(head) || ioctl(fd, FIONREAD, &avail) < 0)
+	if (!peek_header(fd, head) &&
+	    (poll(&p, 1, QUICK_WAIT_MS) != 1 || !peek_header(fd, head)))
+		return false;
+	if (ioctl(fd, FIONREAD, &avail) < 0)
 		return false;
 	len = (uint32_t)head[0] << 24 | (uint32_t)head[1] << 16 |
 	      (uint32_t)head[2] << 8 | head[3];
