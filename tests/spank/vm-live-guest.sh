@@ -1,6 +1,6 @@
 #!/bin/bash
 # Runs inside the 4-node guest (see vm-live.test): Slurm (cgroup v2) with
-# the plugin and numamigrated; a 4-rank MPI job (nm-mpi-churn, 128 MiB per
+# the plugin and numamigrated; a 4-rank MPI job (nm-mpi-churn, 256 MiB per
 # rank, rewriting its buffer and passing ring messages all the time) on
 # NUMA nodes 0-1 is moved 0-1:2-3 live, then a fresh identical job is moved
 # frozen, each by its owner's 'srun --jobid=J --overlap --migrate-nodes=
@@ -22,7 +22,9 @@ done
 if [ -w /proc/sys/kernel/numa_balancing ]; then
 	echo 0 >/proc/sys/kernel/numa_balancing
 fi
-SIZE=${NMS_LIVE_SIZE:-128M}
+# Large enough that data, not the fixed costs of a freeze and a scan, make
+# up a frozen move's time, as in the jobs this is for.
+SIZE=${NMS_LIVE_SIZE:-256M}
 nms_start_daemon
 nms_start_cluster
 
@@ -61,7 +63,7 @@ start_job() {
 	J=$(squeue -h -u "$NMC_USER" -o %i | head -n 1)
 	echo "$1: job $J started in $((SECONDS - t0)) s"
 	# Each rank prints it once its memory is filled.  The first touch of
-	# 512 MiB of guest memory varies from tens of seconds to minutes with
+	# 1 GiB of guest memory varies from tens of seconds to minutes with
 	# how much of QEMU's memory the host has to fault in: a hang net.
 	wait_for 480 lines_at_least 4 'phase=start' "$T/$1.out" ||
 		fail "$1: not 4 start placement lines in 480 s: $(grep -c 'phase=start' "$T/$1.out")"
