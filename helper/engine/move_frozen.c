@@ -132,7 +132,6 @@ int nm_move_widen(struct nm_move *m, char *err)
 	return nm_cpusets_widen(&m->cpusets, &add, err);
 }
 
-/* Every process's pages; one that exited is left out, the rest move. */
 /*
  * The nodes whose pages the plan's map moves somewhere else: a scan needs
  * runs for those only (the others' pages stay, counted).  NULL: all.
@@ -152,6 +151,7 @@ static const bool *moved_nodes(const struct nm_move *m, bool *out)
 	return out;
 }
 
+/* Every process's pages; one that exited is left out, the rest move. */
 int nm_move_scan_all(struct nm_move *m, char *err)
 {
 	struct nm_move_result *r = m->r;
