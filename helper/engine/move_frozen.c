@@ -132,10 +132,31 @@ int nm_move_widen(struct nm_move *m, char *err)
 	return nm_cpusets_widen(&m->cpusets, &add, err);
 }
 
+/*
+ * The nodes whose pages the plan's map moves somewhere else: a scan needs
+ * runs for those only (the others' pages stay, counted).  NULL: all.
+ */
+static const bool *moved_nodes(const struct nm_move *m, bool *out)
+{
+	const struct nm_topology *t = m->r->t;
+	const struct nm_plan *p = m->r->plan;
+
+	if (!p || !t)
+		return NULL;
+	memset(out, 0, NM_MAX_NODES * sizeof(*out));
+	for (int n = 0; n < t->nnodes; n++)
+		if (p->map[n] >= 0 && p->map[n] != n &&
+		    t->nodes[n].os >= 0 && t->nodes[n].os < NM_MAX_NODES)
+			out[t->nodes[n].os] = true;
+	return out;
+}
+
 /* Every process's pages; one that exited is left out, the rest move. */
 int nm_move_scan_all(struct nm_move *m, char *err)
 {
 	struct nm_move_result *r = m->r;
+	bool nodes[NM_MAX_NODES];
+	const bool *run_nodes = moved_nodes(m, nodes);
 	int live = 0;
 
 	nm_move_phase(m, "scanning");
@@ -149,11 +170,11 @@ int nm_move_scan_all(struct nm_move *m, char *err)
 		memset(&m->scans[i], 0, sizeof(m->scans[i]));
 		m->scans[i].pid = r->pids[i];
 		if (!nm_move_proc_gone(m, i)) {
-			rc = nm_scan_process_for(r->pids[i], NM_SCAN_AUTO,
-						 m->spec->unprivileged ?
-						 m->spec->caller :
-						 NM_SCAN_ANY_UID,
-						 &m->scans[i], msg);
+			rc = nm_scan_process_on(r->pids[i], NM_SCAN_AUTO,
+						m->spec->unprivileged ?
+						m->spec->caller :
+						NM_SCAN_ANY_UID, run_nodes,
+						&m->scans[i], msg);
 			/* After it: what it read was the admitted one's. */
 			if (!nm_move_proc_gone(m, i)) {
 				if (rc < 0) {
@@ -179,7 +200,12 @@ void nm_move_pages_per_node(const struct nm_move *m, uint64_t *out)
 	const struct nm_topology *t = m->r->t;
 
 	memset(out, 0, (size_t)t->nnodes * sizeof(*out));
-	for (int i = 0; i < m->r->npids; i++)
+	for (int i = 0; i < m->r->npids; i++) {
+		for (int n = 0; n < t->nnodes; n++)
+			if (t->nodes[n].os >= 0 &&
+			    t->nodes[n].os < NM_MAX_NODES)
+				out[n] += m->scans[i].counted_per_node[
+						t->nodes[n].os];
 		for (size_t r = 0; r < m->scans[i].nruns; r++) {
 			const struct nm_run *run = &m->scans[i].runs[r];
 			int idx = nm_topology_find(t, run->node);
@@ -188,6 +214,7 @@ void nm_move_pages_per_node(const struct nm_move *m, uint64_t *out)
 					  !(run->flags & NM_RUN_HUGETLB)))
 				out[idx] += run->npages;
 		}
+	}
 }
 
 /* Takes one exited process's failed pages out of the engine's counts. */
@@ -202,6 +229,8 @@ static void uncount_exited(struct nm_move *m, int i)
 	m->scans[i].nruns = 0;
 	memset(m->scans[i].pages_per_node, 0,
 	       sizeof(m->scans[i].pages_per_node));
+	memset(m->scans[i].counted_per_node, 0,
+	       sizeof(m->scans[i].counted_per_node));
 	m->r->pages_exited += f;
 	r->pages_failed -= f < r->pages_failed ? f : r->pages_failed;
 	/* Mostly gone (ESRCH, EFAULT); any rest from the others. */

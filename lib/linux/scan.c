@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/magic.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
@@ -315,6 +316,8 @@ struct scanner {
 	bool ahead[CHUNK];
 	uint64_t apfn[CHUNK];
 	uint64_t last_pfn;		/* of the last page added */
+	const bool *run_nodes;		/* nodes to make runs for; NULL: all */
+	uint64_t zero_pfn;		/* the shared zero page; ~0: unknown */
 };
 
 static int add_page(struct scanner *s, uintptr_t addr, int node,
@@ -378,6 +381,26 @@ static bool any_present(const uint64_t *pm, size_t n)
 	return any & PM_PRESENT;
 }
 
+/*
+ * Whether pagemap entry @e (present) of @vma is only counted: an
+ * anonymous page on a node without runs.  The zero page is nobody's.
+ */
+static bool counted_only(struct scanner *s, const struct nm_vma *vma,
+			 uint64_t e)
+{
+	uint64_t pfn = e & PM_PFN_MASK;
+	int node;
+
+	if (!s->run_nodes || s->use_move_pages || vma->file)
+		return false;
+	node = pfn_node(&s->nm, pfn);
+	if (node < 0 || node >= NM_MAX_NODES || s->run_nodes[node])
+		return false;
+	if (pfn != s->zero_pfn)
+		s->out->counted_per_node[node]++;
+	return true;
+}
+
 /* Flags of the present entries of s->pm[0..n): attributes, skip marks. */
 static void page_attrs(struct scanner *s, const struct nm_vma *vma, size_t n,
 		       uint16_t *flags, bool *head, bool *skip)
@@ -385,7 +408,7 @@ static void page_attrs(struct scanner *s, const struct nm_vma *vma, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		uint64_t e = s->pm[i];
 
-		skip[i] = !(e & PM_PRESENT);
+		skip[i] = !(e & PM_PRESENT) || counted_only(s, vma, e);
 		if (skip[i])
 			continue;
 		flags[i] = 0;
@@ -533,6 +556,32 @@ static bool pfns_visible(void)
 	return (e & PM_PRESENT) && (e & PM_PFN_MASK);
 }
 
+/*
+ * The shared zero page's PFN, which an untouched anonymous page reads as
+ * (~0 when not seen): its kpageflags would say so, but a page only
+ * counted has none read.
+ */
+static uint64_t zero_page_pfn(void)
+{
+	uint64_t e = 0;
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	volatile char *p = mmap(NULL, nm_page_size(), PROT_READ,
+				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (fd >= 0 && p != MAP_FAILED) {
+		(void)p[0];
+		if (pread(fd, &e, 8, (off_t)((uintptr_t)p / nm_page_size() *
+					     8)) != 8)
+			e = 0;
+	}
+	if (p != MAP_FAILED)
+		munmap((void *)p, nm_page_size());
+	if (fd >= 0)
+		close(fd);
+	return (e & PM_PRESENT) && (e & PM_PFN_MASK) ? e & PM_PFN_MASK :
+						       ~UINT64_C(0);
+}
+
 /* The method (AUTO resolved) and what it reads: node map, kpageflags. */
 static int scanner_setup(struct scanner *s, enum nm_scan_method method,
 			 char *err)
@@ -552,6 +601,8 @@ static int scanner_setup(struct scanner *s, enum nm_scan_method method,
 		return -1;
 	if (s->pfns)
 		s->kpf_fd = open("/proc/kpageflags", O_RDONLY | O_CLOEXEC);
+	s->zero_pfn = s->run_nodes && !s->use_move_pages ? zero_page_pfn() :
+							  ~UINT64_C(0);
 	return 0;
 }
 
@@ -686,6 +737,12 @@ int nm_scan_process(pid_t pid, enum nm_scan_method method,
 int nm_scan_process_for(pid_t pid, enum nm_scan_method method, uid_t caller,
 			struct nm_scan *out, char *err)
 {
+	return nm_scan_process_on(pid, method, caller, NULL, out, err);
+}
+
+int nm_scan_process_on(pid_t pid, enum nm_scan_method method, uid_t caller,
+		       const bool *run_nodes, struct nm_scan *out, char *err)
+{
 	struct scanner *s;
 	struct nm_vma *vmas = NULL;
 	size_t nvmas = 0;
@@ -709,6 +766,7 @@ int nm_scan_process_for(pid_t pid, enum nm_scan_method method, uid_t caller,
 	}
 	s->out = out;
 	s->pid = pid;
+	s->run_nodes = run_nodes;
 	if (scanner_setup(s, method, err) == 0 &&
 	    open_process(s, &vmas, &nvmas, err) == 0) {
 		rc = 0;
@@ -730,6 +788,8 @@ int nm_scan_process_for(pid_t pid, enum nm_scan_method method, uid_t caller,
 	if (rc < 0) {
 		nm_scan_release(out);
 		memset(out->pages_per_node, 0, sizeof(out->pages_per_node));
+		memset(out->counted_per_node, 0,
+		       sizeof(out->counted_per_node));
 	}
 	return rc;
 }

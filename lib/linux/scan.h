@@ -59,6 +59,8 @@ struct nm_scan {
 	size_t nruns, cap;
 	struct nm_run *runs;
 	uint64_t pages_per_node[NM_MAX_NODES];	/* base pages */
+	/* Anonymous pages on nodes a scan made no runs for (run_nodes) */
+	uint64_t counted_per_node[NM_MAX_NODES];
 	struct nm_skipped *skipped;		/* nm_scan_process_for() */
 	size_t nskipped;
 	uint64_t pages_skipped;			/* their resident pages */
@@ -105,6 +107,17 @@ struct nm_vma {
 #define NM_SCAN_ANY_UID ((uid_t)-1)
 int nm_scan_process_for(pid_t pid, enum nm_scan_method method, uid_t caller,
 			struct nm_scan *out, char *err);
+
+/*
+ * As nm_scan_process_for(), with runs only for pages on the nodes whose
+ * @run_nodes[OS node] is true (NULL: every node): with PFNs visible, an
+ * anonymous mapping's pages on any other node are only counted, into
+ * out->counted_per_node, without their page flags.  A move's rescan
+ * needs runs only for what it may move, and reading each page's flags is
+ * most of a scan's time, frozen time in a live move's final pass.
+ */
+int nm_scan_process_on(pid_t pid, enum nm_scan_method method, uid_t caller,
+		       const bool *run_nodes, struct nm_scan *out, char *err);
 /* The rule: whether a scan for @caller leaves @vma out (@owner: -1 when
    unknown). */
 bool nm_scan_skips(const struct nm_vma *vma, uid_t owner, uid_t caller);

@@ -14,6 +14,8 @@ PLUGIN=${NM_SPANK_PLUGIN:-$top_builddir/spank/.libs/numamigrate.so}
 MPI=$top_builddir/tests/mpi
 # shellcheck source=tests/slurm/cluster.sh
 . "$top_srcdir/tests/slurm/cluster.sh"
+# shellcheck source=tests/wait.sh
+. "$top_srcdir/tests/wait.sh"
 
 fails=0
 T=
@@ -134,15 +136,6 @@ json_check() {
 	fi
 }
 
-# wait_for SECONDS CMD...: until CMD succeeds.
-wait_for() {
-	local end=$((SECONDS + $1))
-	shift
-	until "$@"; do
-		[ $SECONDS -ge $end ] && return 1
-		sleep 0.1
-	done
-}
 
 # job_tasks_registered JOB N: the daemon has N tasks of JOB.
 job_tasks_registered() {

@@ -32,7 +32,7 @@ wait_for 180 test -s "$pd/rank-3.pid" ||
 	{ fail "the MPI job did not start in 180 s: $(cat "$T/job.err")"; finish; }
 j=$(squeue -h -u "$NMC_USER" -o %i | head -n 1)
 echo "job $j started in $((SECONDS - t0)) s"
-wait_for 60 test "$(grep -c 'phase=start' "$T/job.out")" -eq 4 ||
+wait_for 60 lines_at_least 4 'phase=start' "$T/job.out" ||
 	fail "no start placement lines"
 wait_for 30 job_tasks_registered "$j" 4 || fail "job $j: 4 tasks not registered"
 
@@ -71,7 +71,7 @@ fi
 for r in 0 1 2 3; do
 	kill -USR1 "$(cat "$pd/rank-$r.pid")" || fail "rank $r is gone"
 done
-wait_for 60 test "$(grep -c 'phase=usr1' "$T/job.out")" -ge 4 ||
+wait_for 60 lines_at_least 4 'phase=usr1' "$T/job.out" ||
 	fail "no placement lines after SIGUSR1"
 for r in 0 1 2 3; do
 	want=$((2 + r / 2))

@@ -78,10 +78,13 @@ static void test_maps_line(void **state)
 struct child {
 	pid_t pid;
 	int up[2], down[2];
-	uintptr_t k4, thp, untouched, shm;
+	uintptr_t k4, thp, untouched, shm, zero;
 };
 
-/* A child with 16 MiB 4K, 8 MiB THP, 4 MiB untouched, 4 MiB shared. */
+/*
+ * A child with 16 MiB 4K, 8 MiB THP, 4 MiB untouched, 4 MiB shared and
+ * 4 MiB only read (the zero page).
+ */
 static void start_child(struct child *c)
 {
 	char *shm = mmap(NULL, 4 * MIB, PROT_READ | PROT_WRITE,
@@ -94,7 +97,7 @@ static void start_child(struct child *c)
 	c->pid = fork();
 	assert_true(c->pid >= 0);
 	if (c->pid == 0) {
-		uintptr_t a[4];
+		uintptr_t a[5];
 		char *k4 = mmap(NULL, 16 * MIB, PROT_READ | PROT_WRITE,
 				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		char *raw = mmap(NULL, 8 * MIB + HUGE, PROT_READ | PROT_WRITE,
@@ -103,6 +106,8 @@ static void start_child(struct child *c)
 				     ~(HUGE - 1));
 		char *un = mmap(NULL, 4 * MIB, PROT_READ | PROT_WRITE,
 				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		char *zero = mmap(NULL, 4 * MIB, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		volatile char sink = 0;
 		char cmd;
 
@@ -110,13 +115,15 @@ static void start_child(struct child *c)
 		madvise(thp, 8 * MIB, MADV_HUGEPAGE);
 		memset(k4, 1, 16 * MIB);
 		memset(thp, 2, 8 * MIB);
+		madvise(zero, 4 * MIB, MADV_NOHUGEPAGE);
 		for (size_t o = 0; o < 4 * MIB; o += 4096)
-			sink += shm[o];
+			sink += shm[o] + zero[o];
 		(void)sink;
 		a[0] = (uintptr_t)k4;
 		a[1] = (uintptr_t)thp;
 		a[2] = (uintptr_t)un;
 		a[3] = (uintptr_t)shm;
+		a[4] = (uintptr_t)zero;
 		if (write(c->up[1], a, sizeof(a)) != sizeof(a))
 			_exit(1);
 		/* 'u': unmap the first MiB of the 4K region, then wait */
@@ -129,13 +136,14 @@ static void start_child(struct child *c)
 		_exit(0);
 	}
 	{
-		uintptr_t a[4];
+		uintptr_t a[5];
 
 		assert_int_equal(read(c->up[0], a, sizeof(a)), sizeof(a));
 		c->k4 = a[0];
 		c->thp = a[1];
 		c->untouched = a[2];
 		c->shm = a[3];
+		c->zero = a[4];
 	}
 }
 
@@ -222,6 +230,9 @@ static void test_scan_regions(void **state)
 		assert_int_equal(w, 2048);
 		n = pages_in(&s[m], c.untouched, 4 * MIB, 0, &w);
 		assert_int_equal(n, 0);
+		/* Read only: the zero page is nobody's memory. */
+		n = pages_in(&s[m], c.zero, 4 * MIB, 0, &w);
+		assert_int_equal(n, 0);
 		n = pages_in(&s[m], c.shm, 4 * MIB, NM_RUN_SHARED, &w);
 		assert_int_equal(n, 1024);
 		assert_int_equal(w, 1024);
@@ -247,6 +258,60 @@ static void test_scan_regions(void **state)
 	}
 	nm_scan_release(&s[0]);
 	nm_scan_release(&s[1]);
+	stop_child(&c);
+}
+
+static uint64_t sum(const uint64_t *per_node)
+{
+	uint64_t n = 0;
+
+	for (int i = 0; i < NM_MAX_NODES; i++)
+		n += per_node[i];
+	return n;
+}
+
+/*
+ * Runs only on the nodes asked for: an anonymous page elsewhere is only
+ * counted (the zero page not at all), a file's page still gets its run,
+ * and asking for every node is the plain scan.
+ */
+static void test_scan_run_nodes(void **state)
+{
+	struct child c;
+	struct nm_scan all, none, every;
+	bool no[NM_MAX_NODES] = { false }, yes[NM_MAX_NODES];
+	char err[NM_ERRLEN] = "";
+	uint64_t w;
+
+	(void)state;
+	need_root();
+	for (int i = 0; i < NM_MAX_NODES; i++)
+		yes[i] = true;
+	start_child(&c);
+	if (nm_scan_process(c.pid, NM_SCAN_PAGEMAP, &all, err) < 0 ||
+	    nm_scan_process_on(c.pid, NM_SCAN_PAGEMAP, NM_SCAN_ANY_UID, no,
+			       &none, err) < 0 ||
+	    nm_scan_process_on(c.pid, NM_SCAN_PAGEMAP, NM_SCAN_ANY_UID, yes,
+			       &every, err) < 0)
+		fail_msg("scan: %s", err);
+	check_consistent(&none);
+	assert_int_equal(pages_in(&none, c.k4, 16 * MIB, 0, &w), 0);
+	assert_int_equal(pages_in(&none, c.thp, 8 * MIB, 0, &w), 0);
+	assert_int_equal(pages_in(&none, c.shm, 4 * MIB, 0, &w), 0);
+	assert_true(sum(none.counted_per_node) >= 4096 + 2048 + 1024);
+	/* Every page of the plain scan, counted or in a run: no zero page */
+	assert_int_equal(sum(none.counted_per_node) + sum(none.pages_per_node),
+			 sum(all.pages_per_node));
+	assert_int_equal(sum(every.counted_per_node), 0);
+	assert_int_equal(pages_in(&every, c.k4, 16 * MIB, 0, &w), 4096);
+	assert_int_equal(pages_in(&every, c.thp, 8 * MIB, NM_RUN_THP, &w),
+			 2048);
+	assert_int_equal(w, 2048);
+	assert_int_equal(pages_in(&every, c.zero, 4 * MIB, 0, &w), 0);
+	assert_int_equal(sum(every.pages_per_node), sum(all.pages_per_node));
+	nm_scan_release(&all);
+	nm_scan_release(&none);
+	nm_scan_release(&every);
 	stop_child(&c);
 }
 
@@ -400,6 +465,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_maps_line),
 		cmocka_unit_test(test_scan_regions),
+		cmocka_unit_test(test_scan_run_nodes),
 		cmocka_unit_test(test_skip_rule),
 		cmocka_unit_test(test_scan_skips_others),
 		cmocka_unit_test(test_scan_errors),

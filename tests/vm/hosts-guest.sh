@@ -40,14 +40,8 @@ hard_error() {
 	echo "ERROR (hard): $*"
 	exit 99
 }
-wait_for() {
-	local end=$((SECONDS + $1))
-	shift
-	until "$@" >/dev/null 2>&1; do
-		[ $SECONDS -ge $end ] && return 1
-		sleep 0.2
-	done
-}
+# shellcheck source=tests/wait.sh
+. "$top_srcdir/tests/wait.sh"
 
 for f in "$NUMAMIGRATE" "$NUMAMIGRATED" "$MPI/nm-mpi-churn"; do
 	[ -x "$f" ] || hard_error "$f is not built"
@@ -293,7 +287,7 @@ wait_for 240 all_pids ||
 	hard_error "the MPI job did not start in 240 s: $(tail -n 5 "$T/job.err")"
 j=$(squeue -h -u "$USER_" -o %i | head -n 1)
 echo "job $j started in $((SECONDS - t0)) s on $(squeue -h -j "$j" -o %N)"
-wait_for 60 test "$(grep -c 'phase=start' "$T/job.out")" -eq 4 ||
+wait_for 60 lines_at_least 4 'phase=start' "$T/job.out" ||
 	fail "no start placement lines"
 
 # registered HOST N: that host's helper has N tasks of the job.
@@ -336,7 +330,7 @@ check_placement() {
 	for r in 0 1 2 3; do
 		kill -USR1 "$(cat "$pd/rank-$r.pid")" || fail "rank $r is gone"
 	done
-	wait_for 60 test "$(grep -c 'phase=usr1' "$T/job.out")" -ge $((4 * usr1_round)) ||
+	wait_for 60 lines_at_least $((4 * usr1_round)) 'phase=usr1' "$T/job.out" ||
 		fail "$what: no placement lines after SIGUSR1"
 	for r in 0 1 2 3; do
 		[ $r -lt 2 ] && base=$2 || base=$3

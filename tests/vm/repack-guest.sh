@@ -40,6 +40,8 @@ done
 export NMC_TIMEOUT=${NMC_TIMEOUT:-240}
 # shellcheck source=tests/slurm/cluster.sh
 . "$top_srcdir/tests/slurm/cluster.sh"
+# shellcheck source=tests/wait.sh
+. "$top_srcdir/tests/wait.sh"
 T=$(mktemp -d /tmp/nm-repack.XXXXXX) && chmod 755 "$T" || hard "mktemp"
 SOCK=$T/nm.sock
 DPID=
@@ -84,15 +86,6 @@ start_daemon() {
 start_daemon
 echo "cluster and daemon up after $(elapsed)"
 
-# wait_for SECONDS CMD...: until CMD succeeds (polls every 0.2 s).
-wait_for() {
-	local end=$((SECONDS + $1))
-	shift
-	until "$@"; do
-		[ $SECONDS -ge $end ] && return 1
-		sleep 0.2
-	done
-}
 # Bytes per node of PIDS' memory, e.g. "0:67M 1:67M 2:0M 3:0M".
 per_node() {
 	local p
