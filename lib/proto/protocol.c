@@ -1081,7 +1081,8 @@ int nm_frame_write_json(int fd, const json_t *obj, char *err)
 	return nm_frame_write_json_within(fd, obj, -1, err);
 }
 
-int nm_connect_unix(const char *path, char *err)
+/* @flags: more socket(2) type flags (SOCK_NONBLOCK). */
+static int connect_unix(const char *path, int flags, char *err)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int fd;
@@ -1091,7 +1092,7 @@ int nm_connect_unix(const char *path, char *err)
 		return -1;
 	}
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | flags, 0);
 	if (fd < 0) {
 		nm_seterr(err, "socket: %s", strerror(errno));
 		return -1;
@@ -1100,9 +1101,20 @@ int nm_connect_unix(const char *path, char *err)
 		nm_seterr(err, "cannot reach numamigrated at %.120s: %s%s",
 			  path, strerror(errno),
 			  errno == ENOENT || errno == ECONNREFUSED ?
-			  " (is the daemon running?)" : "");
+			  " (is the daemon running?)" :
+			  errno == EAGAIN ? " (its listen backlog is full)" : "");
 		close(fd);
 		return -1;
 	}
 	return fd;
+}
+
+int nm_connect_unix(const char *path, char *err)
+{
+	return connect_unix(path, 0, err);
+}
+
+int nm_connect_unix_nonblocking(const char *path, char *err)
+{
+	return connect_unix(path, SOCK_NONBLOCK, err);
 }

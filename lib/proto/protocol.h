@@ -170,6 +170,9 @@ int nm_frame_write_within(int fd, const char *body, size_t len,
 			  int timeout_ms, char *err);
 /* Connects to numamigrated's Unix socket; the fd, or -1 with @err. */
 int nm_connect_unix(const char *path, char *err);
+/* The same, the socket non-blocking (a connect that finds the listen
+ * backlog full fails with EAGAIN instead of waiting). */
+int nm_connect_unix_nonblocking(const char *path, char *err);
 
 /* Serialises @obj compactly and writes it as one frame. */
 int nm_frame_write_json(int fd, const json_t *obj, char *err);

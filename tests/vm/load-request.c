@@ -6,11 +6,11 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "lib/base/clock.h"
 #include "lib/proto/client.h"
+#include "lib/proto/protocol.h"
 #include "tests/vm/load-request.h"
 
 int load_frame_make(const struct nm_request *req, struct load_frame *f,
@@ -33,32 +33,6 @@ int load_frame_make(const struct nm_request *req, struct load_frame *f,
 	f->len = 4 + n;
 	free(body);
 	return 0;
-}
-
-/* A non-blocking socket connected to @path, or -1 with @err. */
-static int connect_nonblocking(const char *path, char *err)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd;
-
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		nm_seterr(err, "socket path too long: %.80s", path);
-		return -1;
-	}
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		nm_seterr(err, "socket: %s", strerror(errno));
-		return -1;
-	}
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		nm_seterr(err, "connect: %s%s", strerror(errno),
-			  errno == EAGAIN ? " (the listen backlog is full)" :
-			  "");
-		close(fd);
-		return -1;
-	}
-	return fd;
 }
 
 /* Watch for what the request needs next: room to send, or a reply. */
@@ -110,7 +84,7 @@ int load_request_start(struct load_request *r, int ep, void *owner,
 	r->deadline = r->t0 + timeout;
 	r->out = f;
 	r->owner = owner;
-	r->fd = connect_nonblocking(path, err);
+	r->fd = nm_connect_unix_nonblocking(path, err);
 	if (r->fd < 0)
 		return -1;
 	/* A request fits the socket's buffer: sent before the first wait. */
