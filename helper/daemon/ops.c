@@ -53,11 +53,11 @@ static json_t *op_ping(const struct nm_caller *who)
 
 /*
  * The processes of the job whose registered tasks are @tasks[0..n): the
- * tasks and their descendants in @pt, each with its MPI rank and role
- * (mpirun's ranks are not registered themselves).  NULL when they cannot
- * be read.
+ * tasks and their descendants in @sp's table, each with its MPI rank and
+ * role (mpirun's ranks are not registered themselves), all as @sp holds
+ * them.  NULL when they cannot be read.
  */
-static json_t *job_processes(const struct nm_ptable *pt,
+static json_t *job_processes(struct nm_status_procs *sp,
 			     const struct nm_reg_task *tasks, int n)
 {
 	pid_t *reg = calloc((size_t)n, sizeof(*reg)), *all = NULL;
@@ -70,11 +70,13 @@ static json_t *job_processes(const struct nm_ptable *pt,
 		return NULL;
 	for (int i = 0; i < n; i++)
 		reg[i] = tasks[i].pid;
-	if (!pt || nm_ptable_descendants(pt, reg, n, &all, &nall, err) < 0)
+	if (!sp || nm_ptable_descendants(nm_status_procs_table(sp), reg, n,
+					 &all, &nall, err) < 0)
 		goto out;
 	rank = calloc((size_t)nall, sizeof(*rank));
 	role = calloc((size_t)nall, sizeof(*role));
-	if (!rank || !role || nm_mpi_ranks_of(all, nall, rank, role) < 0)
+	if (!rank || !role ||
+	    nm_status_procs_ranks(sp, all, nall, rank, role) < 0)
 		goto out;
 	a = json_array();
 	for (int i = 0; a && i < nall; i++)
@@ -113,19 +115,18 @@ static json_t *op_status(struct nm_daemon *d, const struct nm_caller *who,
 {
 	uid_t filter = who->privileged ? (uid_t)-1 : who->uid;
 	struct nm_status_procs *sp = NULL;
-	const struct nm_ptable *pt = NULL;
 	struct nm_reg_task *tasks;
 	json_t *r, *a, *jobs;
 	char err[NM_ERRLEN];
 	int n;
 
-	if (nm_registry_list(d->reg, NM_NO_ID, filter, &tasks, &n, err) < 0)
+	if (nm_registry_list_recent(d->reg, NM_NO_ID, filter,
+				    NM_REGISTRY_LIST_AGE_MS, &tasks, &n,
+				    err) < 0)
 		return error_reply(who, req, "internal", err);
 	/* One table of /proc for all the jobs, shared: status stays cheap. */
 	if (n > 0)
 		sp = status_table(tasks, n);
-	if (sp)
-		pt = nm_status_procs_table(sp);
 	r = ok_reply();
 	a = json_array();
 	jobs = json_array();
@@ -141,7 +142,7 @@ static json_t *op_status(struct nm_daemon *d, const struct nm_caller *who,
 					      (json_int_t)tasks[i].job,
 					      "tasks", k - i, "uid",
 					      (json_int_t)tasks[i].owner);
-			json_t *procs = job_processes(pt, &tasks[i], k - i);
+			json_t *procs = job_processes(sp, &tasks[i], k - i);
 
 			if (j && procs)
 				json_object_set_new(j, "processes", procs);
@@ -253,7 +254,9 @@ static json_t *op_unregister(struct nm_daemon *d, const struct nm_caller *who,
 	json_t *r;
 	int n, gone;
 
-	if (nm_registry_list(d->reg, req->job, (uid_t)-1, &tasks, &n, err) < 0)
+	if (nm_registry_list_recent(d->reg, req->job, (uid_t)-1,
+				    NM_REGISTRY_LIST_AGE_MS, &tasks, &n,
+				    err) < 0)
 		return error_reply(who, req, "internal", err);
 	/* Check everything first: all or nothing. */
 	for (int i = 0; i < n; i++) {

@@ -27,6 +27,7 @@ struct nm_registry {
 	struct nm_reg_task *tasks;
 	int npol, cappol;
 	struct policy *pol;
+	struct timespec pruned;	/* the last check of every task (monotonic) */
 };
 
 struct nm_registry *nm_registry_new(void)
@@ -90,6 +91,7 @@ static int prune_locked(struct nm_registry *r)
 {
 	int gone = 0;
 
+	clock_gettime(CLOCK_MONOTONIC, &r->pruned);
 	for (int i = r->n - 1; i >= 0; i--)
 		if (!nm_proc_same(r->tasks[i].pid, r->tasks[i].starttime)) {
 			drop(r, i);
@@ -99,13 +101,30 @@ static int prune_locked(struct nm_registry *r)
 	return gone;
 }
 
+/* Milliseconds since the registry last checked its tasks (lock held). */
+static long pruned_ms_ago(const struct nm_registry *r)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - r->pruned.tv_sec) * 1000 +
+	       (now.tv_nsec - r->pruned.tv_nsec) / 1000000;
+}
+
+/* prune_locked(), unless every task was checked under @max_age_ms ago. */
+static void prune_older(struct nm_registry *r, int max_age_ms)
+{
+	if (max_age_ms <= 0 || pruned_ms_ago(r) >= max_age_ms)
+		prune_locked(r);
+}
+
 int nm_registry_add(struct nm_registry *r, const struct nm_reg_task *tasks,
 		    int n, char *err)
 {
 	int rc = -1, fresh = 0;
 
 	pthread_mutex_lock(&r->lock);
-	prune_locked(r);
+	prune_older(r, NM_REGISTRY_LIST_AGE_MS);
 	/* Validate everything before changing anything. */
 	for (int i = 0; i < n; i++) {
 		const struct nm_reg_task *t = &tasks[i];
@@ -123,6 +142,12 @@ int nm_registry_add(struct nm_registry *r, const struct nm_reg_task *tasks,
 
 			if (o->job == t->job && o->step == t->step &&
 			    o->rank == t->rank && o->pid != t->pid) {
+				/* Checked a while ago: only a live one holds
+				 * the rank. */
+				if (!nm_proc_same(o->pid, o->starttime)) {
+					drop(r, j--);
+					continue;
+				}
 				nm_seterr(err, "job %llu rank %d is already "
 					  "process %d",
 					  (unsigned long long)t->job, t->rank,
@@ -317,15 +342,16 @@ static int cmp_task(const void *a, const void *b)
 	return (x->pid > y->pid) - (x->pid < y->pid);
 }
 
-int nm_registry_list(struct nm_registry *r, uint64_t job, uid_t owner,
-		     struct nm_reg_task **out, int *n, char *err)
+int nm_registry_list_recent(struct nm_registry *r, uint64_t job, uid_t owner,
+			    int max_age_ms, struct nm_reg_task **out, int *n,
+			    char *err)
 {
 	int rc = 0;
 
 	*out = NULL;
 	*n = 0;
 	pthread_mutex_lock(&r->lock);
-	prune_locked(r);
+	prune_older(r, max_age_ms);
 	if (r->n) {
 		*out = malloc((size_t)r->n * sizeof(**out));
 		if (!*out) {
@@ -348,6 +374,12 @@ int nm_registry_list(struct nm_registry *r, uint64_t job, uid_t owner,
 out:
 	pthread_mutex_unlock(&r->lock);
 	return rc;
+}
+
+int nm_registry_list(struct nm_registry *r, uint64_t job, uid_t owner,
+		     struct nm_reg_task **out, int *n, char *err)
+{
+	return nm_registry_list_recent(r, job, owner, 0, out, n, err);
 }
 
 json_t *nm_reg_task_json(const struct nm_reg_task *t)

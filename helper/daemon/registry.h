@@ -56,6 +56,19 @@ int nm_registry_list(struct nm_registry *r, uint64_t job, uid_t owner,
 		     struct nm_reg_task **out, int *n, char *err);
 
 /*
+ * The same, with the tasks' processes checked at most @max_age_ms ago
+ * rather than now: one read of /proc per task for all the status,
+ * register and unregister requests of that period, not one each.  A task
+ * whose process exited within it may still be listed (and unregistered);
+ * nm_registry_add checks the tasks it adds, and any holding their ranks,
+ * now.
+ */
+#define NM_REGISTRY_LIST_AGE_MS 500
+int nm_registry_list_recent(struct nm_registry *r, uint64_t job, uid_t owner,
+			    int max_age_ms, struct nm_reg_task **out, int *n,
+			    char *err);
+
+/*
  * Jobs' migration policies (the "policy" request).  A policy is kept
  * until its job's tasks are gone: once the job has had registered tasks
  * and has none left (they exited or were unregistered), or, when no task

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Listening sockets and connection threads. */
+/* Listening sockets, the answering threads and connection threads. */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
@@ -11,6 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -34,6 +37,18 @@
 #define REPLY_TIMEOUT_MS 10000
 /* A progress frame, likewise: the move goes on without the reader. */
 #define PROGRESS_TIMEOUT_MS 2000
+/*
+ * Threads that accept connections and answer quick requests (status,
+ * ping, root's register) themselves: no thread is started per status,
+ * and a request is not handed from the accepting thread to another.
+ */
+#define ANSWERERS 4
+/* How long an answerer waits for a request to arrive before handing
+ * its connection to a thread of its own. */
+#define QUICK_WAIT_MS 50
+/* A quick reply larger than this goes by a thread of its own: well below
+ * the socket's send buffer, it leaves at once. */
+#define QUICK_REPLY_MAX (16 * 1024)
 
 static pthread_mutex_t conn_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t conn_cond = PTHREAD_COND_INITIALIZER;
@@ -49,6 +64,9 @@ struct conn {
 	bool answered;		/* the reply went before the request ended */
 	bool slot;		/* holds a slot for who.uid (slots.c) */
 	bool unauthenticated;	/* holds an unauthenticated TCP slot */
+	bool has_req;		/* req was read by the answerer */
+	struct nm_request req;
+	char *late;		/* a quick reply a thread sends (send_late) */
 };
 
 static bool take_slot(struct conn *c);
@@ -198,15 +216,33 @@ static void send_progress(void *arg, uint64_t done, uint64_t total,
 	json_decref(f);
 }
 
-static void reply(struct conn *c, json_t *r)
+/* @text, a reply serialised (NULL: none to send), sent and freed. */
+static void reply_text(struct conn *c, char *text)
 {
 	char err[NM_ERRLEN];
 
-	if (r && nm_frame_write_json_within(c->fd, r, REPLY_TIMEOUT_MS,
-					       err) < 0)
+	if (text && nm_frame_write_within(c->fd, text, strlen(text),
+					  REPLY_TIMEOUT_MS, err) < 0)
 		nm_log(LOG_INFO, "%s: cannot send the reply: %s", c->who.peer,
 		       err);
+	free(text);
+}
+
+/* @r serialised once; NULL when there is none, or it cannot be. */
+static char *reply_dump(const struct conn *c, json_t *r)
+{
+	char *text = r ? json_dumps(r, JSON_COMPACT) : NULL;
+
+	if (r && !text)
+		nm_log(LOG_WARNING, "%s: cannot serialise the reply",
+		       c->who.peer);
 	json_decref(r);
+	return text;
+}
+
+static void reply(struct conn *c, json_t *r)
+{
+	reply_text(c, reply_dump(c, r));
 }
 
 /* The reply now; the request goes on (nm_answer_fn). */
@@ -260,21 +296,22 @@ static int unwrap_munge(struct conn *c, char **body, size_t *len, char *err)
 	return 0;
 }
 
-static void *serve(void *arg)
+/*
+ * The request of @c, read and decoded into @req: true; false when the
+ * peer left or was answered already (a bad request, a denied credential).
+ */
+static bool read_request(struct conn *c, struct nm_request *req)
 {
-	struct conn *c = arg;
-	struct nm_request req;
 	char err[NM_ERRLEN];
+	bool eof, ok = false;
 	size_t len;
-	bool eof;
 	char *body;
 
-	nm_priority_serve();
 	body = nm_frame_read(c->fd, &len, REQUEST_TIMEOUT_MS, &eof, err);
 	if (!body) {
 		if (!eof)
 			bad(c, err);
-		goto out;
+		return false;
 	}
 	if (c->tcp && unwrap_munge(c, &body, &len, err) < 0) {
 		nm_log(LOG_WARNING, "request from %s: denied: %s", c->who.peer,
@@ -285,24 +322,36 @@ static void *serve(void *arg)
 	if (c->tcp && !take_slot(c))
 		goto out;
 	c->who.privileged = nm_authz_privileged(&c->d->cfg, c->who.uid);
-	if (nm_request_decode(body, len, false, &req, err) < 0) {
+	if (nm_request_decode(body, len, false, req, err) < 0) {
 		bad(c, err);
 		goto out;
 	}
-	if (c->tcp && check_host(c, &req, err) < 0) {
+	if (c->tcp && check_host(c, req, err) < 0) {
 		nm_log(LOG_WARNING, "request from %s (uid %u): denied: %s",
 		       c->who.peer, (unsigned int)c->who.uid, err);
 		reply(c, nm_reply_error("denied", err));
-		nm_request_release(&req);
+		nm_request_release(req);
 		goto out;
 	}
-	nm_log(LOG_DEBUG, "%s from uid %u (%s)", nm_op_name(req.op),
-	       (unsigned int)c->who.uid, c->who.peer);
-	reply_last(c, nm_handle_request(c->d, &c->who, &req, send_progress,
-					answer, c));
-	nm_request_release(&req);
+	ok = true;
 out:
 	free(body);
+	return ok;
+}
+
+/* @c's request @req answered; @req released. */
+static void answer_request(struct conn *c, struct nm_request *req)
+{
+	nm_log(LOG_DEBUG, "%s from uid %u (%s)", nm_op_name(req->op),
+	       (unsigned int)c->who.uid, c->who.peer);
+	reply_last(c, nm_handle_request(c->d, &c->who, req, send_progress,
+					answer, c));
+	nm_request_release(req);
+}
+
+/* @c closed, its slot given back, and counted out. */
+static void conn_end(struct conn *c)
+{
 	close(c->fd);
 	if (c->unauthenticated)
 		nm_slots_put_unauthenticated();
@@ -313,6 +362,18 @@ out:
 	nconns--;
 	pthread_cond_broadcast(&conn_cond);
 	pthread_mutex_unlock(&conn_lock);
+}
+
+/* A connection's whole life, on a thread of its own (or an answerer's). */
+static void *serve(void *arg)
+{
+	struct conn *c = arg;
+
+	pthread_setname_np(pthread_self(), "nm-conn");
+	nm_priority_serve();
+	if (c->has_req || read_request(c, &c->req))
+		answer_request(c, &c->req);
+	conn_end(c);
 	return NULL;
 }
 
@@ -440,8 +501,8 @@ static bool take_unauthenticated(struct conn *c)
 	return false;
 }
 
-/* A thread of its own for @c; false (uncounted) when none starts. */
-static bool start_serving(struct conn *c)
+/* @fn(@c) on a thread of its own; when none starts, on this one. */
+static void start_thread(void *(*fn)(void *), struct conn *c)
 {
 	pthread_attr_t attr;
 	pthread_t th;
@@ -449,15 +510,118 @@ static bool start_serving(struct conn *c)
 
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	rc = pthread_create(&th, &attr, serve, c);
+	rc = pthread_create(&th, &attr, fn, c);
 	pthread_attr_destroy(&attr);
 	if (!rc)
-		return true;
+		return;
 	nm_log(LOG_ERR, "cannot start a connection thread: %s", strerror(rc));
-	pthread_mutex_lock(&conn_lock);
-	nconns--;
-	pthread_mutex_unlock(&conn_lock);
-	return false;
+	fn(c);
+}
+
+/* A reply too big to go at once, sent by a thread of its own. */
+static void *send_late(void *arg)
+{
+	struct conn *c = arg;
+
+	reply_text(c, c->late);
+	conn_end(c);
+	return NULL;
+}
+
+/*
+ * A quick request answered by the answerer that read it.  A reply the
+ * socket takes at once is sent here; a bigger one (a status of
+ * thousands of tasks) by a thread of its own, under the reply deadline:
+ * an answerer never waits on a slow reader.
+ */
+static void answer_quick(struct conn *c)
+{
+	char *text;
+
+	nm_log(LOG_DEBUG, "%s from uid %u (%s)", nm_op_name(c->req.op),
+	       (unsigned int)c->who.uid, c->who.peer);
+	/* Serialised once: its size says who sends it, then it is sent. */
+	text = reply_dump(c, nm_handle_request(c->d, &c->who, &c->req,
+					       send_progress, answer, c));
+	nm_request_release(&c->req);
+	if (text && strlen(text) > QUICK_REPLY_MAX) {
+		c->late = text;
+		start_thread(send_late, c);
+		return;
+	}
+	reply_text(c, text);
+	conn_end(c);
+}
+
+static bool peek_header(int fd, unsigned char head[4])
+{
+	return recv(fd, head, 4, MSG_PEEK | MSG_DONTWAIT) == 4;
+}
+
+/*
+ * The whole request frame of @fd is in its socket buffer, or arrives
+ * within QUICK_WAIT_MS: the answerer reads it without waiting on the
+ * client.  Mostly it came with the connection: looked at before any wait.
+ */
+static bool request_arrived(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	unsigned char head[4];
+	uint32_t len;
+	int avail;
+
+	if (!peek_header(fd, head) &&
+	    (poll(&p, 1, QUICK_WAIT_MS) != 1 || !peek_header(fd, head)))
+		return false;
+	if (ioctl(fd, FIONREAD, &avail) < 0)
+		return false;
+	len = (uint32_t)head[0] << 24 | (uint32_t)head[1] << 16 |
+	      (uint32_t)head[2] << 8 | head[3];
+	return len <= NM_PROTO_MAX_FRAME &&
+	       (uint64_t)avail >= sizeof(head) + (uint64_t)len;
+}
+
+/*
+ * Requests answered at once, by the answerer that accepted them: those
+ * that only read or change the daemon's own state.  An unprivileged
+ * register asks Slurm who owns the job, which may take seconds: a
+ * thread of its own.
+ */
+static bool quick(const struct conn *c)
+{
+	switch (c->req.op) {
+	case NM_OP_PING:
+	case NM_OP_STATUS:
+	case NM_OP_UNREGISTER:
+		return true;
+	case NM_OP_REGISTER:
+	case NM_OP_POLICY:
+		return c->who.privileged && !c->req.cgroup;
+	default:
+		return false;
+	}
+}
+
+/*
+ * @c admitted: a quick request that has arrived is answered here, the
+ * rest (and TCP, whose MUNGE credential is checked by munged) on a
+ * thread of its own.
+ */
+static void dispatch(struct conn *c)
+{
+	if (c->tcp || !request_arrived(c->fd)) {
+		start_thread(serve, c);
+		return;
+	}
+	if (!read_request(c, &c->req)) {
+		conn_end(c);
+		return;
+	}
+	c->has_req = true;
+	if (quick(c))
+		answer_quick(c);
+	else
+		start_thread(serve, c);
 }
 
 static void accept_one(struct nm_daemon *d, int lfd, bool tcp)
@@ -495,12 +659,8 @@ static void accept_one(struct nm_daemon *d, int lfd, bool tcp)
 	if (tcp ? !take_unauthenticated(c) : !take_slot(c))
 		goto drop;
 	admit();
-	if (start_serving(c))
-		return;
-	if (c->unauthenticated)
-		nm_slots_put_unauthenticated();
-	if (c->slot)
-		nm_slots_put(c->who.uid);
+	dispatch(c);
+	return;
 drop:
 	close(fd);
 	free(c);
@@ -546,38 +706,134 @@ static void stop_serving(struct nm_daemon *d, int sig)
 	_exit(0);
 }
 
-int nm_server_run(struct nm_daemon *d, int unix_fd, int tcp_fd, int sigfd)
-{
-	struct pollfd p[3] = {
-		{ .fd = sigfd, .events = POLLIN },
-		{ .fd = unix_fd, .events = POLLIN },
-		{ .fd = tcp_fd, .events = POLLIN },
-	};
-	int sig = 0;
+/* Connections accepted, quick requests answered: ANSWERERS threads. */
+struct answerers {
+	struct nm_daemon *d;
+	int unix_fd, tcp_fd;
+	int stop_fd;		/* an eventfd, readable once stopping */
+};
 
-	/* Every request passes through this accept: it is answering too. */
+/*
+ * The answerer's own epoll set: the stop eventfd, and the listening
+ * sockets with EPOLLEXCLUSIVE, so that a connection wakes one answerer,
+ * not all of them to race for one accept.  -1 when it cannot be made.
+ */
+static int answerer_epoll(const struct answerers *a)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+
+	if (ep < 0)
+		return -1;
+	ev.data.fd = a->stop_fd;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, a->stop_fd, &ev) < 0)
+		goto fail;
+	ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+	ev.data.fd = a->unix_fd;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, a->unix_fd, &ev) < 0)
+		goto fail;
+	ev.data.fd = a->tcp_fd;
+	if (a->tcp_fd >= 0 && epoll_ctl(ep, EPOLL_CTL_ADD, a->tcp_fd, &ev) < 0)
+		goto fail;
+	return ep;
+fail:
+	close(ep);
+	return -1;
+}
+
+static void *answerer(void *arg)
+{
+	const struct answerers *a = arg;
+	struct epoll_event ev[3];
+	int ep = answerer_epoll(a);
+
+	if (ep < 0) {
+		nm_log(LOG_ERR, "answering thread: epoll: %s", strerror(errno));
+		return NULL;
+	}
+	/* Named, so that ps -L and top -H tell where the CPU time goes. */
+	pthread_setname_np(pthread_self(), "nm-answer");
+	/* Every request passes through an accept: it is answering too. */
 	nm_priority_serve();
-	while (!sig) {
-		int n = poll(p, tcp_fd >= 0 ? 3 : 2, -1);
+	for (;;) {
+		int n = epoll_wait(ep, ev, 3, -1);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			nm_log(LOG_ERR, "epoll_wait: %s", strerror(errno));
+			break;
+		}
+		for (int i = 0; i < n; i++) {
+			if (ev[i].data.fd == a->stop_fd) {
+				close(ep);
+				return NULL;
+			}
+			/* Non-blocking: another answerer may have taken it. */
+			accept_one(a->d, ev[i].data.fd,
+				   ev[i].data.fd == a->tcp_fd);
+		}
+	}
+	close(ep);
+	return NULL;
+}
+
+/* The signal that stops the daemon; -1 when signals cannot be read. */
+static int wait_signal(int sigfd)
+{
+	struct pollfd p = { .fd = sigfd, .events = POLLIN };
+	struct signalfd_siginfo si;
+
+	for (;;) {
+		int n = poll(&p, 1, -1);
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
 			nm_log(LOG_ERR, "poll: %s", strerror(errno));
-			sig = -1;
-			break;
+			return -1;
 		}
-		if (p[0].revents & POLLIN) {
-			struct signalfd_siginfo si;
-
-			if (read(sigfd, &si, sizeof(si)) == sizeof(si))
-				sig = (int)si.ssi_signo;
-		}
-		if (p[1].revents & POLLIN)
-			accept_one(d, unix_fd, false);
-		if (tcp_fd >= 0 && (p[2].revents & POLLIN))
-			accept_one(d, tcp_fd, true);
+		if (read(sigfd, &si, sizeof(si)) == sizeof(si))
+			return (int)si.ssi_signo;
 	}
+}
+
+static int set_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+int nm_server_run(struct nm_daemon *d, int unix_fd, int tcp_fd, int sigfd)
+{
+	struct answerers a = { .d = d, .unix_fd = unix_fd, .tcp_fd = tcp_fd };
+	const uint64_t one = 1;
+	pthread_t th[ANSWERERS];
+	int n = 0, sig = -1;
+
+	a.stop_fd = eventfd(0, EFD_CLOEXEC);
+	if (a.stop_fd < 0 || set_nonblock(unix_fd) < 0 ||
+	    (tcp_fd >= 0 && set_nonblock(tcp_fd) < 0))
+		nm_log(LOG_ERR, "cannot set up the listening sockets: %s",
+		       strerror(errno));
+	else
+		while (n < ANSWERERS &&
+		       pthread_create(&th[n], NULL, answerer, &a) == 0)
+			n++;
+	if (n)
+		sig = wait_signal(sigfd);
+	else
+		nm_log(LOG_ERR, "cannot start the answering threads");
+	/* No more accepts; a quick request under way is answered first. */
+	if (a.stop_fd >= 0 &&
+	    write(a.stop_fd, &one, sizeof(one)) != (ssize_t)sizeof(one))
+		nm_log(LOG_ERR, "cannot stop the answering threads: %s",
+		       strerror(errno));
+	for (int i = 0; i < n; i++)
+		pthread_join(th[i], NULL);
+	if (a.stop_fd >= 0)
+		close(a.stop_fd);
 	close(unix_fd);
 	if (tcp_fd >= 0)
 		close(tcp_fd);

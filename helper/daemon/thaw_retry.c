@@ -177,6 +177,7 @@ static void *loop(void *arg)
 	struct timespec ts = { 0, 500 * 1000000L };
 
 	(void)arg;
+	pthread_setname_np(pthread_self(), "nm-thaw");
 	for (;;) {
 		round_once();
 		nanosleep(&ts, NULL);

@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <stdio.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <stdlib.h>
 #include <string.h>
@@ -884,37 +885,47 @@ fail:
 
 /* ---- I/O ----------------------------------------------------------------- */
 
-/* Reads exactly @len bytes by @deadline (ms, -1: none). */
+/* Waits until @fd has bytes to read, at most until @deadline (-1: none). */
+static int wait_readable(int fd, long long deadline, char *err)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	int wait = -1;
+
+	if (deadline >= 0) {
+		long long left = deadline - (long long)nm_now_ms();
+
+		if (left <= 0) {
+			nm_seterr(err, "timed out reading a frame");
+			return -1;
+		}
+		wait = left > INT_MAX ? INT_MAX : (int)left;
+	}
+	if (poll(&p, 1, wait) < 0 && errno != EINTR) {
+		nm_seterr(err, "poll: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Reads exactly @len bytes by @deadline (ms, -1: none).  What has arrived
+ * is taken without a wait first: a request or reply is mostly in the
+ * socket already, and a poll before each read would double the calls.
+ */
 static int read_full(int fd, uint8_t *buf, size_t len, long long deadline,
 		     size_t *got, char *err)
 {
 	*got = 0;
 	while (*got < len) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		int wait = -1;
-		ssize_t n;
+		ssize_t n = recv(fd, buf + *got, len - *got, MSG_DONTWAIT);
 
-		if (deadline >= 0) {
-			long long left = deadline - (long long)nm_now_ms();
-
-			if (left <= 0) {
-				nm_seterr(err, "timed out reading a frame");
-				return -1;
-			}
-			wait = left > INT_MAX ? INT_MAX : (int)left;
-		}
-		n = poll(&p, 1, wait);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0) {
-			nm_seterr(err, "poll: %s", strerror(errno));
-			return -1;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if (wait_readable(fd, deadline, err) < 0)
+				return -1;
+			continue;
 		}
-		if (n == 0)
-			continue;
-		n = read(fd, buf + *got, len - *got);
-		if (n < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
 		if (n < 0) {
 			nm_seterr(err, "read: %s", strerror(errno));
 			return -1;
@@ -984,6 +995,27 @@ static int wait_writable(int fd, long long deadline, char *err)
 	return 0;
 }
 
+/*
+ * Header and body in one sendmsg while both fit: the peer is woken once
+ * for a small frame, not once for its header and again for its body.
+ */
+static ssize_t send_rest(int fd, const uint8_t hdr[4], const char *body,
+			 size_t len, size_t off, int flags)
+{
+	struct iovec iov[2];
+	struct msghdr m = { .msg_iov = iov };
+
+	if (off < 4) {
+		iov[m.msg_iovlen++] = (struct iovec){
+			.iov_base = (void *)(hdr + off), .iov_len = 4 - off };
+		off = 4;
+	}
+	iov[m.msg_iovlen++] = (struct iovec){
+		.iov_base = (void *)(body + (off - 4)),
+		.iov_len = 4 + len - off };
+	return sendmsg(fd, &m, flags);
+}
+
 static int frame_write(int fd, const char *body, size_t len,
 		       long long deadline, char *err)
 {
@@ -997,11 +1029,8 @@ static int frame_write(int fd, const char *body, size_t len,
 	}
 	nm_frame_put_header(hdr, (uint32_t)len);
 	while (off < 4 + len) {
-		const char *p = off < 4 ? (const char *)hdr + off :
-					  body + (off - 4);
-		size_t n = off < 4 ? 4 - off : 4 + len - off;
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL |
-				 (deadline >= 0 ? MSG_DONTWAIT : 0));
+		ssize_t w = send_rest(fd, hdr, body, len, off, MSG_NOSIGNAL |
+				      (deadline >= 0 ? MSG_DONTWAIT : 0));
 
 		if (w < 0 && errno == EINTR)
 			continue;
@@ -1025,6 +1054,13 @@ int nm_frame_write(int fd, const char *body, size_t len, char *err)
 	return frame_write(fd, body, len, -1, err);
 }
 
+int nm_frame_write_within(int fd, const char *body, size_t len,
+			  int timeout_ms, char *err)
+{
+	return frame_write(fd, body, len, timeout_ms < 0 ? -1 :
+			   (long long)nm_now_ms() + timeout_ms, err);
+}
+
 int nm_frame_write_json_within(int fd, const json_t *obj, int timeout_ms,
 			       char *err)
 {
@@ -1035,8 +1071,7 @@ int nm_frame_write_json_within(int fd, const json_t *obj, int timeout_ms,
 		nm_seterr(err, "cannot serialise JSON");
 		return -1;
 	}
-	rc = frame_write(fd, s, strlen(s), timeout_ms < 0 ? -1 :
-			 (long long)nm_now_ms() + timeout_ms, err);
+	rc = nm_frame_write_within(fd, s, strlen(s), timeout_ms, err);
 	free(s);
 	return rc;
 }
@@ -1046,7 +1081,8 @@ int nm_frame_write_json(int fd, const json_t *obj, char *err)
 	return nm_frame_write_json_within(fd, obj, -1, err);
 }
 
-int nm_connect_unix(const char *path, char *err)
+/* @flags: more socket(2) type flags (SOCK_NONBLOCK). */
+static int connect_unix(const char *path, int flags, char *err)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int fd;
@@ -1056,7 +1092,7 @@ int nm_connect_unix(const char *path, char *err)
 		return -1;
 	}
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | flags, 0);
 	if (fd < 0) {
 		nm_seterr(err, "socket: %s", strerror(errno));
 		return -1;
@@ -1065,9 +1101,20 @@ int nm_connect_unix(const char *path, char *err)
 		nm_seterr(err, "cannot reach numamigrated at %.120s: %s%s",
 			  path, strerror(errno),
 			  errno == ENOENT || errno == ECONNREFUSED ?
-			  " (is the daemon running?)" : "");
+			  " (is the daemon running?)" :
+			  errno == EAGAIN ? " (its listen backlog is full)" : "");
 		close(fd);
 		return -1;
 	}
 	return fd;
+}
+
+int nm_connect_unix(const char *path, char *err)
+{
+	return connect_unix(path, 0, err);
+}
+
+int nm_connect_unix_nonblocking(const char *path, char *err)
+{
+	return connect_unix(path, SOCK_NONBLOCK, err);
 }

@@ -162,15 +162,21 @@ json_t *nm_reply_decode(const char *buf, size_t len, bool *is_progress,
  */
 char *nm_frame_read(int fd, size_t *len, int timeout_ms, bool *eof, char *err);
 int nm_frame_write(int fd, const char *body, size_t len, char *err);
-/* Connects to numamigrated's Unix socket; the fd, or -1 with @err. */
-int nm_connect_unix(const char *path, char *err);
-
-/* Serialises @obj compactly and writes it as one frame. */
-int nm_frame_write_json(int fd, const json_t *obj, char *err);
 /*
  * The same, the whole frame within @timeout_ms (-1: no limit): a peer
  * that reads slowly cannot hold the writer longer than that.
  */
+int nm_frame_write_within(int fd, const char *body, size_t len,
+			  int timeout_ms, char *err);
+/* Connects to numamigrated's Unix socket; the fd, or -1 with @err. */
+int nm_connect_unix(const char *path, char *err);
+/* The same, the socket non-blocking (a connect that finds the listen
+ * backlog full fails with EAGAIN instead of waiting). */
+int nm_connect_unix_nonblocking(const char *path, char *err);
+
+/* Serialises @obj compactly and writes it as one frame. */
+int nm_frame_write_json(int fd, const json_t *obj, char *err);
+/* The same, the whole frame within @timeout_ms (nm_frame_write_within). */
 int nm_frame_write_json_within(int fd, const json_t *obj, int timeout_ms,
 			       char *err);
 

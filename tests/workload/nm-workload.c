@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define PAGE 4096ul
@@ -49,6 +50,9 @@ static const char usage[] =
 "  --local           with --node: pin the threads only; memory keeps the\n"
 "                    default policy (first touch: the node's own), so\n"
 "                    automatic NUMA balancing may move it\n"
+"  --pause MS        sleep MS milliseconds after each pass over the memory\n"
+"                    (default 0: rewrite without pause); a job that\n"
+"                    computes in bursts, leaving CPU time to others\n"
 "  --seconds S       stop and verify after S seconds (default: run until\n"
 "                    SIGUSR1)\n"
 "  -h, --help        this help\n"
@@ -115,6 +119,18 @@ static void bad(struct thr *t, uint64_t *w)
 		t->first_bad = (uintptr_t)w;
 }
 
+/* --pause: the threads' sleep after each pass. */
+static int pause_ms;
+
+/* @ms milliseconds asleep, cut short by the stop request's signal. */
+static void nap(int ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000,
+			       .tv_nsec = ms % 1000 * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
 /* One pass: check generation gen-1, write gen; stops early on request. */
 static void *thread_main(void *arg)
 {
@@ -147,6 +163,8 @@ static void *thread_main(void *arg)
 				return NULL;
 		}
 		t->passes++;
+		if (pause_ms)
+			nap(pause_ms);
 	}
 	return NULL;
 }
@@ -274,6 +292,7 @@ struct cfg {
 	int nodes[MAX_NODES];
 	bool local;		/* --local: no MPOL_BIND */
 	int seconds;
+	int pause_ms;		/* --pause */
 };
 
 static void *map_anon(size_t size, int flags)
@@ -417,6 +436,7 @@ static int parse_args(int argc, char **argv, struct cfg *c)
 		{ "threads", required_argument, NULL, 't' },
 		{ "node", required_argument, NULL, 'n' },
 		{ "seconds", required_argument, NULL, 'S' },
+		{ "pause", required_argument, NULL, 'P' },
 		{ "local", no_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -460,6 +480,17 @@ static int parse_args(int argc, char **argv, struct cfg *c)
 					"empty\n");
 				return -1;
 			}
+			break;
+		}
+		case 'P': {
+			long v = strtol(optarg, &end, 10);
+
+			if (*end || end == optarg || v < 0 || v > 10000) {
+				fprintf(stderr, "nm-workload: bad --pause '%s' "
+					"(0-10000 ms)\n", optarg);
+				return -1;
+			}
+			c->pause_ms = (int)v;
 			break;
 		}
 		case 'p':
@@ -550,6 +581,7 @@ int main(int argc, char **argv)
 
 	if (parse_args(argc, argv, &c) < 0)
 		return 2;
+	pause_ms = c.pause_ms;
 	for (int i = 0; i < c.nnodes; i++) {
 		int cpus[8];
 
