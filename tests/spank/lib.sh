@@ -127,9 +127,14 @@ nms_status() {
 	"$NUMAMIGRATE" status --socket "$SOCK" --json >"$1" 2>&1
 }
 
-# json_check FILE PYTHON-EXPRESSION over d
+# json_true FILE PYTHON-EXPRESSION over d: quietly, whether it holds.
+json_true() {
+	/usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if ($2) else 1)" "$1" 2>/dev/null
+}
+
+# json_check FILE PYTHON-EXPRESSION over d: a failed check when it does not.
 json_check() {
-	if ! /usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if ($2) else 1)" "$1" 2>/dev/null; then
+	if ! json_true "$1" "$2"; then
 		fail "JSON check: $2"
 		head -c 1500 "$1" | sed 's/^/  json: /'
 		return 1
