@@ -557,13 +557,14 @@ static bool pfns_visible(void)
 }
 
 /*
- * The shared zero page's PFN, which an untouched anonymous page reads as
- * (~0 when not seen): its kpageflags would say so, but a page only
- * counted has none read.
+ * The shared zero page's PFN, which an untouched anonymous page reads as,
+ * from kpageflags (@kpf_fd): a page only counted has none read.  ~0 when
+ * not seen: kpageflags unreadable, or a kernel that gives a read fault a
+ * page of its own instead (the PFN read is then that page's).
  */
-static uint64_t zero_page_pfn(void)
+static uint64_t zero_page_pfn(int kpf_fd)
 {
-	uint64_t e = 0;
+	uint64_t e = 0, f = 0, pfn;
 	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	volatile char *p = mmap(NULL, nm_page_size(), PROT_READ,
 				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -578,8 +579,12 @@ static uint64_t zero_page_pfn(void)
 		munmap((void *)p, nm_page_size());
 	if (fd >= 0)
 		close(fd);
-	return (e & PM_PRESENT) && (e & PM_PFN_MASK) ? e & PM_PFN_MASK :
-						       ~UINT64_C(0);
+	pfn = e & PM_PFN_MASK;
+	if (!(e & PM_PRESENT) || !pfn || kpf_fd < 0 ||
+	    pread(kpf_fd, &f, 8, (off_t)(pfn * 8)) != 8 ||
+	    !(f & (UINT64_C(1) << KPF_ZERO_PAGE)))
+		return ~UINT64_C(0);
+	return pfn;
 }
 
 /* The method (AUTO resolved) and what it reads: node map, kpageflags. */
@@ -601,8 +606,8 @@ static int scanner_setup(struct scanner *s, enum nm_scan_method method,
 		return -1;
 	if (s->pfns)
 		s->kpf_fd = open("/proc/kpageflags", O_RDONLY | O_CLOEXEC);
-	s->zero_pfn = s->run_nodes && !s->use_move_pages ? zero_page_pfn() :
-							  ~UINT64_C(0);
+	s->zero_pfn = s->run_nodes && !s->use_move_pages ?
+		      zero_page_pfn(s->kpf_fd) : ~UINT64_C(0);
 	return 0;
 }
 
