@@ -161,9 +161,8 @@ static int recover_file(const char *path, const struct nm_topology *t,
 					 json_array_get(one, 0)),
 				 (unsigned long long)json_integer_value(
 					 json_array_get(one, 1)), path);
-		nm_log(LOG_WARNING, "recovery: %s: a live move was interrupted; "
-		       "its cpusets stay widened to its old and new nodes",
-		       path);
+		nm_log(LOG_WARNING, "recovery: %s: a live move was "
+		       "interrupted; its threads are with its memory", path);
 	}
 	free(map);
 	json_decref(rec);
