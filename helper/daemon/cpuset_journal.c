@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* The cpuset journal (cpuset_journal.h): written, removed, acted on. */
-#include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -16,7 +15,6 @@
 #include "lib/linux/atomic_file.h"
 
 #define PREFIX "cpusets-"
-#define SUFFIX ".json"
 #define CPUSET_JOURNAL_MAX ((size_t)1 << 20)
 
 /* {"version": 1, "cpusets": [{"dir", "mems", "ancestor"}, ...]}. */
@@ -44,34 +42,21 @@ int nm_cpuset_journal_begin(struct nm_cpuset_journal *j, const char *dir,
 {
 	json_t *rec = record(c);
 	char *text = rec ? json_dumps(rec, JSON_COMPACT) : NULL;
-	char e2[NM_ERRLEN];
 	int rc = -1;
 
 	json_decref(rec);
 	if (!text)
 		nm_seterr(err, "cannot record the cpusets");
-	else if ((size_t)snprintf(j->path, sizeof(j->path), "%s/" PREFIX
-				  "%llu-%lu" SUFFIX, dir,
-				  nm_journal_generation(), id) >=
-		 sizeof(j->path))
-		nm_seterr(err, "journal directory path too long");
-	else if (nm_atomic_write(j->path, text, strlen(text), 0600, e2) < 0)
-		nm_seterr(err, "cpuset journal %s", e2);
 	else
-		rc = 0;
+		rc = nm_journal_put(j->path, sizeof(j->path), dir, PREFIX, id,
+				    text, "cpuset journal", err);
 	free(text);
 	return rc;
 }
 
 int nm_cpuset_journal_finish(struct nm_cpuset_journal *j, char *err)
 {
-	char e2[NM_ERRLEN];
-
-	if (nm_atomic_remove(j->path, e2) < 0) {
-		nm_seterr(err, "cpuset journal %s", e2);
-		return -1;
-	}
-	return 0;
+	return nm_journal_drop(j->path, "cpuset journal", err);
 }
 
 /* One recorded cpuset, checked: what a root write may be given. */
@@ -202,42 +187,18 @@ static int recover_file(const char *path, char *err)
 	return 0;
 }
 
-static bool has_suffix(const char *name, const char *suffix)
+static void recover_one(void *arg, const char *path)
 {
-	size_t n = strlen(name), k = strlen(suffix);
+	char msg[NM_ERRLEN] = "";
 
-	return n > k && !strcmp(name + n - k, suffix);
+	(void)arg;
+	if (recover_file(path, msg) < 0)
+		nm_log(LOG_ERR, "recovery: %s: %s (kept)", path, msg);
+	else if (nm_atomic_remove(path, msg) < 0)
+		nm_log(LOG_ERR, "recovery: %s: %s", path, msg);
 }
 
 int nm_cpuset_journal_recover(const char *dir, char *err)
 {
-	struct dirent *de;
-	int found = 0;
-	DIR *d = opendir(dir);
-
-	if (!d) {
-		nm_seterr(err, "journal directory %s: %s", dir,
-			  strerror(errno));
-		return -1;
-	}
-	while ((de = readdir(d))) {
-		char path[1024], msg[NM_ERRLEN] = "";
-
-		if (strncmp(de->d_name, PREFIX, strlen(PREFIX)) != 0)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		if (has_suffix(de->d_name, ".tmp")) {
-			unlink(path);	/* never renamed into place */
-			continue;
-		}
-		if (!has_suffix(de->d_name, SUFFIX))
-			continue;
-		found++;
-		if (recover_file(path, msg) < 0)
-			nm_log(LOG_ERR, "recovery: %s: %s (kept)", path, msg);
-		else if (nm_atomic_remove(path, msg) < 0)
-			nm_log(LOG_ERR, "recovery: %s: %s", path, msg);
-	}
-	closedir(d);
-	return found;
+	return nm_journal_each(dir, PREFIX, recover_one, NULL, err);
 }

@@ -67,20 +67,6 @@ static int teardown(void **state)
 	return 0;
 }
 
-static int count_files(void)
-{
-	char cmd[128];
-	FILE *f;
-	int n = -1;
-
-	snprintf(cmd, sizeof(cmd), "ls -A %s | wc -l", dir);
-	f = popen(cmd, "r");
-	assert_non_null(f);
-	assert_int_equal(fscanf(f, "%d", &n), 1);
-	pclose(f);
-	return n;
-}
-
 /* The job's cpuset had 0-1, its ancestor 0-1,3. */
 static void two_cpusets(struct nm_cpusets *c, struct nm_cpuset *set)
 {
@@ -111,13 +97,13 @@ static void test_recover_puts_back(void **state)
 	(void)state;
 	two_cpusets(&c, set);
 	assert_int_equal(nm_cpuset_journal_begin(&j, dir, 7, &c, err), 0);
-	assert_int_equal(count_files(), 1);
+	assert_int_equal(count_files_in(dir), 1);
 	assert_int_equal(nm_cpuset_journal_recover(dir, err), 1);
 	mems_of(set[0].dir, mems, sizeof(mems));
 	assert_string_equal(mems, "0-1");
 	mems_of(cg, mems, sizeof(mems));
 	assert_string_equal(mems, "0-1,3");
-	assert_int_equal(count_files(), 0);
+	assert_int_equal(count_files_in(dir), 0);
 
 	/* Narrowed in time: the record goes, nothing to put back. */
 	assert_int_equal(nm_cpuset_journal_begin(&j, dir, 8, &c, err), 0);
@@ -129,7 +115,7 @@ static void test_recover_puts_back(void **state)
 	snprintf(set[0].dir, sizeof(set[0].dir), "%s/ended", cg);
 	assert_int_equal(nm_cpuset_journal_begin(&j, dir, 9, &c, err), 0);
 	assert_int_equal(nm_cpuset_journal_recover(dir, err), 1);
-	assert_int_equal(count_files(), 0);
+	assert_int_equal(count_files_in(dir), 0);
 
 	/* One that cannot be written stays, for an administrator. */
 	snprintf(set[0].dir, sizeof(set[0].dir), "%s/broken", cg);
@@ -138,7 +124,7 @@ static void test_recover_puts_back(void **state)
 	assert_int_equal(mkdir(path, 0700), 0);
 	assert_int_equal(nm_cpuset_journal_begin(&j, dir, 10, &c, err), 0);
 	assert_int_equal(nm_cpuset_journal_recover(dir, err), 1);
-	assert_int_equal(count_files(), 1);
+	assert_int_equal(count_files_in(dir), 1);
 	unlink(j.path);
 }
 
