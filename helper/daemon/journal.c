@@ -161,13 +161,75 @@ int nm_journal_frozen(struct nm_journal *j, const struct nm_freeze *fz,
 
 int nm_journal_finish(struct nm_journal *j, char *err)
 {
+	return nm_journal_drop(j->path, "journal", err);
+}
+
+int nm_journal_put(char *path, size_t len, const char *dir,
+		   const char *prefix, unsigned long id, const char *text,
+		   const char *what, char *err)
+{
 	char e2[NM_ERRLEN];
 
-	if (nm_atomic_remove(j->path, e2) < 0) {
-		nm_seterr(err, "journal %s", e2);
+	if ((size_t)snprintf(path, len, "%s/%s%llu-%lu.json", dir, prefix,
+			     generation, id) >= len) {
+		nm_seterr(err, "journal directory path too long");
+		return -1;
+	}
+	if (nm_atomic_write(path, text, strlen(text), 0600, e2) < 0) {
+		nm_seterr(err, "%s %s", what, e2);
 		return -1;
 	}
 	return 0;
+}
+
+int nm_journal_drop(const char *path, const char *what, char *err)
+{
+	char e2[NM_ERRLEN];
+
+	if (nm_atomic_remove(path, e2) < 0) {
+		nm_seterr(err, "%s %s", what, e2);
+		return -1;
+	}
+	return 0;
+}
+
+static bool has_suffix(const char *name, const char *suffix)
+{
+	size_t n = strlen(name), k = strlen(suffix);
+
+	return n > k && !strcmp(name + n - k, suffix);
+}
+
+int nm_journal_each(const char *dir, const char *prefix,
+		    void (*each)(void *arg, const char *path), void *arg,
+		    char *err)
+{
+	struct dirent *de;
+	int found = 0;
+	DIR *d = opendir(dir);
+
+	if (!d) {
+		nm_seterr(err, "journal directory %s: %s", dir,
+			  strerror(errno));
+		return -1;
+	}
+	while ((de = readdir(d))) {
+		char path[1024];
+
+		if (strncmp(de->d_name, prefix, strlen(prefix)) != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (has_suffix(de->d_name, ".tmp")) {
+			unlink(path);	/* never renamed into place */
+			continue;
+		}
+		if (!has_suffix(de->d_name, ".json"))
+			continue;
+		found++;
+		each(arg, path);
+	}
+	closedir(d);
+	return found;
 }
 
 int nm_journal_parse(const char *buf, size_t len,

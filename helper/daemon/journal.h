@@ -36,6 +36,26 @@ unsigned long long nm_journal_generation(void);
  * A journal file's name: its generation and move id (an old-style
  * move-ID.journal has generation 0).  -1 when it is no journal's name.
  */
+/*
+ * The side journals a move keeps beside its freeze journal (live_journal.c,
+ * cpuset_journal.c): @text written atomically to
+ * DIR/PREFIX-GENERATION-ID.json, whose name goes to @path (@len bytes).
+ * @what names the kind in errors.
+ */
+int nm_journal_put(char *path, size_t len, const char *dir,
+		   const char *prefix, unsigned long id, const char *text,
+		   const char *what, char *err);
+/* Removes a side journal @path, once what it records is done. */
+int nm_journal_drop(const char *path, const char *what, char *err);
+/*
+ * Calls @each with the path of every side journal DIR/PREFIX*.json; the
+ * leftovers of writes that never completed (PREFIX*.tmp, never acted on)
+ * go.  Returns how many there were, or -1 when @dir cannot be read.
+ */
+int nm_journal_each(const char *dir, const char *prefix,
+		    void (*each)(void *arg, const char *path), void *arg,
+		    char *err);
+
 int nm_journal_name(const char *name, unsigned long long *gen,
 		    unsigned long *id);
 

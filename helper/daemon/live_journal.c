@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* The live journal (live_journal.h): written, removed, acted on at start. */
-#include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -20,7 +19,6 @@
 #include "lib/linux/pidref.h"
 
 #define PREFIX "live-"
-#define SUFFIX ".json"
 #define LIVE_MAX ((size_t)16 << 20)
 
 /* {"map": {OLD: NEW, ...}, "tasks": [[PID, START], ...]}, OS nodes. */
@@ -51,34 +49,21 @@ int nm_live_journal_begin(struct nm_live_journal *j, const char *dir,
 {
 	json_t *rec = record(t, map, pids, starts, n);
 	char *text = rec ? json_dumps(rec, JSON_COMPACT) : NULL;
-	char e2[NM_ERRLEN];
 	int rc = -1;
 
 	json_decref(rec);
 	if (!text)
 		nm_seterr(err, "out of memory");
-	else if ((size_t)snprintf(j->path, sizeof(j->path), "%s/" PREFIX
-				  "%llu-%lu" SUFFIX, dir,
-				  nm_journal_generation(), id) >=
-		 sizeof(j->path))
-		nm_seterr(err, "journal directory path too long");
-	else if (nm_atomic_write(j->path, text, strlen(text), 0600, e2) < 0)
-		nm_seterr(err, "live journal %s", e2);
 	else
-		rc = 0;
+		rc = nm_journal_put(j->path, sizeof(j->path), dir, PREFIX, id,
+				    text, "live journal", err);
 	free(text);
 	return rc;
 }
 
 int nm_live_journal_finish(struct nm_live_journal *j, char *err)
 {
-	char e2[NM_ERRLEN];
-
-	if (nm_atomic_remove(j->path, e2) < 0) {
-		nm_seterr(err, "live journal %s", e2);
-		return -1;
-	}
-	return 0;
+	return nm_journal_drop(j->path, "live journal", err);
 }
 
 /* The recorded map (OS nodes) as node indexes of @t. */
@@ -161,9 +146,8 @@ static int recover_file(const char *path, const struct nm_topology *t,
 					 json_array_get(one, 0)),
 				 (unsigned long long)json_integer_value(
 					 json_array_get(one, 1)), path);
-		nm_log(LOG_WARNING, "recovery: %s: a live move was interrupted; "
-		       "its cpusets stay widened to its old and new nodes",
-		       path);
+		nm_log(LOG_WARNING, "recovery: %s: a live move was "
+		       "interrupted; its threads are with its memory", path);
 	}
 	free(map);
 	json_decref(rec);
@@ -171,49 +155,29 @@ static int recover_file(const char *path, const struct nm_topology *t,
 	return rc;
 }
 
-static bool is_live_journal(const char *name)
-{
-	size_t n = strlen(name);
+struct recovering {
+	struct nm_topology *t;
+};
 
-	return !strncmp(name, PREFIX, strlen(PREFIX)) &&
-	       n > strlen(PREFIX) + strlen(SUFFIX) &&
-	       !strcmp(name + n - strlen(SUFFIX), SUFFIX);
+static void recover_one(void *arg, const char *path)
+{
+	struct recovering *rv = arg;
+	char msg[NM_ERRLEN] = "";
+
+	if (!rv->t && !(rv->t = nm_topology_load(NULL, msg))) {
+		nm_log(LOG_ERR, "recovery: %s: %s (kept)", path, msg);
+		return;
+	}
+	if (recover_file(path, rv->t, msg) < 0 ||
+	    nm_atomic_remove(path, msg) < 0)
+		nm_log(LOG_ERR, "recovery: %s: %s", path, msg);
 }
 
 int nm_live_journal_recover(const char *dir, char *err)
 {
-	struct nm_topology *t = NULL;
-	struct dirent *de;
-	int found = 0;
-	DIR *d = opendir(dir);
+	struct recovering rv = { NULL };
+	int found = nm_journal_each(dir, PREFIX, recover_one, &rv, err);
 
-	if (!d) {
-		nm_seterr(err, "journal directory %s: %s", dir,
-			  strerror(errno));
-		return -1;
-	}
-	while ((de = readdir(d))) {
-		char path[1024], msg[NM_ERRLEN] = "";
-
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		if (!strncmp(de->d_name, PREFIX, strlen(PREFIX)) &&
-		    strlen(de->d_name) > 4 &&
-		    !strcmp(de->d_name + strlen(de->d_name) - 4, ".tmp")) {
-			unlink(path);	/* never renamed into place */
-			continue;
-		}
-		if (!is_live_journal(de->d_name))
-			continue;
-		found++;
-		if (!t && !(t = nm_topology_load(NULL, msg))) {
-			nm_log(LOG_ERR, "recovery: %s: %s (kept)", path, msg);
-			continue;
-		}
-		if (recover_file(path, t, msg) < 0 ||
-		    nm_atomic_remove(path, msg) < 0)
-			nm_log(LOG_ERR, "recovery: %s: %s", path, msg);
-	}
-	closedir(d);
-	nm_topology_free(t);
+	nm_topology_free(rv.t);
 	return found;
 }

@@ -15,8 +15,9 @@
  * JOURNAL_DIR/live-GENERATION-ID.json.  A daemon that starts and finds one
  * died in between: each process still alive gets its threads back on the
  * old node that holds more of its memory than the new one
- * (nm_repin_back()), and the file goes.  The cpusets stay widened to the
- * old and new nodes (the job has pages on both), as the log says.
+ * (nm_repin_back()), and the file goes.  The cpusets were put back
+ * before (helper/daemon/cpuset_journal.h): on cgroup v2 the memory is
+ * then on the old nodes again, and the threads follow it there.
  */
 struct nm_live_journal {
 	char path[600];

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "helper/daemon/authz.h"
+#include "helper/daemon/cpuset_journal.h"
 #include "helper/daemon/journal.h"
 #include "helper/daemon/live_journal.h"
 #include "helper/daemon/log.h"
@@ -36,6 +37,8 @@ struct dmove {
 	bool journaled;
 	struct nm_live_journal live;	/* threads ahead of their pages */
 	bool live_journaled;
+	struct nm_cpuset_journal cpusets;	/* cpusets while widened */
+	bool cpusets_journaled;
 	struct nm_watchdog dog;
 	bool dog_on;
 	struct nm_inflight inflight;	/* cancelled if the daemon stops */
@@ -365,6 +368,30 @@ static void on_live_ended(void *arg)
 		return;
 	d->live_journaled = false;
 	if (nm_live_journal_finish(&d->live, err) < 0)
+		nm_log(LOG_ERR, "move %lu: %s", d->id, err);
+}
+
+/* The cpusets' nodes before they are widened: a restart puts them back. */
+static int on_cpusets(void *arg, const struct nm_cpusets *c, char *err)
+{
+	struct dmove *d = arg;
+
+	if (nm_cpuset_journal_begin(&d->cpusets, d->cfg->journal_dir, d->id,
+				    c, err) < 0)
+		return -1;
+	d->cpusets_journaled = true;
+	return 0;
+}
+
+static void on_cpusets_settled(void *arg)
+{
+	struct dmove *d = arg;
+	char err[NM_ERRLEN];
+
+	if (!d->cpusets_journaled)
+		return;
+	d->cpusets_journaled = false;
+	if (nm_cpuset_journal_finish(&d->cpusets, err) < 0)
 		nm_log(LOG_ERR, "move %lu: %s", d->id, err);
 }
 
@@ -779,7 +806,8 @@ enum nm_move_status nm_migrate(const struct nm_config *cfg,
 		.admit = on_admit, .modelled = on_modelled,
 		.nodes = on_nodes,
 		.planned = on_planned, .repinning = on_repinning,
-		.live_ended = on_live_ended, .intents = on_intents,
+		.live_ended = on_live_ended, .cpusets = on_cpusets,
+		.cpusets_settled = on_cpusets_settled, .intents = on_intents,
 		.frozen = on_frozen, .thawing = on_thawing,
 		.suspended = on_suspended,
 		.phase = on_phase, .progress = on_progress, .log = on_log,

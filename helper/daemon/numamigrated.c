@@ -15,6 +15,7 @@
 #include "config.h"
 
 #include "helper/site/conf.h"
+#include "helper/daemon/cpuset_journal.h"
 #include "helper/daemon/journal.h"
 #include "helper/daemon/live_journal.h"
 #include "helper/daemon/thaw_retry.h"
@@ -156,6 +157,11 @@ static int recover(const struct nm_config *cfg)
 	nm_journal_test_failures(cfg->test_fail_thaws);
 	if (nm_journal_init(cfg->journal_dir, err) < 0 ||
 	    nm_journal_recover(cfg->journal_dir, recovered, NULL, err) < 0) {
+		nm_log(LOG_ERR, "%s", err);
+		return -1;
+	}
+	/* Cpusets a move widened get back the nodes they had. */
+	if (nm_cpuset_journal_recover(cfg->journal_dir, err) < 0) {
 		nm_log(LOG_ERR, "%s", err);
 		return -1;
 	}

@@ -10,8 +10,6 @@
 #include "lib/linux/cgroup.h"
 #include "lib/linux/job_cgroup.h"
 
-#define NM_MAX_CPUSETS 256
-
 int nm_cgroup_set_list(const char *dir, const char *file,
 		       const struct nm_bitmap *val, char *err)
 {
@@ -121,8 +119,8 @@ int nm_cpusets_collect(struct nm_cpusets *c, const pid_t *pids, int npids,
 		       char *err)
 {
 	memset(c, 0, sizeof(*c));
-	c->set = calloc(NM_MAX_CPUSETS, sizeof(*c->set));
-	c->left = calloc(NM_MAX_CPUSETS / 2, sizeof(*c->left));
+	c->set = calloc(NM_CPUSETS_MAX, sizeof(*c->set));
+	c->left = calloc(NM_CPUSETS_MAX / 2, sizeof(*c->left));
 	if (!c->set || !c->left) {
 		nm_seterr(err, "out of memory");
 		return -1;
@@ -137,9 +135,9 @@ int nm_cpusets_collect(struct nm_cpusets *c, const pid_t *pids, int npids,
 		      cg.v2[0] && cg.v2_has_cpuset ? cg.v2 : "";
 		if (!dir[0] || find_cpuset(c, dir) >= 0 || is_left(c, dir))
 			continue;	/* the root cpuset has every node */
-		if (c->n + c->nleft == NM_MAX_CPUSETS / 2) {
+		if (c->n + c->nleft == NM_CPUSETS_MAX / 2) {
 			nm_seterr(err, "the job spans more than %d cpusets",
-				  NM_MAX_CPUSETS / 2);
+				  NM_CPUSETS_MAX / 2);
 			return -1;
 		}
 		if (!exclusive(c, dir, pids, npids))
@@ -168,11 +166,12 @@ static int widen_one(const char *dir, const struct nm_bitmap *add, char *err)
 }
 
 /*
- * Widens the ancestor @path when it has nodes of its own that lack some
- * of @add, recording it (once) to be narrowed again afterwards.
+ * The ancestor @path, when it has nodes of its own that lack some of
+ * @add: found (@write false: recorded once, with the nodes it had, to be
+ * narrowed again afterwards), then widened (@write true).
  */
 static int widen_ancestor(struct nm_cpusets *c, const char *path,
-			  const struct nm_bitmap *add, char *err)
+			  const struct nm_bitmap *add, bool write, char *err)
 {
 	struct nm_bitmap cur, want;
 	char tmp[NM_ERRLEN];
@@ -185,25 +184,35 @@ static int widen_ancestor(struct nm_cpusets *c, const char *path,
 	nm_bitmap_or(&want, add);
 	if (nm_bitmap_equal(&cur, &want))
 		return 0;
-	if (find_cpuset(c, path) < 0) {
-		if (c->n == NM_MAX_CPUSETS) {
-			nm_seterr(err, "too many cpusets to widen");
+	if (write) {
+		/* Only what was recorded is ever written. */
+		if (find_cpuset(c, path) < 0) {
+			nm_seterr(err, "cpuset %s changed during the move: "
+				  "not widened", path);
 			return -1;
 		}
-		snprintf(c->set[c->n].dir, sizeof(c->set->dir), "%s", path);
-		c->set[c->n].orig = cur;
-		c->set[c->n].ancestor = true;
-		c->n++;
+		return nm_cgroup_set_list(path, "cpuset.mems", &want, err);
 	}
-	return nm_cgroup_set_list(path, "cpuset.mems", &want, err);
+	if (find_cpuset(c, path) >= 0)
+		return 0;
+	if (c->n == NM_CPUSETS_MAX) {
+		nm_seterr(err, "too many cpusets to widen");
+		return -1;
+	}
+	snprintf(c->set[c->n].dir, sizeof(c->set->dir), "%s", path);
+	c->set[c->n].orig = cur;
+	c->set[c->n].ancestor = true;
+	c->n++;
+	return 0;
 }
 
 /*
  * Adds @add to a cpuset's memory nodes, and to its ancestors' first where
- * they have nodes of their own that lack them.
+ * they have nodes of their own that lack them (@write false: only finds
+ * those ancestors).
  */
 static int widen_dir(struct nm_cpusets *c, const char *dir,
-		     const struct nm_bitmap *add, char *err)
+		     const struct nm_bitmap *add, bool write, char *err)
 {
 	static const char root[] = "/sys/fs/cgroup/";
 	char path[512];
@@ -216,23 +225,29 @@ static int widen_dir(struct nm_cpusets *c, const char *dir,
 
 		*p = '\0';
 		if (strchr(path + sizeof(root) - 1, '/'))
-			rc = widen_ancestor(c, path, add, err);
+			rc = widen_ancestor(c, path, add, write, err);
 		*p = '/';
 		if (rc < 0)
 			return -1;
 	}
-	return widen_one(dir, add, err);
+	return write ? widen_one(dir, add, err) : 0;
 }
 
 int nm_cpusets_widen(struct nm_cpusets *c, const struct nm_bitmap *add,
-		     char *err)
+		     nm_cpusets_record_fn *record, void *arg, char *err)
 {
-	for (int n = 0; n < c->nleaves; n++) {
-		struct nm_bitmap want = c->set[n].orig;
-
-		nm_bitmap_or(&want, add);
-		if (widen_dir(c, c->set[n].dir, &want, err) < 0)
+	/* Everything to change is known, and recorded, before any write. */
+	for (int pass = 0; pass < 2; pass++) {
+		if (pass == 1 && c->n && record && record(arg, c, err) < 0)
 			return -1;
+		for (int n = 0; n < c->nleaves; n++) {
+			struct nm_bitmap want = c->set[n].orig;
+
+			nm_bitmap_or(&want, add);
+			if (widen_dir(c, c->set[n].dir, &want, pass == 1,
+				      err) < 0)
+				return -1;
+		}
 	}
 	return 0;
 }

@@ -51,8 +51,20 @@ struct nm_cpusets {
 	int nleft;
 };
 
+/* The most cpusets one move changes: the job's own and their ancestors. */
+#define NM_CPUSETS_MAX 256
+
 /* Called for each cpuset that could not be set, with why. */
 typedef void nm_cpuset_fail_fn(void *arg, const char *dir, const char *err);
+
+/*
+ * Told every cpuset a widening is about to change (c->set, with the nodes
+ * each had), before the first write: a record that lets a restarted
+ * daemon put them back (helper/daemon/cpuset_journal.c).  -1 with @err:
+ * nothing is written.
+ */
+typedef int nm_cpusets_record_fn(void *arg, const struct nm_cpusets *c,
+				 char *err);
 
 /*
  * The cpuset directories of @pids, once each (the root one needs none).
@@ -62,11 +74,19 @@ typedef void nm_cpuset_fail_fn(void *arg, const char *dir, const char *err);
 int nm_cpusets_collect(struct nm_cpusets *c, const pid_t *pids, int npids,
 		       char *err);
 
-/* Adds @add to every cpuset's nodes (and to ancestors' that lack them). */
+/*
+ * Adds @add to every cpuset's nodes (and to ancestors' that lack them):
+ * first finds every cpuset to change, tells @record (may be NULL), then
+ * writes.
+ */
 int nm_cpusets_widen(struct nm_cpusets *c, const struct nm_bitmap *add,
-		     char *err);
+		     nm_cpusets_record_fn *record, void *arg, char *err);
 
-/* Puts back the nodes every cpuset had (a move that never started). */
+/*
+ * Puts back the nodes every cpuset had (a move that never started, or
+ * one a crashed daemon left widened), the job's own first, then the
+ * ancestors from the deepest up.
+ */
 void nm_cpusets_restore(const struct nm_cpusets *c, nm_cpuset_fail_fn *fail,
 			void *arg);
 

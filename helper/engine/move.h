@@ -221,6 +221,14 @@ struct nm_move_hooks {
 	int (*repinning)(void *arg, const struct nm_move_result *r,
 			 const unsigned long long *starts, char *err);
 	void (*live_ended)(void *arg);
+	/*
+	 * The cpusets a move is about to widen, with the nodes each had
+	 * (before the first write): what a restart needs to put them back
+	 * should the move die before it narrows them (a journal).
+	 * cpusets_settled: narrowed or put back; the record may go.
+	 */
+	int (*cpusets)(void *arg, const struct nm_cpusets *c, char *err);
+	void (*cpusets_settled)(void *arg);
 	/* Before freezing: what undoes a partial freeze (a journal). */
 	int (*intents)(void *arg, const struct nm_freeze *in, int n,
 		       char *err);

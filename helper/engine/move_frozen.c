@@ -60,10 +60,17 @@ static void narrow_failed(void *arg, const char *dir, const char *err)
 	nm_move_add_error(arg, NM_MOVE_ERR_CGROUP, 0, dir, err);
 }
 
+static void cpusets_settled(struct nm_move *m)
+{
+	if (m->hooks->cpusets_settled)
+		m->hooks->cpusets_settled(m->hooks->arg);
+}
+
 /* Puts back the nodes the cpusets had: the move never started. */
 void nm_move_restore_mems(struct nm_move *m)
 {
 	nm_cpusets_restore(&m->cpusets, restore_failed, m);
+	cpusets_settled(m);
 }
 
 /*
@@ -117,6 +124,13 @@ static void keep_shared(struct nm_move *m)
 	c->nleft = 0;
 }
 
+static int record_cpusets(void *arg, const struct nm_cpusets *c, char *err)
+{
+	const struct nm_move_hooks *h = ((struct nm_move *)arg)->hooks;
+
+	return h->cpusets ? h->cpusets(h->arg, c, err) : 0;
+}
+
 /* Old and new nodes, and the spare nodes the plan parks pages on. */
 int nm_move_widen(struct nm_move *m, char *err)
 {
@@ -129,7 +143,7 @@ int nm_move_widen(struct nm_move *m, char *err)
 	keep_shared(m);
 	for (int i = 0; i < plan->nsteps; i++)
 		nm_bitmap_set(&add, (unsigned int)plan->steps[i].to);
-	return nm_cpusets_widen(&m->cpusets, &add, err);
+	return nm_cpusets_widen(&m->cpusets, &add, record_cpusets, m, err);
 }
 
 /*
@@ -375,6 +389,7 @@ void nm_move_narrow(struct nm_move *m, const uint64_t *after)
 	nm_move_phase(m, "narrowing cpusets");
 	nm_cpusets_narrow(&m->cpusets, t, m->r->cpu_map, &holding,
 			  narrow_failed, m);
+	cpusets_settled(m);
 }
 
 /* Scanned: the engine, then the CPUs and cpusets where memory went. */

@@ -3,7 +3,8 @@
  * libFuzzer target: the records numamigrated reads back after a restart.
  * The first byte picks one: a freeze journal file (nm_journal_parse, with
  * a callback in place of the thaw), one freeze record (nm_freeze_parse),
- * or a repack record (nm_repack_record_parse).  Nothing here acts.  A
+ * a repack record (nm_repack_record_parse) or a cpuset journal
+ * (nm_cpuset_journal_parse).  Nothing here acts.  A
  * parsed record is what the code that acts on it assumes, and formats and
  * parses back to itself; an error is one line.
  */
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "helper/daemon/cpuset_journal.h"
 #include "helper/daemon/journal.h"
 #include "helper/daemon/repack_record.h"
 #include "lib/core/topology.h"
@@ -81,6 +83,17 @@ static void check_repack(json_t *rec, uint64_t job)
 	}
 }
 
+/* What nm_cpusets_restore() assumes: the job's own first, real paths. */
+static void check_cpusets(const struct nm_cpusets *c)
+{
+	if (c->n < 1 || c->n > NM_CPUSETS_MAX || c->nleaves > c->n)
+		abort();
+	for (int i = 0; i < c->n; i++)
+		if (c->set[i].dir[0] != '/' || c->set[i].ancestor != (i >=
+		    c->nleaves) || nm_bitmap_empty(&c->set[i].orig))
+			abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char err[NM_ERRLEN] = "", *buf;
@@ -94,7 +107,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!buf)
 		return 0;
 	memcpy(buf, data + 1, len);
-	switch (data[0] % 3) {
+	switch (data[0] % 4) {
 	case 0: {
 		int n = 0;
 
@@ -117,6 +130,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			check_err(err);
 		}
 		free(line);
+		break;
+	}
+	case 3: {
+		struct nm_cpusets c;
+
+		if (nm_cpuset_journal_parse(buf, len, &c, err) == 0) {
+			check_cpusets(&c);
+			nm_cpusets_release(&c);
+		} else {
+			check_err(err);
+		}
 		break;
 	}
 	default: {

@@ -61,20 +61,6 @@ static void make_dir(void)
 	assert_int_equal(nm_journal_init(dir, err), 0);
 }
 
-static int count_files(void)
-{
-	char cmd[128];
-	FILE *f;
-	int n = -1;
-
-	snprintf(cmd, sizeof(cmd), "ls -A %s | wc -l", dir);
-	f = popen(cmd, "r");
-	assert_non_null(f);
-	assert_int_equal(fscanf(f, "%d", &n), 1);
-	pclose(f);
-	return n;
-}
-
 /* A daemon that died between freezing and thawing: restart thaws. */
 static void test_recover_intent(void **state)
 {
@@ -99,7 +85,7 @@ static void test_recover_intent(void **state)
 	assert_int_equal(nreports, 1);
 	assert_int_equal(nfailed, 0);
 	assert_true(wait_stopped(pid, false));
-	assert_int_equal(count_files(), 0);
+	assert_int_equal(count_files_in(dir), 0);
 	/* Nothing left: a second start finds nothing. */
 	assert_int_equal(nm_journal_recover(dir, report, NULL, err), 0);
 	kill(pid, SIGKILL);
@@ -132,7 +118,7 @@ static void test_recover_was_frozen(void **state)
 	assert_int_equal(nm_journal_recover(dir, report, NULL, err), 1);
 	usleep(100000);
 	assert_true(wait_stopped(pid, true));
-	assert_int_equal(count_files(), 0);
+	assert_int_equal(count_files_in(dir), 0);
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 	rmdir(dir);
@@ -148,9 +134,9 @@ static void test_finish_and_garbage(void **state)
 	(void)state;
 	make_dir();
 	assert_int_equal(nm_journal_begin(&j, dir, 3, NULL, 0, err), 0);
-	assert_int_equal(count_files(), 1);
+	assert_int_equal(count_files_in(dir), 1);
 	assert_int_equal(nm_journal_finish(&j, err), 0);
-	assert_int_equal(count_files(), 0);
+	assert_int_equal(count_files_in(dir), 0);
 	snprintf(path, sizeof(path), "%s/move-9.journal", dir);
 	f = fopen(path, "w");
 	assert_non_null(f);
@@ -159,7 +145,7 @@ static void test_finish_and_garbage(void **state)
 	nreports = nfailed = 0;
 	assert_int_equal(nm_journal_recover(dir, report, NULL, err), 1);
 	assert_int_equal(nfailed, 1);
-	assert_int_equal(count_files(), 1);
+	assert_int_equal(count_files_in(dir), 1);
 	unlink(path);
 	rmdir(dir);
 }

@@ -4,6 +4,7 @@
 
 /* Helpers shared by the unit tests (cmocka). */
 
+#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -39,6 +40,22 @@ static inline struct nm_job *parse_job(const char *json,
 	if (!job)
 		fail_msg("job: %s", err);
 	return job;
+}
+
+/* How many entries @dir has (a journal directory's files). */
+static inline int count_files_in(const char *dir)
+{
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	int n = 0;
+
+	if (!d)
+		fail_msg("%s: cannot open", dir);
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			n++;
+	closedir(d);
+	return n;
 }
 
 /* Small deterministic PRNG for property tests (xorshift64*). */

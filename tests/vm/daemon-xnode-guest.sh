@@ -2,7 +2,8 @@
 # Runs inside the 4-node guest (tests/vm/daemon-xnode.test): the real
 # daemon path.  numamigrated moves nm-workload (2 processes x 2 threads,
 # 4K + THP + anonymous + shared memory) from nodes 0-1 to 2-3 while it
-# sits in a cpuset cgroup, then back with an explicit map outside it.
+# sits in a cpuset cgroup (and, killed mid-move back, the restarted daemon
+# puts the cpuset back), then back with an explicit map outside it.
 # Then an unprivileged user's move of a process that maps root's /dev/shm
 # file: its own memory moves, root's shared pages stay (shared_skipped).
 # Then the cpusets a move may touch: a shared one is left alone (an
@@ -54,6 +55,43 @@ grep -qx "0-3" "$T/mems" && ok "cpuset.mems widened to 0-3 during the move" ||
 running "$P" && ok "job running after the move" || fail "job not running after the move"
 "$NUMAMIGRATE" status --socket "$SOCK" --json >"$T/st.json"
 json_check "$T/st.json" "d['jobs'][0]['job'] == 77 and d['jobs'][0]['tasks'] == 2 and d['moves'] == []"
+
+# 1b. The daemon killed mid-move (2-3 -> 0-1) with the cpuset widened:
+# the restart thaws the job and puts cpuset.mems back to 2-3, and the
+# kernel (cgroup v2) takes the pages the dead move had moved back with it.
+stop_daemon
+write_config "[testing]
+batch_delay_ms = 300"
+start_daemon
+"$NUMAMIGRATE" move --socket "$SOCK" --pid "$P" --to 0-1 --threads 1 --json >"$T/mk.json" 2>"$T/err" &
+MOVER=$!
+if wait_phase moving $((4 << 20)); then
+	mems=$(cat "$CG/cpuset.mems")
+	kill -KILL "$DAEMON_PID"
+	wait "$DAEMON_PID" 2>/dev/null
+	DAEMON_PID=
+	[ "$mems" = 0-3 ] && ok "daemon killed mid-move, cpuset.mems widened to $mems" ||
+		fail "cpuset.mems mid-move is $mems, want 0-3"
+else
+	fail "never saw the engine moving: $(cat "$T/err")"
+fi
+wait "$MOVER"
+echo "  journal after the crash: $(ls "$JOURNAL" | tr '\n' ' ')"
+echo "  memory per node after the crash: $("$PLACEMENT" nodes "$P")"
+ls "$JOURNAL" | grep -q '^cpusets-.*\.json$' && ok "the widened cpusets are journaled" ||
+	fail "no cpuset journal after the crash"
+write_config
+start_daemon
+[ "$(cat "$CG/cpuset.mems")" = 2-3 ] && ok "restart put cpuset.mems back to 2-3" ||
+	fail "cpuset.mems is $(cat "$CG/cpuset.mems") after the restart, want 2-3"
+grep -q "recovery: .*/cpusets-.*: a move died with its cpusets widened: 1 put back" "$T/daemon.log" ||
+	fail "cpuset recovery not logged: $(grep recovery "$T/daemon.log")"
+[ -z "$(ls -A "$JOURNAL")" ] || fail "journal left after recovery: $(ls "$JOURNAL")"
+after=$("$PLACEMENT" nodes "$P")
+echo "  memory per node after recovery: $after"
+python3 -c "import sys; d = eval(sys.argv[1]); sys.exit(0 if d and set(d) <= {2, 3} else 1)" "$after" &&
+	ok "every job page back on 2-3" || fail "job pages outside 2-3 after recovery: $after"
+running "$P" && ok "job running after recovery" || fail "job not running after recovery"
 
 # 2. Back with an explicit map, outside the cgroup: no cpuset to narrow,
 # so nothing but the engine moves pages, and a file's page cache stays.
