@@ -32,12 +32,21 @@ static unsigned long long generation;
 /* [testing] fail_thaws: recovery thaws still to fail on purpose. */
 static int test_failures;
 
+/* The generation in any journal's name (move-, live-, cpusets-G-ID.*). */
 static unsigned long long name_generation(const char *name)
 {
+	const char *dash = strchr(name, '-');
 	unsigned long long g;
 	unsigned long id;
 
-	return nm_journal_name(name, &g, &id) == 0 ? g : 0;
+	if (nm_journal_name(name, &g, &id) == 0)
+		return g;
+	if (dash && strspn(name, "abcdefghijklmnopqrstuvwxyz") ==
+	    (size_t)(dash - name) && strspn(dash + 1, "0123456789") &&
+	    strspn(dash + 1, "0123456789") < 20 &&
+	    sscanf(dash + 1, "%llu-%lu", &g, &id) == 2)
+		return g;
+	return 0;
 }
 
 int nm_journal_init(const char *dir, char *err)

@@ -150,6 +150,29 @@ static void test_finish_and_garbage(void **state)
 	rmdir(dir);
 }
 
+/*
+ * A side journal kept from a later generation (a clock set back): the
+ * next daemon's names stay above it, so it is never overwritten.
+ */
+static void test_generation_above_side_journals(void **state)
+{
+	unsigned long long later = (unsigned long long)time(NULL) + 1000;
+	char err[NM_ERRLEN], path[256];
+	FILE *f;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/nm-journal-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/cpusets-%llu-1.json", dir, later);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fclose(f);
+	assert_int_equal(nm_journal_init(dir, err), 0);
+	assert_true(nm_journal_generation() > later);
+	unlink(path);
+	rmdir(dir);
+}
+
 static int fired;
 
 static void fire(void *arg)
@@ -180,6 +203,7 @@ int main(void)
 		cmocka_unit_test(test_recover_intent),
 		cmocka_unit_test(test_recover_was_frozen),
 		cmocka_unit_test(test_finish_and_garbage),
+		cmocka_unit_test(test_generation_above_side_journals),
 		cmocka_unit_test(test_watchdog),
 	};
 
