@@ -32,15 +32,16 @@ static unsigned long long generation;
 /* [testing] fail_thaws: recovery thaws still to fail on purpose. */
 static int test_failures;
 
-/* The generation in any journal's name (move-, live-, cpusets-G-ID.*). */
+/*
+ * The generation in any journal's name (move-, live-, cpusets-G-ID.*);
+ * 0 for an old-style move-ID.journal or another file.
+ */
 static unsigned long long name_generation(const char *name)
 {
 	const char *dash = strchr(name, '-');
 	unsigned long long g;
 	unsigned long id;
 
-	if (nm_journal_name(name, &g, &id) == 0)
-		return g;
 	if (dash && strspn(name, "abcdefghijklmnopqrstuvwxyz") ==
 	    (size_t)(dash - name) && strspn(dash + 1, "0123456789") &&
 	    strspn(dash + 1, "0123456789") < 20 &&

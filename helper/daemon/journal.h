@@ -33,10 +33,6 @@ int nm_journal_init(const char *dir, char *err);
 unsigned long long nm_journal_generation(void);
 
 /*
- * A journal file's name: its generation and move id (an old-style
- * move-ID.journal has generation 0).  -1 when it is no journal's name.
- */
-/*
  * The side journals a move keeps beside its freeze journal (live_journal.c,
  * cpuset_journal.c): @text written atomically to
  * DIR/PREFIX-GENERATION-ID.json, whose name goes to @path (@len bytes).
@@ -56,6 +52,10 @@ int nm_journal_each(const char *dir, const char *prefix,
 		    void (*each)(void *arg, const char *path), void *arg,
 		    char *err);
 
+/*
+ * A journal file's name: its generation and move id (an old-style
+ * move-ID.journal has generation 0).  -1 when it is no journal's name.
+ */
 int nm_journal_name(const char *name, unsigned long long *gen,
 		    unsigned long *id);
 

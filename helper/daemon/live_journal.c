@@ -155,29 +155,26 @@ static int recover_file(const char *path, const struct nm_topology *t,
 	return rc;
 }
 
-struct recovering {
-	struct nm_topology *t;
-};
-
+/* @arg: the machine's topology, loaded for the first file. */
 static void recover_one(void *arg, const char *path)
 {
-	struct recovering *rv = arg;
+	struct nm_topology **t = arg;
 	char msg[NM_ERRLEN] = "";
 
-	if (!rv->t && !(rv->t = nm_topology_load(NULL, msg))) {
+	if (!*t && !(*t = nm_topology_load(NULL, msg))) {
 		nm_log(LOG_ERR, "recovery: %s: %s (kept)", path, msg);
 		return;
 	}
-	if (recover_file(path, rv->t, msg) < 0 ||
+	if (recover_file(path, *t, msg) < 0 ||
 	    nm_atomic_remove(path, msg) < 0)
 		nm_log(LOG_ERR, "recovery: %s: %s", path, msg);
 }
 
 int nm_live_journal_recover(const char *dir, char *err)
 {
-	struct recovering rv = { NULL };
-	int found = nm_journal_each(dir, PREFIX, recover_one, &rv, err);
+	struct nm_topology *t = NULL;
+	int found = nm_journal_each(dir, PREFIX, recover_one, &t, err);
 
-	nm_topology_free(rv.t);
+	nm_topology_free(t);
 	return found;
 }
